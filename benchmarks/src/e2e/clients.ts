@@ -1,0 +1,185 @@
+/**
+ * The simulated users, run as their own child process (pinned to the other core):
+ * `node --conditions=source --import tsx src/e2e/clients.ts`. Receives one ClientsConfig over IPC,
+ * opens the clients, runs the load (or holds idle sockets), and reports one ClientsResult.
+ * Phases that need a server snapshot are announced and, where the order matters, awaited.
+ */
+
+import { percentile, seededRandom } from '../report';
+import { createDriver, type SimClient } from './drivers';
+import { LoadStats } from './stats';
+import type { ClientsConfig, ClientsMessage, IdleConfig, LoadConfig, LoadResult } from './types';
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function send(message: ClientsMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined) resolve();
+    else process.send(message, () => resolve());
+  });
+}
+
+let continueWaiter: (() => void) | undefined;
+/** Announce a phase; with `wait`, block until the orchestrator says continue (after its snapshot). */
+function phase(
+  name: 'baseline' | 'half' | 'connected' | 'measure-start' | 'measure-end',
+  wait = false,
+): Promise<void> {
+  void send({ type: 'phase', phase: name } as ClientsMessage);
+  if (!wait) return Promise.resolve();
+  return new Promise((resolve) => {
+    continueWaiter = resolve;
+  });
+}
+
+/** Open clients 1..n-1 in bounded parallel batches (client 0, which creates the room, first). */
+async function openAll(
+  count: number,
+  open: (index: number) => Promise<SimClient>,
+  clients: SimClient[],
+  from = 0,
+): Promise<void> {
+  if (from === 0 && count > 0) clients.push(await open(0));
+  const batch = 50;
+  for (let start = Math.max(1, from); start < count; start += batch) {
+    const opened = await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, (_, i) => open(start + i)),
+    );
+    clients.push(...opened);
+  }
+}
+
+async function runLoad(config: LoadConfig): Promise<LoadResult> {
+  const stats = new LoadStats();
+  stats.receivers = config.clients - 1;
+  const driver = await createDriver(config.system, config, stats);
+  const random = seededRandom(config.seed);
+  let running = false;
+  const fullSpeed = config.rate === 0;
+  const typeOne = (client: SimClient) => {
+    const t = now();
+    stats.typed(t);
+    client.type(random(), t);
+  };
+  const onAck = (client: SimClient) => {
+    // Closed loop: a client types its next character as soon as the previous one is acknowledged.
+    if (running && fullSpeed) setImmediate(() => running && typeOne(client));
+  };
+  const clients: SimClient[] = [];
+  const connectStart = now();
+  await openAll(config.clients, (i) => driver.open(i, onAck), clients);
+  const connectMs = now() - connectStart;
+  await phase('connected');
+  await sleep(200);
+
+  running = true;
+  const loadStart = now();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (fullSpeed) {
+    for (const client of clients) typeOne(client);
+  } else {
+    // Open loop at a fixed total rate: each tick types what is due, on clients picked at random.
+    let issued = 0;
+    timer = setInterval(() => {
+      const due = Math.floor(((now() - loadStart) * config.rate) / 1000) - issued;
+      for (let i = 0; i < due; i++) typeOne(clients[Math.floor(random() * clients.length)]);
+      issued += Math.max(0, due);
+    }, 2);
+  }
+  await sleep(config.warmupMs);
+  const cpuStart = process.cpuUsage();
+  stats.windowStart = now();
+  await phase('measure-start');
+  await sleep(config.measureMs);
+  stats.windowEnd = now();
+  const cpu = process.cpuUsage(cpuStart);
+  await phase('measure-end');
+  const windowMs = stats.windowEnd - stats.windowStart;
+  running = false;
+  if (timer !== undefined) clearInterval(timer);
+
+  // Drain: every keystroke acknowledged, then every replica equal (or the deadline passes).
+  const drainEnd = now() + config.drainMs;
+  let converged = 'n/a';
+  while (now() < drainEnd && clients.some((c) => c.unacked > 0)) await sleep(20);
+  const checked = clients[0].fingerprint() !== undefined;
+  if (checked) {
+    const distinct = () => new Set(clients.map((c) => c.fingerprint()).filter((f) => f !== undefined)).size;
+    while (now() < drainEnd && distinct() > 1) await sleep(20);
+    const count = distinct();
+    const unacked = clients.reduce((n, c) => n + c.unacked, 0);
+    converged = count === 1 && unacked === 0 ? 'yes' : `no (${count} distinct replicas, ${unacked} unacked)`;
+  } else {
+    while (now() < drainEnd && stats.windowDeliveries < stats.expectedDeliveries) await sleep(20);
+  }
+  for (const client of clients) client.close();
+
+  const latencies = stats.latencies;
+  const perSec = (n: number) => (n * 1000) / windowMs;
+  return {
+    kind: 'load',
+    committedPerSec: perSec(stats.committed),
+    deliveredPerSec: stats.receivers > 0 ? perSec(stats.delivered) / stats.receivers : 0,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: latencies.reduce((m, v) => Math.max(m, v), 0),
+    samples: latencies.length,
+    missing: Math.max(0, stats.expectedDeliveries - stats.windowDeliveries),
+    bytesPerOp: stats.delivered > 0 ? stats.bytes / stats.delivered : Number.NaN,
+    meanFrameBytes: stats.frames > 0 ? stats.bytes / stats.frames : Number.NaN,
+    opsPerFrame: stats.frames > 0 ? stats.delivered / stats.frames : Number.NaN,
+    clientCpu: (cpu.user + cpu.system) / 1000 / windowMs,
+    converged,
+    connectMs,
+    typed: stats.totalTyped,
+    acked: stats.totalCommitted,
+    errors: [...new Set(stats.errors)].slice(0, 5),
+  };
+}
+
+async function runIdle(config: IdleConfig): Promise<void> {
+  const stats = new LoadStats();
+  const driver = await createDriver(config.system, config, stats);
+  const clients: SimClient[] = [];
+  const noop = () => {};
+  // The room exists and one client is in it before the baseline, so the delta is per connection;
+  // a few clients come and go first so lazily initialised server code is not charged to them.
+  await openAll(1, (i) => driver.open(i, noop), clients);
+  const warm: SimClient[] = [];
+  await openAll(Math.min(50, config.clients) + 1, (i) => driver.open(i, noop), warm, 1);
+  for (const client of warm) client.close();
+  await sleep(500);
+  await phase('baseline', true);
+  const start = now();
+  const half = 1 + Math.floor(config.clients / 2);
+  await openAll(half, (i) => driver.open(i, noop), clients, 1);
+  await phase('half', true);
+  await openAll(config.clients + 1, (i) => driver.open(i, noop), clients, half);
+  const connectMs = now() - start;
+  await phase('connected', true);
+  for (const client of clients) client.close();
+  await send({ type: 'result', result: { kind: 'idle', connected: clients.length - 1, connectMs } });
+}
+
+process.on('message', (message: ClientsConfig | { type: 'continue' }) => {
+  if ('type' in message) {
+    const resume = continueWaiter;
+    continueWaiter = undefined;
+    resume?.();
+    return;
+  }
+  const run =
+    message.kind === 'load'
+      ? runLoad(message).then((result) => send({ type: 'result', result }))
+      : runIdle(message);
+  run
+    .then(() => process.exit(0))
+    .catch(async (error: unknown) => {
+      await send({ type: 'error', message: String((error as Error)?.stack ?? error) });
+      process.exit(1);
+    });
+});
+// The orchestrator going away (even killed) closes the IPC channel: never outlive it.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,333 @@
+/**
+ * The orchestrator: for one cell (system × workload) it starts the server under test in its own
+ * process (core 0), the simulated clients in another (core 1), relays phases into server snapshots
+ * (RSS, CPU time, Tandem metrics), and kills both children when the cell ends — on error and on
+ * timeout too. 127.0.0.1 only.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type {
+  ClientsConfig,
+  ClientsMessage,
+  ClientsResult,
+  IdleResult,
+  LoadResult,
+  ServerMessage,
+  SystemName,
+} from './types';
+import { serverOf } from './types';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** The benchmarks package: `--import tsx` resolves from here. */
+const cwd = fileURLToPath(new URL('../..', import.meta.url));
+
+const hasTaskset = (() => {
+  if (process.env.E2E_NO_PIN) return false;
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Whether children are pinned (server → core 0, clients → core 1). */
+export const pinned = hasTaskset;
+
+const live = new Set<ChildProcess>();
+function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+function start(script: string, args: string[], core: number, nodeFlags: string[]): ChildProcess {
+  const profile = process.env.E2E_PROF === script ? ['--cpu-prof', '--cpu-prof-dir=/tmp/e2e-prof'] : [];
+  const node = [
+    ...nodeFlags,
+    ...profile,
+    '--conditions=source',
+    '--import',
+    'tsx',
+    `${here}${script}`,
+    ...args,
+  ];
+  const [command, argv] = hasTaskset
+    ? ['taskset', ['-c', String(core), process.execPath, ...node]]
+    : [process.execPath, node];
+  const child = spawn(command, argv, {
+    cwd,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (µs) and RSS (bytes) of a process read from /proc, so a server whose event loop is
+ * saturated is still measured at the right moment (an IPC request would wait in its queue).
+ */
+export function procStat(pid: number | undefined): { cpuMicros: number; rss: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state(0) … utime(11) stime(12) … rss pages(21).
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const rssPages = Number(fields[21]);
+    return { cpuMicros: (ticks * 1e6) / clockTicks, rss: rssPages * 4096 };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ServerSnapshot {
+  rss: number;
+  heapUsed: number;
+  cpuMicros: number;
+  metrics?: Record<string, unknown>;
+}
+
+class ServerProcess {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (s: ServerSnapshot) => void>();
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (message: ServerMessage) => {
+      if (message.type !== 'snapshot') return;
+      this.waiting.get(message.id)?.(message);
+      this.waiting.delete(message.id);
+    });
+  }
+  /** Ask the server for a snapshot; undefined if its event loop does not answer within `limitMs`. */
+  snapshot(gc: boolean, limitMs = 15_000): Promise<ServerSnapshot | undefined> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(undefined);
+      }, limitMs);
+      this.waiting.set(id, (snapshot) => {
+        clearTimeout(timer);
+        resolve(snapshot);
+      });
+      this.child.send({ type: 'snapshot', gc, id });
+    });
+  }
+}
+
+function failure(child: ChildProcess, what: string): Promise<never> {
+  return new Promise((_, reject) => {
+    // A clients process exits once it has reported its result: that exit is expected.
+    let reported = false;
+    child.once('exit', (code, signal) =>
+      setTimeout(
+        () => reported || reject(new Error(`${what} exited (${code ?? signal})`)),
+        code === 0 ? 1_000 : 0,
+      ),
+    );
+    child.on('message', (message: { type: string; message?: string }) => {
+      if (message.type === 'result') reported = true;
+      if (message.type === 'error') reject(new Error(`${what}: ${message.message}`));
+    });
+  });
+}
+
+function timeout(ms: number, what: string): { promise: Promise<never>; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+async function startServer(system: SystemName): Promise<{ server: ServerProcess; url: string }> {
+  const child = start('server.ts', [serverOf(system)], 0, ['--expose-gc']);
+  const ready = new Promise<string>((resolve) => {
+    child.on('message', (message: ServerMessage) => {
+      if (message.type === 'ready') resolve(message.url);
+    });
+  });
+  const limit = timeout(30_000, `${system} server start`);
+  try {
+    const url = await Promise.race([ready, failure(child, `${system} server`), limit.promise]);
+    return { server: new ServerProcess(child), url };
+  } finally {
+    limit.cancel();
+  }
+}
+
+export interface LoadCell {
+  system: SystemName;
+  clients: number;
+  rate: number;
+  warmupMs: number;
+  measureMs: number;
+  drainMs?: number;
+}
+
+export interface LoadCellResult extends LoadResult {
+  serverRss: number;
+  /** Server CPU time / wall time in the window (1 = its core saturated). */
+  serverCpu: number;
+  metrics?: Record<string, unknown>;
+}
+
+export interface IdleCellResult extends IdleResult {
+  /** Server RSS after GC with one client, then with N more idle clients (bytes). */
+  baselineRss: number;
+  loadedRss: number;
+  /** Server RSS growth per connection over the second half of the connections (after GC). */
+  bytesPerConnection: number;
+  /** JS heap + external growth per connection over the second half. */
+  heapPerConnection: number;
+  /** RSS growth per connection over all of them, from the baseline. */
+  bytesPerConnectionAll: number;
+}
+
+async function withChildren<T>(
+  system: SystemName,
+  limitMs: number,
+  body: (server: ServerProcess, url: string, clients: ChildProcess) => Promise<T>,
+): Promise<T> {
+  const children: ChildProcess[] = [];
+  const limit = timeout(limitMs, `${system} cell`);
+  try {
+    const { server, url } = await startServer(system);
+    children.push(server.child);
+    const clients = start('clients.ts', [], 1, []);
+    children.push(clients);
+    return await Promise.race([
+      body(server, url, clients),
+      failure(server.child, `${system} server`),
+      failure(clients, `${system} clients`),
+      limit.promise,
+    ]);
+  } finally {
+    limit.cancel();
+    if (process.env.E2E_PROF !== undefined) {
+      // A profiled child writes its profile on a clean exit: disconnecting makes it exit.
+      for (const child of children) if (child.connected) child.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    }
+    for (const child of children) child.kill('SIGKILL');
+  }
+}
+
+function resultOf(clients: ChildProcess): Promise<ClientsResult> {
+  return new Promise((resolve) => {
+    clients.on('message', (message: ClientsMessage) => {
+      if (message.type === 'result') resolve(message.result);
+    });
+  });
+}
+
+let roomSeq = 0;
+
+export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
+  const drainMs = cell.drainMs ?? 5_000;
+  const limitMs = 45_000 + cell.warmupMs + cell.measureMs + drainMs + cell.clients * 40;
+  return withChildren(cell.system, limitMs, async (server, url, clients) => {
+    let startSnap: Promise<ServerSnapshot | undefined> | undefined;
+    let endSnap: Promise<ServerSnapshot | undefined> | undefined;
+    let startProc: ReturnType<typeof procStat>;
+    let endProc: ReturnType<typeof procStat>;
+    let t0 = 0;
+    let t1 = 0;
+    clients.on('message', (message: ClientsMessage) => {
+      if (message.type !== 'phase') return;
+      if (message.phase === 'measure-start') {
+        t0 = performance.now();
+        startProc = procStat(server.child.pid);
+        startSnap = server.snapshot(false);
+      } else if (message.phase === 'measure-end') {
+        t1 = performance.now();
+        endProc = procStat(server.child.pid);
+        endSnap = server.snapshot(false);
+      }
+    });
+    const result = resultOf(clients);
+    const config: ClientsConfig = {
+      kind: 'load',
+      system: cell.system,
+      url,
+      clients: cell.clients,
+      rate: cell.rate,
+      warmupMs: cell.warmupMs,
+      measureMs: cell.measureMs,
+      drainMs,
+      collection: 'rooms',
+      docId: `room-${++roomSeq}`,
+      seed: 42,
+    };
+    clients.send(config);
+    const load = (await result) as LoadResult;
+    if (startSnap === undefined || endSnap === undefined) throw new Error('measurement phases missing');
+    const [a, b] = await Promise.all([startSnap, endSnap]);
+    const cpuMicros =
+      startProc !== undefined && endProc !== undefined
+        ? endProc.cpuMicros - startProc.cpuMicros
+        : (b?.cpuMicros ?? Number.NaN) - (a?.cpuMicros ?? Number.NaN);
+    return {
+      ...load,
+      serverRss: endProc?.rss ?? b?.rss ?? Number.NaN,
+      serverCpu: cpuMicros / 1000 / (t1 - t0),
+      metrics: b?.metrics,
+    };
+  });
+}
+
+export function runIdleCell(system: SystemName, count: number): Promise<IdleCellResult> {
+  return withChildren(system, 120_000, async (server, url, clients) => {
+    const snapshots: Partial<Record<'baseline' | 'half' | 'connected', ServerSnapshot>> = {};
+    clients.on('message', async (message: ClientsMessage) => {
+      if (message.type !== 'phase') return;
+      if (message.phase === 'baseline' || message.phase === 'half' || message.phase === 'connected') {
+        // Let connection setup garbage settle before the GC'd measurement.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        snapshots[message.phase] = await server.snapshot(true, 60_000);
+      }
+      clients.send({ type: 'continue' });
+    });
+    const result = resultOf(clients);
+    clients.send({
+      kind: 'idle',
+      system,
+      url,
+      clients: count,
+      collection: 'rooms',
+      docId: `room-${++roomSeq}`,
+    } satisfies ClientsConfig);
+    const idle = (await result) as IdleResult;
+    const { baseline, half, connected: loaded } = snapshots;
+    if (baseline === undefined || half === undefined || loaded === undefined)
+      throw new Error('idle phases missing');
+    // The second half of the connections is what is charged: by then startup garbage and lazily
+    // initialised code are out of the picture (RSS right after startup can still shrink).
+    const secondHalf = count - Math.floor(count / 2);
+    return {
+      ...idle,
+      baselineRss: baseline.rss,
+      loadedRss: loaded.rss,
+      bytesPerConnection: (loaded.rss - half.rss) / secondHalf,
+      heapPerConnection: (loaded.heapUsed - half.heapUsed) / secondHalf,
+      bytesPerConnectionAll: (loaded.rss - baseline.rss) / idle.connected,
+    };
+  });
+}

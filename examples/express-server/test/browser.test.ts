@@ -1,0 +1,108 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Demo, startDemo } from '../src/app';
+
+// The system Chromium (Debian package, installed by scripts/ensure-chromium.sh); never a download.
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium)
+  console.log(`browser test skipped: ${CHROMIUM} is not installed (see scripts/ensure-chromium.sh)`);
+
+let demo: Demo;
+let browser: Browser;
+const dir = mkdtempSync(join(tmpdir(), 'tandem-demo-'));
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  // Always rebuild the page's bundle from src (about a second): a stale dist/ must never pass.
+  const client = fileURLToPath(new URL('../../../packages/client', import.meta.url));
+  execFileSync('npx', ['tsup', '--config', 'tsup.browser.config.ts'], { cwd: client, stdio: 'ignore' });
+  demo = await startDemo({ port: 0, storage: `sqlite:${join(dir, 'demo.db')}` });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(name: string): Promise<Page> {
+  // Separate contexts: two independent browser windows (own storage, own identity).
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.log(`[${name}] page error: ${error.message}`));
+  await page.goto(`${demo.url}?name=${name}&doc=browser-test`);
+  await page.waitForFunction(() => !(document.getElementById('text') as HTMLTextAreaElement).disabled);
+  return page;
+}
+
+describe.skipIf(!haveChromium)('the demo in two real browser windows', () => {
+  it('co-edits one text, shows the other window’s cursor and name, and keeps offline edits across a reload', async () => {
+    const ann = await open('Ann');
+    const bob = await open('Bob');
+
+    await ann.click('#text');
+    await ann.keyboard.press('End');
+    await ann.keyboard.type(' Hello from Ann.');
+    await bob.waitForFunction(() =>
+      (document.getElementById('text') as HTMLTextAreaElement).value.includes('Hello from Ann.'),
+    );
+
+    await bob.click('#text');
+    await bob.keyboard.press('Control+Home');
+    await bob.keyboard.type('Bob was here. ');
+    await ann.waitForFunction(() =>
+      (document.getElementById('text') as HTMLTextAreaElement).value.startsWith('Bob was here. '),
+    );
+
+    const annText = await ann.inputValue('#text');
+    const bobText = await bob.inputValue('#text');
+    expect(annText).toBe(bobText);
+    expect(annText).toContain('Hello from Ann.');
+
+    // Each window draws the other's caret with the server-authenticated name.
+    await ann.waitForSelector('#overlay .caret .label:has-text("Bob")');
+    await bob.waitForSelector('#overlay .caret .label:has-text("Ann")');
+    expect(await ann.textContent('#people')).toContain('Bob');
+    expect(await bob.textContent('#people')).toContain('Ann');
+
+    // Offline queue in IndexedDB: Ann goes offline, types, reloads the tab; the edit is sent once.
+    await ann.evaluate(() =>
+      (window as unknown as { tandemClient: { close(): Promise<void> } }).tandemClient.close(),
+    );
+    await ann.click('#text');
+    await ann.keyboard.press('Control+End');
+    await ann.keyboard.type(' Offline edit.');
+    await ann.waitForTimeout(200); // the queue is written to IndexedDB on the next tick
+    await ann.reload();
+    await ann.waitForFunction(() => !(document.getElementById('text') as HTMLTextAreaElement).disabled);
+    await bob.waitForFunction(() =>
+      (document.getElementById('text') as HTMLTextAreaElement).value.includes('Offline edit.'),
+    );
+    await ann.waitForFunction(
+      () =>
+        (window as unknown as { tandemClient: { unsyncedCount: number } }).tandemClient.unsyncedCount === 0,
+    );
+    const final = await bob.inputValue('#text');
+    expect(final.split('Offline edit.')).toHaveLength(2); // exactly once
+    expect(await ann.inputValue('#text')).toBe(final);
+  });
+});

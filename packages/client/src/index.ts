@@ -1,0 +1,28 @@
+export type { ConnectionStatus, ConnectOptions, Logger, TandemRequest } from './client';
+export { connect, TandemClient } from './client';
+export type { CodecName } from './codecs';
+export type { DocChange } from './doc';
+export { DocLock, TandemDoc } from './doc';
+export type {
+  BlameResult,
+  DocRef,
+  ForkRecord,
+  HistoryEntry,
+  HistoryPage,
+  MergeResult,
+  NamedVersion,
+  OpSummary,
+  PageQuery,
+  Submitted,
+  VerifyReport,
+  VersionDiff,
+  VersionedSnapshot,
+} from './history';
+export { DocHistory } from './history';
+export type { OfflineStore, PersistedDoc } from './offline';
+export { indexedDbStore, memoryStore } from './offline';
+export type { LocalPresence, PeerPresence } from './presence';
+export { DocPresence } from './presence';
+export type { BackoffOptions, WebSocketConstructor, WebSocketLike } from './socket';
+export type { TextChange, TextShift } from './text';
+export { diffShift, shiftIndex, TextBinding } from './text';

@@ -1,0 +1,195 @@
+/**
+ * A reconnecting socket with the interface ShareDB's `Connection` drives (readyState, send, close,
+ * onopen/onmessage/onclose/onerror). ShareDB keeps its own state across our reconnects: it
+ * re-handshakes with its previous id, resends the in-flight op (the server deduplicates it by
+ * src/seq, so it commits once) and resubscribes. We own backoff, tokens, the codec, batch frames
+ * and Tandem's own messages, which never reach ShareDB.
+ */
+import { type Codec, isTandemMessage, type TandemMessage } from '@tandem/protocol';
+
+/** The part of the WebSocket API we use: the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface BackoffOptions {
+  /** First retry delay. @default 250 */
+  minDelayMs?: number;
+  /** Ceiling for the delay. @default 10_000 */
+  maxDelayMs?: number;
+}
+
+export interface SocketHooks {
+  /** The URL to open next (called before every attempt, so tokens can be refreshed). */
+  url(): Promise<string>;
+  onTandemMessage(message: TandemMessage): void;
+  onDecodeError(error: unknown): void;
+}
+
+const OPEN = 1;
+const CLOSED = 3;
+
+export class ReconnectingSocket {
+  readyState = 0;
+  onopen: (() => void) | null = null;
+  onclose: ((reason: string) => void) | null = null;
+  onerror: ((error: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  private ws: WebSocketLike | undefined;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  /** Sends wait for this (write-ahead of the offline queue); see holdUntil. */
+  private holding: Promise<void> | undefined;
+  private held: { ws: WebSocketLike; text: string }[] = [];
+
+  constructor(
+    private readonly WebSocketImpl: WebSocketConstructor,
+    private readonly codec: Codec,
+    private readonly hooks: SocketHooks,
+    private readonly backoff: Required<BackoffOptions>,
+  ) {
+    void this.open();
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    this.readyState = 0;
+    let url: string;
+    try {
+      url = await this.hooks.url();
+    } catch (error) {
+      this.onerror?.(error);
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.stopped) return;
+    const ws = new this.WebSocketImpl(url, [this.codec.subprotocol]);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.attempt = 0;
+      this.readyState = OPEN;
+      this.onopen?.();
+    };
+    ws.onmessage = (event) => {
+      if (ws === this.ws) this.receive(event.data);
+    };
+    ws.onerror = (event) => {
+      if (ws === this.ws) this.onerror?.(event);
+    };
+    ws.onclose = (event) => {
+      if (ws !== this.ws) return;
+      this.ws = undefined;
+      const wasOpen = this.readyState === OPEN;
+      this.readyState = CLOSED;
+      // 'closed' would tell ShareDB we closed on purpose; anything else means "will reconnect".
+      if (wasOpen || !this.stopped) this.onclose?.(this.stopped ? 'closed' : `disconnected ${event.code}`);
+      this.scheduleReconnect();
+    };
+  }
+
+  private receive(data: unknown): void {
+    let decoded: unknown;
+    try {
+      decoded = this.codec.decode(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+    } catch (error) {
+      this.hooks.onDecodeError(error);
+      return;
+    }
+    if (Array.isArray(decoded)) for (const message of decoded) this.dispatch(message);
+    else this.dispatch(decoded);
+  }
+
+  private dispatch(message: unknown): void {
+    if (isTandemMessage(message)) this.hooks.onTandemMessage(message);
+    else this.onmessage?.({ data: message });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.timer !== undefined) return;
+    const { minDelayMs, maxDelayMs } = this.backoff;
+    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** this.attempt);
+    this.attempt++;
+    // Full jitter on the upper half: spreads a thundering herd after a server restart.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.open();
+    }, delay);
+  }
+
+  /** ShareDB sends JSON text; re-encode for binary codecs. */
+  send(text: string): void {
+    const ws = this.ws;
+    if (ws === undefined || this.readyState !== OPEN) return;
+    if (this.holding !== undefined) {
+      this.held.push({ ws, text });
+      return;
+    }
+    this.write(ws, text);
+  }
+
+  private write(ws: WebSocketLike, text: string): void {
+    ws.send(this.codec.binary ? this.codec.encode(JSON.parse(text)) : text);
+  }
+
+  /**
+   * Hold every send (in order) until `ready` settles: an op leaves only after its identity is
+   * persisted, so a crash can never lose track of an op the server may have committed. Messages
+   * held for a socket that closed meanwhile are dropped; ShareDB resends what matters after it
+   * reconnects.
+   */
+  holdUntil(ready: Promise<unknown>): void {
+    const hold: Promise<void> = (this.holding ?? Promise.resolve())
+      .then(() => ready)
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    this.holding = hold;
+    void hold.then(() => {
+      if (this.holding !== hold) return; // a later hold will drain
+      this.holding = undefined;
+      const held = this.held;
+      this.held = [];
+      for (const { ws, text } of held) if (ws === this.ws && this.readyState === OPEN) this.write(ws, text);
+    });
+  }
+
+  /** Send one of Tandem's own messages; false when offline. */
+  sendTandem(message: TandemMessage): boolean {
+    if (this.ws === undefined || this.readyState !== OPEN) return false;
+    this.ws.send(this.codec.encode(message));
+    return true;
+  }
+
+  /** Drop the current socket and reconnect now (e.g. after a token refresh or for tests). */
+  reconnect(): void {
+    this.attempt = 0;
+    this.ws?.close(4000, 'reconnect');
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    const wasOpen = this.readyState !== CLOSED;
+    this.readyState = CLOSED;
+    ws?.close(1000, 'closed by client');
+    if (wasOpen) this.onclose?.('closed');
+  }
+}

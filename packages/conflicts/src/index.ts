@@ -1,0 +1,15 @@
+export type { Classification, Collision, ConcurrentOp } from './classify';
+export { classify } from './classify';
+export type { ConflictsHandle, ConflictsLogger, ConflictsOptions, ResolveRequest } from './install';
+export { installConflicts } from './install';
+export type { Lock, LockManager, LockOptions, LockRequest } from './locks';
+export { acquireIn, blockingLock, LOCKS_COLLECTION } from './locks';
+export type { Policies, PolicyConfig, PolicyMatch } from './policies';
+export { compilePolicies, policyFor, tryCompilePolicies } from './policies';
+export { isReservedCollection } from './reserved';
+export type { Decision, FieldOutcome, Plan, Settlement } from './settle';
+export { plan, settle } from './settle';
+export type { ListQuery } from './store';
+export { CONFLICTS_COLLECTION } from './store';
+export type { ConflictKind, ConflictRecord, ConflictSide, PolicyName, Resolution, Severity } from './types';
+export type { VersionCacheOptions } from './versions';

@@ -1,0 +1,19 @@
+/** What every history module gets: the I/O edge and the resolved options. */
+import type { HistoryIO } from './io';
+import type { ResolvedHistoryOptions } from './options';
+
+export interface HistoryContext {
+  readonly io: HistoryIO;
+  readonly options: ResolvedHistoryOptions;
+}
+
+/** A document address. */
+export interface DocRef {
+  collection: string;
+  id: string;
+}
+
+/** Scan limits for reading a whole range: one batch of up to `readBatch` ops at a time. */
+export function readAll(ctx: HistoryContext): { maxBatch: number; firstBatch: number } {
+  return { maxBatch: ctx.options.readBatch, firstBatch: ctx.options.readBatch };
+}

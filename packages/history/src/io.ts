@@ -1,0 +1,235 @@
+/**
+ * The I/O edge: promise wrappers over ShareDB's callback DB, milestone DB and server-side
+ * connections. Everything else in the package is computed from what these return.
+ */
+import { type JSONOp, type } from '@tandem/ot';
+import { ErrorCode, TandemError } from '@tandem/protocol';
+import ShareDB from 'sharedb';
+import type { Actor, StoredOp, VersionedSnapshot } from './types';
+
+type Callback<T> = (error: unknown, value?: T) => void;
+
+interface DBLike {
+  getOps(
+    collection: string,
+    id: string,
+    from: number | null,
+    to: number | null,
+    options: object,
+    cb: Callback<StoredOp[]>,
+  ): void;
+  getSnapshot(
+    collection: string,
+    id: string,
+    fields: null,
+    options: object | null,
+    cb: Callback<VersionedSnapshot>,
+  ): void;
+  /** Optional capability (see compaction.ts). */
+  deleteOpsBefore?: (collection: string, id: string, before: number) => Promise<number>;
+}
+
+interface MilestoneLike {
+  interval?: number;
+  getMilestoneSnapshot(
+    collection: string,
+    id: string,
+    version: number,
+    cb: Callback<VersionedSnapshot | undefined>,
+  ): void;
+  saveMilestoneSnapshot(collection: string, snapshot: object, cb: Callback<void>): void;
+}
+
+interface AgentLike {
+  custom: Record<string, unknown>;
+}
+
+interface SubmitRequestLike {
+  op: { v: number };
+}
+
+interface BackendLike {
+  connect(): { agent: AgentLike | null; close(): void };
+  submit(
+    agent: AgentLike,
+    collection: string,
+    id: string,
+    op: object,
+    options: object | null,
+    cb: (error: unknown, ops?: unknown[], request?: SubmitRequestLike) => void,
+  ): void;
+}
+
+/** Turn a node-style call into a promise; ShareDB errors become TandemErrors with a fitting code. */
+function call<T>(fn: (cb: Callback<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    fn((error, value) => (error ? reject(toTandemError(error)) : resolve(value as T)));
+  });
+}
+
+const SHAREDB_CODES: Record<string, ErrorCode> = {
+  ERR_DOC_ALREADY_CREATED: ErrorCode.ALREADY_EXISTS,
+  ERR_DOC_DOES_NOT_EXIST: ErrorCode.NOT_FOUND,
+  ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT: ErrorCode.NOT_FOUND,
+  ERR_MILESTONE_ARGUMENT_INVALID: ErrorCode.INVALID_MESSAGE,
+};
+
+function toTandemError(error: unknown): TandemError {
+  // MemoryDB's answer when the requested ops are not all stored (compacted away).
+  if (error instanceof Error && error.message === 'Missing ops') {
+    return new TandemError(
+      ErrorCode.NOT_FOUND,
+      'ops are not stored (compacted?)',
+      { reason: 'compacted' },
+      { cause: error },
+    );
+  }
+  const code = (error as { code?: string } | null)?.code;
+  if (typeof code === 'string' && code in SHAREDB_CODES) {
+    return new TandemError(SHAREDB_CODES[code], (error as Error).message ?? code, undefined, {
+      cause: error,
+    });
+  }
+  return TandemError.from(error);
+}
+
+/** Register Tandem's json1 type once, if the host has not (the server does it too). */
+function ensureType(): void {
+  const types = ShareDB.types as unknown as { map: Record<string, unknown>; register(t: unknown): void };
+  if (types.map[type.uri] === undefined) types.register(type);
+}
+
+export interface Submitted {
+  /** The version the op was committed at (the document is at `version + 1` right after it). */
+  version: number;
+}
+
+/** Intent and message sent with an op (becomes `op.m.message` / `op.m.intent`; see authorship.ts). */
+export interface OpSource {
+  message?: string;
+  intent?: string;
+  [key: string]: unknown;
+}
+
+export class HistoryIO {
+  private readonly db: DBLike;
+  private readonly milestones: MilestoneLike;
+
+  /**
+   * @param trust called with each agent history writes its reserved records through (see
+   * `HistoryOptions.trustAgent`).
+   */
+  constructor(
+    readonly backend: ShareDB,
+    private readonly trust: (agent: object) => void = () => {},
+  ) {
+    ensureType();
+    this.db = backend.db as unknown as DBLike;
+    this.milestones = backend.milestoneDb as unknown as MilestoneLike;
+  }
+
+  /** Ops `[from, to)` with their metadata; `to` null = to the end. */
+  getOps(collection: string, id: string, from: number, to: number | null): Promise<StoredOp[]> {
+    return call((cb) => this.db.getOps(collection, id, from, to, { metadata: true }, cb));
+  }
+
+  getSnapshot(collection: string, id: string): Promise<VersionedSnapshot> {
+    return call<VersionedSnapshot>((cb) => this.db.getSnapshot(collection, id, null, null, cb)).then((s) => ({
+      v: s.v,
+      type: s.type,
+      data: s.data,
+    }));
+  }
+
+  /** The latest milestone at or before `version`, if any. */
+  milestoneAt(collection: string, id: string, version: number): Promise<VersionedSnapshot | undefined> {
+    return call((cb) => this.milestones.getMilestoneSnapshot(collection, id, version, cb));
+  }
+
+  saveMilestone(collection: string, id: string, snapshot: VersionedSnapshot, ts: number): Promise<void> {
+    // Milestone DBs index by `m.mtime` for time queries, like the snapshots ShareDB saves itself.
+    const stored = { id, v: snapshot.v, type: snapshot.type, data: snapshot.data, m: { mtime: ts } };
+    return call((cb) => this.milestones.saveMilestoneSnapshot(collection, stored, cb));
+  }
+
+  deleteOpsBefore(): DBLike['deleteOpsBefore'] {
+    const fn = this.db.deleteOpsBefore;
+    return fn === undefined ? undefined : fn.bind(this.db);
+  }
+
+  /**
+   * Submit a raw op to ShareDB as `actor` (or as the trusted server when undefined). The actor rides
+   * on the agent's `custom` like a socket's principal, so every middleware (authorization,
+   * authorship) treats the op as that user's. `op.v` is the version the op was built for; ShareDB
+   * transforms it over anything committed since.
+   */
+  private send(
+    actor: Actor | undefined,
+    collection: string,
+    id: string,
+    op: object,
+    source: OpSource,
+  ): Promise<Submitted> {
+    const backend = this.backend as unknown as BackendLike;
+    const connection = backend.connect();
+    const agent = connection.agent;
+    if (agent === null)
+      throw new TandemError(ErrorCode.INTERNAL, 'ShareDB gave a connection without an agent');
+    if (actor !== undefined) {
+      agent.custom.principal = { id: actor.id, name: actor.name ?? actor.id };
+      if (actor.sessionId !== undefined) agent.custom.sessionId = actor.sessionId;
+    } else {
+      // The trusted server writing Tandem's own records: say so for reserved-collection guards.
+      agent.custom.tandemInternal = true;
+      this.trust(agent);
+    }
+    return new Promise<Submitted>((resolve, reject) => {
+      backend.submit(agent, collection, id, { ...op, x: { source } }, null, (error, _ops, request) => {
+        connection.close();
+        if (error) reject(toTandemError(error));
+        else resolve({ version: request?.op.v ?? 0 });
+      });
+    });
+  }
+
+  /** Submit `op`, built against the document at `version`. */
+  submitAt(
+    actor: Actor | undefined,
+    collection: string,
+    id: string,
+    version: number,
+    op: JSONOp,
+    source: OpSource = {},
+  ): Promise<Submitted> {
+    return this.send(actor, collection, id, { v: version, op }, source);
+  }
+
+  /**
+   * Read the latest document, build an op from it (null: nothing to do), submit it at that version.
+   */
+  async submit(
+    actor: Actor | undefined,
+    collection: string,
+    id: string,
+    build: (snapshot: VersionedSnapshot) => JSONOp | null,
+    source: OpSource = {},
+  ): Promise<Submitted | null> {
+    const snapshot = await this.getSnapshot(collection, id);
+    if (snapshot.type === null) {
+      throw new TandemError(ErrorCode.NOT_FOUND, `${collection}/${id} does not exist`, { collection, id });
+    }
+    const op = build(snapshot);
+    return op === null ? null : this.submitAt(actor, collection, id, snapshot.v, op, source);
+  }
+
+  /** Create a document (ALREADY_EXISTS when it exists). */
+  create(
+    actor: Actor | undefined,
+    collection: string,
+    id: string,
+    data: unknown,
+    source: OpSource = {},
+  ): Promise<Submitted> {
+    return this.send(actor, collection, id, { v: 0, create: { type: type.uri, data } }, source);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The ShareDB OT type object for plain JSON snapshots. Same `name` and `uri` as json1, so ops on
+ * the wire are plain json1 and a stock ShareDB client can `types.register()` this object (or json1
+ * itself) and interoperate; the differences are all on the safe side: `transform` never throws on
+ * conflicts, and `transformPresence` exists.
+ */
+import { type Doc, type JSONOp, json1 } from './json1';
+import { apply, compose, invertForShareDB, invertWithDoc, isNoop, makeInvertible, normalize } from './ops';
+import { type Presence, transformPresence } from './presence';
+import { type Side, transform } from './transform';
+
+export interface TandemType<Snapshot> {
+  readonly name: string;
+  readonly uri: string;
+  create(data?: Doc): Snapshot;
+  apply(snapshot: Snapshot, op: JSONOp): Snapshot;
+  transform(op: JSONOp, other: JSONOp, side: Side): JSONOp;
+  compose(a: JSONOp, b: JSONOp): JSONOp;
+  invert(op: JSONOp): JSONOp;
+  invertWithDoc(op: JSONOp, snapshot: Snapshot): JSONOp;
+  makeInvertible(op: JSONOp, snapshot: Snapshot): JSONOp;
+  normalize(op: JSONOp): JSONOp;
+  isNoop(op: JSONOp): boolean;
+  transformPresence(presence: Presence | null, op: JSONOp, isOwnOp: boolean): Presence | null;
+}
+
+/** The drop-in type for clients and for anything that holds plain JSON snapshots. */
+export const type: TandemType<Doc | undefined> = {
+  name: json1.name,
+  uri: json1.uri,
+  // json1 documents are created with the initial data as is (ShareDB passes `create.data`).
+  create: (data?: Doc) => data,
+  apply,
+  transform,
+  compose,
+  invert: invertForShareDB,
+  invertWithDoc,
+  makeInvertible,
+  normalize,
+  isNoop,
+  transformPresence,
+};

@@ -1,0 +1,14 @@
+import { type } from '@tandem/ot';
+import { describe, expect, it } from 'vitest';
+
+describe('type.invert (what ShareDB rolls rejected ops back with)', () => {
+  it('inverts ops whose removes carry their value', () => {
+    expect(type.invert(['n', { r: 1, i: 2 }])).toEqual(['n', { r: 2, i: 1 }]);
+  });
+
+  it('refuses a remove without its value (json1 would insert `true`), so ShareDB refetches', () => {
+    expect(() => type.invert(['n', { r: true, i: 2 }])).toThrow(
+      expect.objectContaining({ code: 'INVALID_OP' }),
+    );
+  });
+});

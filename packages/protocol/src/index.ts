@@ -1,0 +1,31 @@
+export type { Codec, Frame, MsgpackImplementation } from './codec';
+export {
+  batchedJsonCodec,
+  msgpackArrayHeader,
+  msgpackCodec,
+  plainJsonCodec,
+  Subprotocol,
+  selectSubprotocol,
+} from './codec';
+export type { ErrorDetails, Result, WireError } from './errors';
+export { ErrorCode, err, isErrorCode, isTandemError, isWireError, ok, TandemError, unwrap } from './errors';
+export type {
+  AuthRefreshMessage,
+  ConflictKind,
+  ConflictMessage,
+  ConflictReport,
+  ConflictSeverity,
+  ErrorMessage,
+  HelloMessage,
+  HistoryCallMessage,
+  LockInfo,
+  LockMessage,
+  OpAuthor,
+  PingMessage,
+  PresenceStatus,
+  PresenceValue,
+  ResultMessage,
+  TandemMessage,
+  UserInfo,
+} from './messages';
+export { AUTHOR_FIELD, isTandemMessage, TANDEM_ACTION } from './messages';

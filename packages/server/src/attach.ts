@@ -1,0 +1,163 @@
+/**
+ * The convenience server: puts the Tandem endpoint on a host's own HTTP server (sharing its port),
+ * on an Express app, or on a fresh server for `{ port }`. Authentication happens at the upgrade:
+ * a refused request gets HTTP 401 and never becomes a socket.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ErrorCode, selectSubprotocol, TandemError } from '@tandem/protocol';
+import { WebSocketServer } from 'ws';
+import type { TandemOptions } from './options';
+import { fromWs } from './socket';
+import { createTandem, type Tandem } from './tandem';
+
+/** Anything with Express's `listen` (an Express or Connect app). */
+export interface ListeningApp {
+  // Loose on purpose: Express's own request/response types must fit without a dependency on them.
+  (...args: any[]): unknown;
+  listen(...args: any[]): Server;
+}
+
+export interface PortTarget {
+  port: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+}
+
+export type AttachTarget = Server | ListeningApp | PortTarget;
+
+export interface AttachedTandem {
+  readonly tandem: Tandem;
+  /** The HTTP server carrying the endpoint; for an Express app, set once `app.listen` was called. */
+  readonly server: Server | undefined;
+  /** `ws://host:port/path` once the server listens. */
+  url(): string;
+  /** Close Tandem (sockets get 1001), stop accepting upgrades, and close a server `attach` created. */
+  close(): Promise<void>;
+}
+
+function isServer(target: AttachTarget): target is Server {
+  return typeof (target as Server).on === 'function' && typeof (target as Server).address === 'function';
+}
+
+function refuse(socket: Duplex, status: number, text: string, error: TandemError): void {
+  const body = JSON.stringify(error.toJSON());
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export async function attach(target: AttachTarget, options: TandemOptions = {}): Promise<AttachedTandem> {
+  const tandem = createTandem(options);
+  const { path, maxPayloadBytes } = tandem.options;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: maxPayloadBytes,
+    // Compression costs ~300 KB per socket in zlib state; ops are tiny.
+    perMessageDeflate: false,
+    handleProtocols: (offered) => selectSubprotocol(offered) || false,
+  });
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== path) return; // another upgrade handler of the host's may want it
+    // Until ws owns the socket (it adds its own handlers), a client reset must not crash the host.
+    // A plain function, not a closure: a listener left on the socket would otherwise keep this
+    // handler's scope (the whole IncomingMessage and `head`) alive for the connection's lifetime.
+    socket.on('error', destroyOnError);
+    if (tandem.closing) {
+      refuse(
+        socket,
+        503,
+        'Service Unavailable',
+        new TandemError(ErrorCode.SHUTTING_DOWN, 'server is shutting down'),
+      );
+      return;
+    }
+    const badOrigin = tandem.checkOrigin(request);
+    if (badOrigin !== undefined) {
+      tandem.options.logger.info('upgrade refused', { code: badOrigin.code, origin: request.headers.origin });
+      refuse(socket, 403, 'Forbidden', badOrigin);
+      return;
+    }
+    tandem.authenticate(request).then(
+      (principal) =>
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          socket.off('error', destroyOnError);
+          tandem.handleConnection(fromWs(ws), request, { principal });
+        }),
+      (error: unknown) => {
+        const wire = TandemError.from(error, ErrorCode.UNAUTHORIZED);
+        tandem.options.logger.info('upgrade refused', { code: wire.code });
+        refuse(socket, 401, 'Unauthorized', wire);
+      },
+    );
+  };
+
+  let server: Server | undefined;
+  let owned = false;
+  const bind = (s: Server) => {
+    server = s;
+    s.on('upgrade', onUpgrade);
+  };
+
+  if (isServer(target)) {
+    bind(target);
+  } else if (typeof target === 'function') {
+    // Express creates its server inside app.listen: wrap it so that server carries the endpoint.
+    const app = target;
+    const original = app.listen.bind(app);
+    app.listen = (...args: unknown[]) => {
+      const s = original(...args);
+      bind(s);
+      return s;
+    };
+  } else {
+    owned = true;
+    const s = createServer((_request, response) => {
+      response.statusCode = 404;
+      response.end();
+    });
+    bind(s);
+    await listen(s, target.port, target.host ?? '127.0.0.1');
+  }
+  await tandem.ready;
+
+  return {
+    tandem,
+    get server() {
+      return server;
+    },
+    url() {
+      const address = server?.address() as AddressInfo | null | undefined;
+      if (address == null) throw new TandemError(ErrorCode.INVALID_CONFIG, 'the server is not listening yet');
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `ws://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}${path}`;
+    },
+    async close() {
+      server?.off('upgrade', onUpgrade);
+      await tandem.close();
+      wss.close();
+      if (owned && server !== undefined) {
+        const s = server;
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    },
+  };
+}

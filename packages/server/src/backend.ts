@@ -1,0 +1,36 @@
+/** Builds the ShareDB backend: Tandem's document type, the store, and in-process or Redis pub/sub. */
+import { type } from '@tandem/ot';
+import ShareDB from 'sharedb';
+import RedisPubSub from 'sharedb-redis-pubsub';
+import type { Logger } from './logger';
+import type { ResolvedOptions } from './options';
+import type { Storage } from './storage';
+
+let registered = false;
+
+/** ShareDB logs through one process-wide logger (console by default); send it to ours. */
+function routeShareDbLogs(logger: Logger): void {
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  (ShareDB as unknown as { logger: { setMethods(m: object): void } }).logger.setMethods({
+    info: (...args: unknown[]) => logger.debug(text(args)),
+    warn: (...args: unknown[]) => logger.warn(text(args)),
+    error: (...args: unknown[]) => logger.error(text(args)),
+  });
+}
+
+export function createBackend(storage: Storage, redis: ResolvedOptions['redis'], logger: Logger): ShareDB {
+  routeShareDbLogs(logger);
+  if (!registered) {
+    ShareDB.types.register(type as never);
+    registered = true;
+  }
+  const pubsub = redis === undefined ? undefined : new RedisPubSub({ url: redis.url, prefix: redis.prefix });
+  return new ShareDB({
+    db: storage.db as never,
+    milestoneDb: storage.milestoneDb as never,
+    pubsub: pubsub as never,
+    presence: true,
+    // Presence errors from other clients are theirs, not this client's business.
+    doNotForwardSendPresenceErrorsToClient: true,
+  });
+}

@@ -1,0 +1,18 @@
+/** The server's codecs, chosen by the negotiated subprotocol. */
+import { decode, Encoder } from '@msgpack/msgpack';
+import { batchedJsonCodec, type Codec, msgpackCodec, plainJsonCodec, Subprotocol } from '@tandem/protocol';
+
+// ShareDB messages carry `undefined` fields (e.g. `seq` on ops without one); JSON drops them, so
+// msgpack must too or a stock-shaped message would grow `null`s.
+const encoder = new Encoder({ ignoreUndefined: true });
+
+export const serverMsgpackCodec: Codec = msgpackCodec({
+  encode: (value) => encoder.encode(value),
+  decode: (bytes) => decode(bytes),
+});
+
+export function codecFor(subprotocol: string): Codec {
+  if (subprotocol === Subprotocol.msgpack) return serverMsgpackCodec;
+  if (subprotocol === Subprotocol.json) return batchedJsonCodec;
+  return plainJsonCodec;
+}

@@ -1,0 +1,72 @@
+/**
+ * Tandem's cross-process events: conflict reports and ended sessions must reach connections on
+ * every server process. They travel on a reserved pub/sub channel of ShareDB's own pub/sub
+ * (in-process, or Redis with `options.redis`), so scale-out needs nothing beyond what ops use.
+ */
+import type { ConflictReport } from '@tandem/protocol';
+import type ShareDB from 'sharedb';
+import type { Logger } from './logger';
+
+/**
+ * ShareDB publishes ops on channels named after collections (`c` and `c.id`). A reserved name no
+ * Tandem package writes as a collection can never carry ops.
+ */
+export const EVENTS_CHANNEL = '_tandem_events';
+
+export type EventsMessage =
+  | { t: 'conflict'; report: ConflictReport }
+  /**
+   * Sessions revoked or expired (or every session of `userId`): their sockets are closed on
+   * whichever process holds them.
+   */
+  | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string };
+
+interface RawPubSub {
+  publish(channels: string[], data: unknown, callback: (error?: unknown) => void): void;
+  subscribe(
+    channel: string,
+    callback: (
+      error: unknown,
+      stream?: { on(e: 'data', f: (d: unknown) => void): void; destroy(): void },
+    ) => void,
+  ): void;
+}
+
+function isEventsMessage(data: unknown): data is EventsMessage {
+  const m = data as Partial<{ t: unknown; report: unknown; sessionIds: unknown; reason: unknown }> | null;
+  if (m?.t === 'conflict') return typeof m.report === 'object' && m.report !== null;
+  if (m?.t === 'session-ended') return Array.isArray(m.sessionIds) && typeof m.reason === 'string';
+  return false;
+}
+
+export interface EventsChannel {
+  publish(message: EventsMessage): Promise<void>;
+  close(): void;
+}
+
+/** Subscribe this process to Tandem's events; `deliver` gets every event, from any process (this one included). */
+export function openEventsChannel(
+  backend: ShareDB,
+  deliver: (message: EventsMessage) => void,
+  logger: Logger,
+): Promise<EventsChannel> {
+  const pubsub = backend.pubsub as unknown as RawPubSub;
+  return new Promise((resolve, reject) => {
+    pubsub.subscribe(EVENTS_CHANNEL, (error, stream) => {
+      if (error || stream === undefined) return reject(error);
+      stream.on('data', (data) => {
+        if (isEventsMessage(data)) deliver(data);
+      });
+      resolve({
+        publish: (message) =>
+          new Promise<void>((done) => {
+            pubsub.publish([EVENTS_CHANNEL], message, (failure) => {
+              if (failure) logger.error(`could not publish a ${message.t} event`, { error: String(failure) });
+              done();
+            });
+          }),
+        close: () => stream.destroy(),
+      });
+    });
+  });
+}

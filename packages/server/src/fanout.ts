@@ -1,0 +1,246 @@
+/**
+ * Fan-out: encode each op once per codec and hand the same bytes to every subscribed socket, and
+ * coalesce what a socket is owed into one frame per tick.
+ *
+ * ShareDB builds a fresh `{a:'op', …}` message per subscriber, but every copy shares the op's inner
+ * `op` (or `create`) object, and a presence broadcast is the very same object for every subscriber.
+ * Those objects key a WeakMap per wire format, so the second and later subscribers get a cached
+ * frame: one WeakMap lookup, no encoding, no allocation. The cache dies with the op.
+ */
+import { AUTHOR_FIELD, type Codec, type Frame, type OpAuthor } from '@tandem/protocol';
+
+/**
+ * A cached frame and the fields it was encoded from. The key object alone is not enough: projections
+ * may deliver one op under several collection names, and ShareDB mutates a presence request in
+ * place when its owner disconnects (`p = null`, `seq++`), so these are compared on every hit.
+ */
+interface CachedFrame {
+  c: unknown;
+  v: unknown;
+  seq: unknown;
+  p: unknown;
+  frame: Frame;
+}
+
+function matches(hit: CachedFrame, message: Record<string, unknown>): boolean {
+  return hit.c === message.c && hit.v === message.v && hit.seq === message.seq && hit.p === message.p;
+}
+
+const cacheByFormat = {
+  json: new WeakMap<object, CachedFrame>(),
+  msgpack: new WeakMap<object, CachedFrame>(),
+};
+
+/** Author of each op in flight, keyed like the frame cache (set by the `op` middleware). */
+export const authorOf = new WeakMap<object, OpAuthor>();
+
+/** The object that identifies a message's payload across subscribers, or undefined when none does. */
+function payloadKey(message: Record<string, unknown>): object | undefined {
+  if (message.a === 'op') {
+    const key = message.op ?? message.create;
+    return typeof key === 'object' && key !== null ? key : undefined;
+  }
+  // Presence broadcasts reach every agent as the same object.
+  if (message.a === 'p' && message.error === undefined) return message;
+  return undefined;
+}
+
+export interface EncodeStats {
+  encodeCacheHits: number;
+}
+
+/** Encode a ShareDB message for `codec`, reusing the frame other subscribers already got. */
+export function encodeShared(codec: Codec, message: Record<string, unknown>, stats: EncodeStats): Frame {
+  const key = payloadKey(message);
+  if (key === undefined) return codec.encode(message);
+  const cache = cacheByFormat[codec.name];
+  const hit = cache.get(key);
+  if (hit !== undefined && matches(hit, message)) {
+    stats.encodeCacheHits++;
+    return hit.frame;
+  }
+  if (message.a === 'op') {
+    const author = authorOf.get(key);
+    if (author !== undefined) message[AUTHOR_FIELD] = author;
+  }
+  const frame = codec.encode(message);
+  cache.set(key, { c: message.c, v: message.v, seq: message.seq, p: message.p, frame });
+  return frame;
+}
+
+interface OpCacheEntry {
+  c: string;
+  frame: Frame;
+}
+
+const opFrames = { json: new WeakMap<object, OpCacheEntry>(), msgpack: new WeakMap<object, OpCacheEntry>() };
+
+/** A committed op as ShareDB publishes it (one object shared by every subscriber of this process). */
+export interface PublishedOp {
+  v: number;
+  src?: string;
+  seq?: number;
+  op?: unknown;
+  create?: unknown;
+  del?: boolean;
+  au?: OpAuthor;
+}
+
+/**
+ * The frame for a published op, encoded on first use and then shared. Built like ShareDB's
+ * `Agent._sendOp`, plus the author.
+ */
+export function sharedOpFrame(
+  codec: Codec,
+  collection: string,
+  id: string,
+  op: PublishedOp,
+  stats: EncodeStats,
+): Frame {
+  const cache = opFrames[codec.name];
+  const hit = cache.get(op);
+  if (hit !== undefined && hit.c === collection) {
+    stats.encodeCacheHits++;
+    return hit.frame;
+  }
+  const message: Record<string, unknown> = {
+    a: 'op',
+    c: collection,
+    d: id,
+    v: op.v,
+    src: op.src,
+    seq: op.seq,
+  };
+  if ('op' in op) message.op = op.op;
+  if (op.create) message.create = op.create;
+  if (op.del) message.del = true;
+  if (op.au !== undefined) message[AUTHOR_FIELD] = op.au;
+  const frame = codec.encode(message);
+  cache.set(op, { c: collection, frame });
+  return frame;
+}
+
+interface FastAgent {
+  backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
+  _onOp(collection: string, id: string, op: PublishedOp): void;
+  _isOwnOp(collection: string, op: PublishedOp): boolean;
+}
+
+/**
+ * The per-subscriber hot path. ShareDB's `Agent._onOp` defers every op per subscriber (a closure on
+ * the next tick), copies it, runs the `op` middleware chain and builds a message — for each of N
+ * subscribers. When nothing can change an op per agent (no projection on the collection, no `op`
+ * middleware besides Tandem's own), none of that can differ between subscribers, so the op goes
+ * straight to the socket's outbox as the shared frame: a WeakMap lookup and an array push.
+ * Otherwise ShareDB's path runs unchanged.
+ */
+export function installFastOpDelivery(
+  agent: FastAgent,
+  deliver: (collection: string, id: string, op: PublishedOp) => void,
+): void {
+  const original = agent._onOp;
+  agent._onOp = function fastOnOp(collection, id, op) {
+    if (agent._isOwnOp(collection, op)) return;
+    const backend = agent.backend;
+    if (backend.projections[collection] !== undefined || (backend.middleware.op?.length ?? 0) > 1) {
+      original.call(agent, collection, id, op);
+      return;
+    }
+    deliver(collection, id, op);
+  };
+}
+
+/**
+ * Batch frames shared between sockets. In a room every subscriber is usually owed the same frames
+ * in the same order within a tick; the last batch built per codec is reused when the next socket's
+ * outbox holds the very same frames (compared by reference: no allocation, no copy).
+ */
+export class BatchCache {
+  private readonly last = new Map<Codec, { parts: Frame[]; frame: Frame }>();
+
+  batch(codec: Codec, outbox: readonly Frame[], stats: EncodeStats): Frame {
+    const previous = this.last.get(codec);
+    if (previous !== undefined && sameFrames(previous.parts, outbox)) {
+      stats.encodeCacheHits++;
+      return previous.frame;
+    }
+    const frame = codec.batch(outbox);
+    this.last.set(codec, { parts: outbox.slice(), frame });
+    return frame;
+  }
+
+  /** Forget batches at the end of a tick so their memory is released. */
+  clear(): void {
+    this.last.clear();
+  }
+}
+
+function sameFrames(a: readonly Frame[], b: readonly Frame[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Something that owes its socket frames and can write them all in one go. */
+export interface Flushable {
+  flush(): void;
+}
+
+/**
+ * One flush per tick for all dirty connections: a single setImmediate instead of a timer or closure
+ * per socket, so coalescing costs nothing per subscriber.
+ */
+export class FlushScheduler {
+  readonly batches = new BatchCache();
+  private dirty: Flushable[] = [];
+  private spare: Flushable[] = [];
+  private scheduled = false;
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const batch = this.dirty;
+    this.dirty = this.spare;
+    for (let i = 0; i < batch.length; i++) batch[i].flush();
+    batch.length = 0;
+    this.batches.clear();
+    this.spare = batch;
+  };
+
+  mark(target: Flushable): void {
+    this.dirty.push(target);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+  }
+}
+
+/**
+ * A map object with no inherited keys that stays in V8's fast mode. `Object.create(null)` objects
+ * start as hash tables (~250 bytes each, even empty); ShareDB's Agent allocates nine of them per
+ * connection, most never written. A null-prototype *prototype* gives the same "no inherited keys"
+ * guarantee with a small fast object.
+ */
+function Dict(this: object): void {}
+Dict.prototype = Object.create(null);
+
+const AGENT_MAPS = [
+  'subscribedDocs',
+  'subscribedQueries',
+  'subscribedPresences',
+  'presenceSubscriptionSeq',
+  'presenceRequests',
+  'latestDocVersionStreams',
+  'latestDocVersions',
+  'protocol',
+] as const;
+
+/** Swap a fresh agent's empty maps for fast ones (idle memory per connection). */
+export function slimAgent(agent: Record<string, unknown>): void {
+  for (const name of AGENT_MAPS) {
+    const map = agent[name];
+    if (typeof map === 'object' && map !== null && Object.keys(map).length === 0) {
+      agent[name] = new (Dict as unknown as new () => object)();
+    }
+  }
+}

@@ -1,0 +1,51 @@
+export type { AttachedTandem, AttachTarget, ListeningApp, PortTarget } from './attach';
+export { attach } from './attach';
+export type {
+  AccessAction,
+  AuthenticatePayload,
+  AuthorizePayload,
+  CommitPayload,
+  ConflictPayload,
+  ConnectPayload,
+  DisconnectPayload,
+  HookName,
+  Principal,
+  RequestInfo,
+  TandemHooks,
+  ValidatePayload,
+} from './hooks';
+export type { Logger } from './logger';
+export type { HistogramSnapshot, MetricsSnapshot } from './metrics';
+export type { RedisOptions, ResolvedOptions, TandemOptions } from './options';
+export type { AuditOptions, SecurityEvent, SecurityEventKind } from './security/audit';
+export type { ValidationOptions } from './security/limits';
+export type { AllowedOrigins } from './security/origin';
+export { checkOrigin } from './security/origin';
+export type { Path, PathRule, RoleModelOptions } from './security/permissions';
+export { ACTION_ROLE, grantedRole, opPaths, roleAuthorize } from './security/permissions';
+export type { BucketOptions, RateLimitOptions } from './security/rate-limit';
+export type { CollectionSchemas } from './security/schema';
+export type {
+  RevokeTarget,
+  SessionFilter,
+  SessionRecord,
+  SessionState,
+  Sessions,
+  SessionsOptions,
+} from './security/sessions';
+export type {
+  DocumentRole,
+  IssueParams,
+  TokenKey,
+  TokenPrincipal,
+  TokenRefusal,
+  Tokens,
+  TokensOptions,
+  VerifiedToken,
+} from './security/tokens';
+export { createTokens, tokenAuth } from './security/tokens';
+export type { TandemSocket } from './socket';
+export { fromWs } from './socket';
+export type { Storage } from './storage';
+export type { ConnectionContext, Readiness, Tandem } from './tandem';
+export { createTandem, tokenOf } from './tandem';

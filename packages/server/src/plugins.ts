@@ -1,0 +1,128 @@
+/**
+ * @tandem/conflicts and @tandem/history on the server: their options (checked at creation, so a bad
+ * config fails with INVALID_CONFIG before any socket is served) and their installation on the
+ * backend. The server owns the parts that tie them to itself: conflicts report through the
+ * server's `onConflict` and logger, and history's record writers are trusted by conflicts'
+ * reserved-collection guard.
+ */
+import {
+  type ConflictRecord,
+  type ConflictsHandle,
+  type ConflictsOptions as CoreConflictsOptions,
+  installConflicts,
+  isReservedCollection,
+  tryCompilePolicies,
+} from '@tandem/conflicts';
+import { type HistoryOptions as CoreHistoryOptions, type History, installHistory } from '@tandem/history';
+import { ErrorCode, TandemError } from '@tandem/protocol';
+import type ShareDB from 'sharedb';
+import type { Logger } from './logger';
+
+/** @tandem/history's options; `trustAgent` is the server's to set. */
+export type HistoryOptions = Omit<CoreHistoryOptions, 'trustAgent'>;
+
+/** @tandem/conflicts' options; records go to the `onConflict` hook and the server's logger. */
+export type ConflictsOptions = Omit<CoreConflictsOptions, 'onConflict' | 'logger'>;
+
+export interface Plugins {
+  conflicts: ConflictsHandle;
+  /** Undefined when `options.history` is false. */
+  history: History | undefined;
+}
+
+const HISTORY_OPTIONS = new Set([
+  'milestoneInterval',
+  'maxMessageLength',
+  'maxPageSize',
+  'versionsCollection',
+  'forksCollection',
+  'readBatch',
+  'now',
+]);
+const HISTORY_COLLECTIONS = ['versionsCollection', 'forksCollection'] as const;
+const CONFLICTS_OPTIONS = new Set(['policies', 'locks', 'versionCache', 'now']);
+
+function invalid(option: string, reason: string): TandemError {
+  return new TandemError(ErrorCode.INVALID_CONFIG, `invalid option ${option}: ${reason}`, { option, reason });
+}
+
+function plainObject(option: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(option, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function knownKeys(option: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) throw invalid(`${option}.${key}`, 'unknown option');
+  }
+}
+
+/** Numbers that count things (sizes, intervals, milliseconds) must be positive integers. */
+function positiveIntegers(option: string, value: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of keys) {
+    const n = value[key];
+    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 1))
+      throw invalid(`${option}.${key}`, 'must be a positive integer');
+  }
+}
+
+function clock(option: string, value: Record<string, unknown>): void {
+  if (value.now !== undefined && typeof value.now !== 'function')
+    throw invalid(`${option}.now`, 'must be a function');
+}
+
+export function checkHistoryOptions(value: unknown): HistoryOptions | false {
+  if (value === undefined) return {};
+  if (value === false) return false;
+  const options = plainObject('history', value);
+  knownKeys('history', options, HISTORY_OPTIONS);
+  positiveIntegers('history', options, ['milestoneInterval', 'maxMessageLength', 'maxPageSize', 'readBatch']);
+  clock('history', options);
+  for (const key of HISTORY_COLLECTIONS) {
+    const name = options[key];
+    // Only reserved collections are closed to clients: anywhere else they could forge history.
+    if (name !== undefined && (typeof name !== 'string' || !isReservedCollection(name)))
+      throw invalid(`history.${key}`, "must be a collection name starting with '_tandem_'");
+  }
+  return options as HistoryOptions;
+}
+
+export function checkConflictsOptions(value: unknown): ConflictsOptions {
+  if (value === undefined) return {};
+  const options = plainObject('conflicts', value);
+  knownKeys('conflicts', options, CONFLICTS_OPTIONS);
+  const policies = tryCompilePolicies(options.policies as never, isReservedCollection);
+  if (!policies.ok) throw invalid('conflicts.policies', policies.error.message);
+  if (options.locks !== undefined) {
+    const locks = plainObject('conflicts.locks', options.locks);
+    knownKeys('conflicts.locks', locks, new Set(['defaultTtlMs', 'maxTtlMs']));
+    positiveIntegers('conflicts.locks', locks, ['defaultTtlMs', 'maxTtlMs']);
+    if (((locks.defaultTtlMs as number) ?? 30_000) > ((locks.maxTtlMs as number) ?? 600_000))
+      throw invalid('conflicts.locks.defaultTtlMs', 'must not exceed maxTtlMs');
+  }
+  if (options.versionCache !== undefined) {
+    const cache = plainObject('conflicts.versionCache', options.versionCache);
+    knownKeys('conflicts.versionCache', cache, new Set(['versions', 'documents']));
+    positiveIntegers('conflicts.versionCache', cache, ['versions', 'documents']);
+  }
+  clock('conflicts', options);
+  return options as ConflictsOptions;
+}
+
+/**
+ * Install on a backend that already has the server's middleware, so each ShareDB step runs the
+ * server's checks first: validate → conflicts → history stamping (DESIGN.md, "One op's journey").
+ */
+export function installPlugins(
+  backend: ShareDB,
+  options: { conflicts: ConflictsOptions; history: HistoryOptions | false; logger: Logger },
+  onConflict: (record: ConflictRecord) => void,
+): Plugins {
+  const conflicts = installConflicts(backend, { ...options.conflicts, logger: options.logger, onConflict });
+  const history =
+    options.history === false
+      ? undefined
+      : installHistory(backend, { ...options.history, trustAgent: conflicts.trustAgent });
+  return { conflicts, history };
+}

@@ -1,0 +1,158 @@
+/**
+ * Input validation of what clients write: op size, string length, nesting depth, lone surrogates,
+ * allowed collections, document size, and (schema.ts) a JSON Schema per collection. Each check
+ * answers with a typed error naming the limit; a refused op commits nothing and rolls back on its
+ * sender. Checks walk the op, not the document, so their cost follows the edit, not the document.
+ */
+import { ErrorCode, TandemError } from '@tandem/protocol';
+import { opComponents } from './permissions';
+import { type CollectionSchemas, compileSchemas, type SchemaCheck } from './schema';
+
+export interface ValidationOptions {
+  /** Largest op (its JSON). A big paste fits; the frame limit bounds it anyway. @default 1_048_576 */
+  maxOpBytes?: number;
+  /**
+   * Largest document (its JSON). MongoDB refuses documents over 16 MiB, so a bigger one could not
+   * move to the Mongo preset. @default 16_777_216
+   */
+  maxDocumentBytes?: number;
+  /** Deepest path in a document; recursive code (diff, transform) must not blow the stack. @default 64 */
+  maxDepth?: number;
+  /** Longest string an op may carry (UTF-16 units). @default 1_048_576 */
+  maxStringLength?: number;
+  /** Collections clients may use; others are NOT_FOUND. A list or a predicate. @default every collection */
+  collections?: readonly string[] | ((name: string) => boolean);
+  /** A JSON Schema per collection, checked (ajv) on the document an op produces. @default none */
+  schemas?: CollectionSchemas;
+}
+
+export interface ResolvedValidation {
+  maxOpBytes: number;
+  maxDocumentBytes: number;
+  maxDepth: number;
+  maxStringLength: number;
+  collectionAllowed: (name: string) => boolean;
+  schemaFor: (collection: string) => SchemaCheck | undefined;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0))
+    throw new TandemError(
+      ErrorCode.INVALID_CONFIG,
+      `invalid option validation.${name}: must be a positive number`,
+      {
+        option: `validation.${name}`,
+      },
+    );
+  return value;
+}
+
+export function resolveValidation(options: ValidationOptions | undefined): ResolvedValidation {
+  const o = options ?? {};
+  const collections = o.collections;
+  let collectionAllowed: (name: string) => boolean = () => true;
+  if (typeof collections === 'function') collectionAllowed = (name) => collections(name) === true;
+  else if (Array.isArray(collections)) {
+    const set = new Set(collections);
+    collectionAllowed = (name) => set.has(name);
+  } else if (collections !== undefined) {
+    throw new TandemError(ErrorCode.INVALID_CONFIG, 'invalid option validation.collections', {
+      option: 'validation.collections',
+    });
+  }
+  return {
+    maxOpBytes: positive('maxOpBytes', o.maxOpBytes, 1_048_576),
+    maxDocumentBytes: positive('maxDocumentBytes', o.maxDocumentBytes, 16_777_216),
+    maxDepth: positive('maxDepth', o.maxDepth, 64),
+    maxStringLength: positive('maxStringLength', o.maxStringLength, 1_048_576),
+    collectionAllowed,
+    schemaFor: compileSchemas(o.schemas),
+  };
+}
+
+/** In `u` mode a valid pair is one code point, so only an unpaired surrogate matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+const tooLarge = (what: string, limit: number, actual: number) =>
+  new TandemError(ErrorCode.TOO_LARGE, `${what} over the limit`, { what, limit, actual });
+
+/** Depth of a value (a scalar is 0, `{a: 1}` is 1). Iterative: a hostile value must not recurse us to death. */
+function depthOf(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+/** Every string (values and keys) in a value, checked for length and lone surrogates. */
+function checkStrings(value: unknown, maxLength: number): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.length > maxLength) throw tooLarge('string', maxLength, v.length);
+      // A lone surrogate is not Unicode: stores and other clients would each mangle it differently.
+      if (LONE_SURROGATE.test(v))
+        throw new TandemError(ErrorCode.INVALID_OP, 'string with a lone surrogate', { reason: 'surrogate' });
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [key, child] of Object.entries(v)) {
+        stack.push(key);
+        stack.push(child);
+      }
+    }
+  }
+}
+
+/**
+ * Check a submitted op (ShareDB form: `{ op } | { create: { data } } | { del }`) before it is applied.
+ * @returns the op's JSON size, for the document-size estimate
+ */
+export function checkSubmittedOp(
+  op: { op?: unknown; create?: { data?: unknown } },
+  limits: ResolvedValidation,
+): number {
+  const body = op.create !== undefined ? op.create.data : op.op;
+  if (body === undefined) return 0;
+  const bytes = JSON.stringify(body)?.length ?? 0;
+  if (bytes > limits.maxOpBytes) throw tooLarge('op', limits.maxOpBytes, bytes);
+  checkStrings(body, limits.maxStringLength);
+  if (op.create !== undefined) {
+    const depth = depthOf(body, limits.maxDepth);
+    if (depth > limits.maxDepth) throw tooLarge('depth', limits.maxDepth, depth);
+    return bytes;
+  }
+  // The depth an insert reaches: where it is inserted plus the depth of what is inserted.
+  for (const { path, component } of opComponents(body)) {
+    const depth = path.length + ('i' in component ? depthOf(component.i, limits.maxDepth) : 0);
+    if (depth > limits.maxDepth) throw tooLarge('depth', limits.maxDepth, depth);
+  }
+  return bytes;
+}
+
+/** The resulting document's size against the limit (measured only when an estimate says it may be close). */
+export class DocumentSizes {
+  /** Upper-bound estimates by `collection/id`; cleared wholesale past this many documents. */
+  private readonly estimates = new Map<string, number>();
+  private static readonly MAX_TRACKED = 10_000;
+
+  constructor(private readonly limit: number) {}
+
+  check(key: string, opBytes: number, data: () => unknown): void {
+    const estimate = (this.estimates.get(key) ?? Number.POSITIVE_INFINITY) + opBytes;
+    if (estimate <= this.limit) {
+      this.estimates.set(key, estimate);
+      return;
+    }
+    const actual = JSON.stringify(data())?.length ?? 0;
+    if (actual > this.limit) throw tooLarge('document', this.limit, actual);
+    if (this.estimates.size >= DocumentSizes.MAX_TRACKED) this.estimates.clear();
+    this.estimates.set(key, actual);
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * Rate limits as token buckets: per connection (every message), per action (ops, presence, history
+ * calls) and per user (ops of all the user's sockets; across processes through Redis). Over a limit a message is
+ * not dropped but held, in order, until its buckets refill: an op is delayed, never lost, and the
+ * sender gets one RATE_LIMITED notice (with `retryAfterMs`) per throttled episode. A socket that
+ * keeps sending faster than allowed fills its hold queue; that is a violation and it is closed.
+ */
+import { ErrorCode, TandemError } from '@tandem/protocol';
+
+export interface BucketOptions {
+  /** Tokens added per second (the sustained rate). */
+  rate: number;
+  /** Bucket size (the burst allowed after a quiet period). */
+  burst: number;
+}
+
+export interface RateLimitOptions {
+  /** Every message of one socket. @default { rate: 500, burst: 1000 } */
+  connection?: BucketOptions;
+  /** Ops (`a: 'op'`) of one socket; far above typing (~10/s), below a script. @default { rate: 200, burst: 400 } */
+  ops?: BucketOptions;
+  /** Presence updates of one socket; cursors need ~20/s at most. @default { rate: 60, burst: 120 } */
+  presence?: BucketOptions;
+  /** History calls of one socket; each may read many ops. @default { rate: 20, burst: 40 } */
+  history?: BucketOptions;
+  /**
+   * Ops of one user over all their sockets (every process with `options.redis`, where `rate` is per
+   * one-second window and `burst` is not used). @default { rate: 400, burst: 800 }
+   */
+  user?: BucketOptions;
+  /** Messages held for one socket before it counts as abuse and is closed. @default 1000 */
+  maxQueued?: number;
+}
+
+export type ResolvedRateLimits = Required<RateLimitOptions>;
+
+const DEFAULTS: ResolvedRateLimits = {
+  connection: { rate: 500, burst: 1000 },
+  ops: { rate: 200, burst: 400 },
+  presence: { rate: 60, burst: 120 },
+  history: { rate: 20, burst: 40 },
+  user: { rate: 400, burst: 800 },
+  maxQueued: 1000,
+};
+
+function invalid(option: string): TandemError {
+  return new TandemError(ErrorCode.INVALID_CONFIG, `invalid option rateLimits.${option}`, {
+    option: `rateLimits.${option}`,
+  });
+}
+
+function checkBucket(name: string, value: unknown, fallback: BucketOptions): BucketOptions {
+  if (value === undefined) return fallback;
+  const b = value as Partial<BucketOptions>;
+  if (!(typeof b.rate === 'number' && b.rate > 0 && typeof b.burst === 'number' && b.burst >= 1))
+    throw invalid(`${name}: needs rate > 0 and burst >= 1`);
+  return { rate: b.rate, burst: b.burst };
+}
+
+/** `false` turns rate limiting off (trusted networks, benchmarks of the engine itself). */
+export function resolveRateLimits(
+  options: RateLimitOptions | false | undefined,
+): ResolvedRateLimits | undefined {
+  if (options === false) return undefined;
+  const o = options ?? {};
+  const maxQueued = o.maxQueued ?? DEFAULTS.maxQueued;
+  if (typeof maxQueued !== 'number' || !(maxQueued >= 1)) throw invalid('maxQueued: must be >= 1');
+  return {
+    connection: checkBucket('connection', o.connection, DEFAULTS.connection),
+    ops: checkBucket('ops', o.ops, DEFAULTS.ops),
+    presence: checkBucket('presence', o.presence, DEFAULTS.presence),
+    history: checkBucket('history', o.history, DEFAULTS.history),
+    user: checkBucket('user', o.user, DEFAULTS.user),
+    maxQueued,
+  };
+}
+
+/** What the throttle asks of a bucket: how long until a token, and take one. */
+export interface Bucket {
+  wait(now: number): number;
+  take(): void;
+}
+
+export class TokenBucket implements Bucket {
+  private tokens: number;
+  private at: number;
+  constructor(
+    private readonly options: BucketOptions,
+    now: number,
+  ) {
+    this.tokens = options.burst;
+    this.at = now;
+  }
+
+  /** Milliseconds until one token is available (0: now). */
+  wait(now: number): number {
+    this.tokens = Math.min(this.options.burst, this.tokens + ((now - this.at) * this.options.rate) / 1000);
+    this.at = now;
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.options.rate);
+  }
+
+  take(): void {
+    this.tokens -= 1;
+  }
+}
+
+export type ActionBucket = 'ops' | 'presence' | 'history';
+
+/** Which per-action bucket a message draws from (undefined: only the connection's). */
+export function bucketOf(message: { a?: unknown; t?: unknown }): ActionBucket | undefined {
+  if (message.a === 'op') return 'ops';
+  if (message.a === 'p') return 'presence';
+  if (message.a === 'tandem' && message.t === 'history') return 'history';
+  return undefined;
+}
+
+/** Per-user buckets: `acquire` when a socket of the user starts, `release` when it closes. */
+export interface UserBucketPool {
+  acquire(userId: string, now: number): Bucket;
+  release(userId: string): void;
+}
+
+/** Per-user buckets of one process, shared by that user's sockets. */
+export class UserBuckets implements UserBucketPool {
+  private readonly buckets = new Map<string, { bucket: TokenBucket; sockets: number }>();
+  constructor(private readonly options: BucketOptions) {}
+
+  acquire(userId: string, now: number): TokenBucket {
+    let entry = this.buckets.get(userId);
+    if (entry === undefined) {
+      entry = { bucket: new TokenBucket(this.options, now), sockets: 0 };
+      this.buckets.set(userId, entry);
+    }
+    entry.sockets++;
+    return entry.bucket;
+  }
+
+  /** Forget a user with no sockets left, so the map does not grow with every user ever seen. */
+  release(userId: string): void {
+    const entry = this.buckets.get(userId);
+    if (entry !== undefined && --entry.sockets <= 0) this.buckets.delete(userId);
+  }
+}
+
+export interface ThrottleSink {
+  /** Pass a message on (in arrival order). */
+  deliver(message: Record<string, unknown>): void;
+  /** Once per throttled episode: the sender is over a limit. */
+  limited(error: TandemError): void;
+  /** The hold queue overflowed: sustained abuse. */
+  violated(error: TandemError): void;
+}
+
+/** One socket's throttle: its buckets and the queue of held messages. */
+export class Throttle {
+  private readonly connection: TokenBucket;
+  private readonly actions: Record<ActionBucket, TokenBucket>;
+  private readonly queue: Record<string, unknown>[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  /** One notice per episode: set when throttling starts, cleared when the queue empties. */
+  private noticeSent = false;
+  /** Throttled episodes of this socket (each got one notice). */
+  episodes = 0;
+
+  constructor(
+    private readonly limits: ResolvedRateLimits,
+    private readonly sink: ThrottleSink,
+    private readonly user: Bucket | undefined,
+    now: number = Date.now(),
+  ) {
+    this.connection = new TokenBucket(limits.connection, now);
+    this.actions = {
+      ops: new TokenBucket(limits.ops, now),
+      presence: new TokenBucket(limits.presence, now),
+      history: new TokenBucket(limits.history, now),
+    };
+  }
+
+  push(message: Record<string, unknown>): void {
+    if (this.stopped) return;
+    if (this.queue.length >= this.limits.maxQueued) {
+      this.stop();
+      this.sink.violated(
+        new TandemError(ErrorCode.RATE_LIMITED, 'sustained rate over the limit; closing', {
+          bucket: 'queue',
+          limit: this.limits.maxQueued,
+          retryAfterMs: 1_000,
+        }),
+      );
+      return;
+    }
+    this.queue.push(message);
+    if (this.timer === undefined) this.drain();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private drain(): void {
+    this.timer = undefined;
+    while (this.queue.length > 0 && !this.stopped) {
+      const message = this.queue[0];
+      const now = Date.now();
+      const action = bucketOf(message);
+      const buckets: [string, Bucket][] = [['connection', this.connection]];
+      if (action !== undefined) buckets.push([action, this.actions[action]]);
+      if (action === 'ops' && this.user !== undefined) buckets.push(['user', this.user]);
+      let wait = 0;
+      let bucket = '';
+      for (const [name, b] of buckets) {
+        const w = b.wait(now);
+        if (w > wait) {
+          wait = w;
+          bucket = name;
+        }
+      }
+      if (wait > 0) {
+        if (!this.noticeSent) {
+          this.episodes++;
+          this.noticeSent = true;
+          this.sink.limited(
+            new TandemError(ErrorCode.RATE_LIMITED, `over the ${bucket} rate limit; held`, {
+              bucket,
+              retryAfterMs: wait,
+            }),
+          );
+        }
+        this.timer = setTimeout(() => this.drain(), wait);
+        return;
+      }
+      for (const [, b] of buckets) b.take();
+      this.queue.shift();
+      this.sink.deliver(message);
+    }
+    this.noticeSent = false;
+  }
+}
+
+/** The commands of a node-redis v4 client we use (the pub/sub's own command client). */
+export interface RedisCounter {
+  multi(): {
+    incrBy(key: string, by: number): ReturnType<RedisCounter['multi']>;
+    pExpire(key: string, ms: number): ReturnType<RedisCounter['multi']>;
+    exec(): Promise<unknown[]>;
+  };
+}
+
+/** While a lease request is in flight, look again this soon. */
+const LEASE_POLL_MS = 5;
+
+/**
+ * One user's ops across every process: a counter per one-second window in Redis, from which each
+ * process leases blocks of tokens (a tenth of the rate) so Redis sees one command per block, not
+ * per op. A window whose count reached the rate grants nothing until the next window.
+ */
+class LeasedBucket implements Bucket {
+  private tokens = 0;
+  private window = -1;
+  private pending = false;
+  private deniedUntil = 0;
+
+  constructor(
+    private readonly redis: RedisCounter,
+    private readonly key: string,
+    private readonly rate: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  wait(at: number): number {
+    const window = Math.floor(at / 1000);
+    if (window !== this.window) {
+      // Tokens leased in an earlier window do not carry over (that window's count holds them).
+      this.window = window;
+      this.tokens = 0;
+    }
+    if (this.tokens >= 1) return 0;
+    if (at < this.deniedUntil) return this.deniedUntil - at;
+    if (!this.pending) this.lease(window);
+    return LEASE_POLL_MS;
+  }
+
+  take(): void {
+    this.tokens -= 1;
+  }
+
+  private lease(window: number): void {
+    this.pending = true;
+    const block = Math.max(1, Math.ceil(this.rate / 10));
+    this.redis
+      .multi()
+      .incrBy(`${this.key}:${window}`, block)
+      .pExpire(`${this.key}:${window}`, 2_000)
+      .exec()
+      .then(
+        (replies) => {
+          const total = Number(replies[0]);
+          const granted = Math.max(0, Math.min(block, this.rate - (total - block)));
+          if (window !== this.window) return;
+          this.tokens += granted;
+          if (granted === 0) this.deniedUntil = (window + 1) * 1000;
+        },
+        (error: unknown) => {
+          // Redis down: fall back to this process's share rather than stopping every edit.
+          this.onError(error);
+          if (window === this.window) this.tokens += block;
+        },
+      )
+      .finally(() => {
+        this.pending = false;
+      });
+  }
+}
+
+/** Per-user buckets shared by every process over Redis (`options.redis`). */
+export class RedisUserBuckets implements UserBucketPool {
+  private readonly buckets = new Map<string, { bucket: LeasedBucket; sockets: number }>();
+
+  constructor(
+    private readonly redis: RedisCounter,
+    private readonly prefix: string,
+    private readonly options: BucketOptions,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  acquire(userId: string): Bucket {
+    let entry = this.buckets.get(userId);
+    if (entry === undefined) {
+      const key = `${this.prefix}:ratelimit:user:${encodeURIComponent(userId)}`;
+      entry = { bucket: new LeasedBucket(this.redis, key, this.options.rate, this.onError), sockets: 0 };
+      this.buckets.set(userId, entry);
+    }
+    entry.sockets++;
+    return entry.bucket;
+  }
+
+  release(userId: string): void {
+    const entry = this.buckets.get(userId);
+    if (entry !== undefined && --entry.sockets <= 0) this.buckets.delete(userId);
+  }
+}

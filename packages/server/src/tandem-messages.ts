@@ -1,0 +1,82 @@
+/** Answers Tandem's own client messages (the `a: 'tandem'` namespace), which ShareDB never sees. */
+import { ErrorCode, TANDEM_ACTION, TandemError, type TandemMessage } from '@tandem/protocol';
+import { CloseCode, type Connection } from './connection';
+import type { Principal } from './hooks';
+import type { PluginCalls } from './plugin-calls';
+import { userInfo } from './principal';
+import type { HookRunner } from './run-hook';
+
+/**
+ * @param admit checks (and, for sliding sessions, extends) the session a refreshed principal names;
+ *   rejects with SESSION_ENDED when it ended
+ */
+export function createTandemMessageHandler(
+  hooks: HookRunner,
+  calls: PluginCalls,
+  admit: (connection: Connection, principal: Principal) => Promise<void>,
+) {
+  const answer = (connection: Connection, rid: number, result: Promise<unknown>) => {
+    result.then(
+      (value) => connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, value }),
+      (error: unknown) => {
+        const wire = TandemError.from(error);
+        connection.reportError(wire);
+        connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, error: wire.toJSON() });
+      },
+    );
+  };
+
+  return (connection: Connection, message: TandemMessage): void => {
+    switch (message.t) {
+      case 'ping':
+        connection.sendTandem({ a: TANDEM_ACTION, t: 'pong', ts: message.ts });
+        return;
+      case 'auth': {
+        if (typeof message.token !== 'string' || typeof message.rid !== 'number') break;
+        const refresh = hooks
+          .call(
+            'authenticate',
+            {
+              request: connection.request ?? { headers: {}, url: undefined, remoteAddress: undefined },
+              token: message.token,
+              refresh: true,
+            },
+            ErrorCode.UNAUTHORIZED,
+          )
+          .then(async (principal) => {
+            if (principal === undefined) return userInfo(connection.principal ?? { id: 'anonymous' });
+            // A refresh may renew credentials, never switch identity mid-connection.
+            if (connection.principal !== undefined && principal.id !== connection.principal.id) {
+              throw new TandemError(ErrorCode.UNAUTHORIZED, 'token belongs to another user');
+            }
+            await admit(connection, principal);
+            connection.setPrincipal(principal);
+            // The client schedules its next refresh from the new expiry.
+            return typeof principal.expiresAt === 'number'
+              ? { ...userInfo(principal), expiresAt: principal.expiresAt }
+              : userInfo(principal);
+          });
+        answer(connection, message.rid, refresh);
+        refresh.catch((error: unknown) =>
+          connection.close(CloseCode.policy, TandemError.from(error, ErrorCode.UNAUTHORIZED).code),
+        );
+        return;
+      }
+      case 'history':
+        if (typeof message.rid !== 'number') break;
+        answer(connection, message.rid, calls.history(connection, message));
+        return;
+      case 'lock':
+        if (typeof message.rid !== 'number') break;
+        answer(connection, message.rid, calls.lock(connection, message));
+        return;
+      default:
+        break;
+    }
+    connection.reportError(
+      new TandemError(ErrorCode.INVALID_MESSAGE, `unexpected Tandem message '${String(message.t)}'`, {
+        reason: 'type',
+      }),
+    );
+  };
+}

@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode, isErrorCode } from '@tandem/protocol';
+import { attach } from '@tandem/server';
+import { describe, expect, it } from 'vitest';
+import { client, rawSocket, until } from './helpers';
+
+interface Case {
+  name: string;
+  /** What to send: a raw frame (string) or a message to encode as JSON. */
+  frame: string | Record<string, unknown>;
+}
+
+const MAX = 4_096;
+const deep = (n: number): unknown => (n === 0 ? 1 : { d: deep(n - 1) });
+
+/** The corpus: malformed frames, wrong types, unknown actions, oversize and deep payloads, bad ops, forbidden and unknown documents. */
+function corpus(version: number): Case[] {
+  const cases: Case[] = [];
+  const malformed = [
+    '{',
+    '[',
+    '}',
+    '{"a":}',
+    '{a:1}',
+    "{'a':'f'}",
+    '"\\u"',
+    'nul',
+    'tru',
+    '{"a":"f"',
+    '\u0000',
+    '[1,',
+    '{"a":"op","op":[}',
+    '\ud800',
+    '{"a":"f",}',
+  ];
+  for (const text of malformed) cases.push({ name: `malformed ${JSON.stringify(text)}`, frame: text });
+  const notObjects = ['null', '1', '"text"', 'true', '[]', '[1,2]', '[null]', '[[]]', '3.5e300', '-0'];
+  for (const text of notObjects) cases.push({ name: `not an object ${text}`, frame: text });
+  const actions = [
+    null,
+    1,
+    true,
+    {},
+    [],
+    'zz',
+    'OP',
+    'hs2',
+    '',
+    'tandemx',
+    'x'.repeat(100),
+    'constructor',
+    '__proto__',
+    'toString',
+  ];
+  for (const a of actions) cases.push({ name: `unknown action ${JSON.stringify(a)}`, frame: { a } });
+  cases.push({ name: 'no action', frame: { c: 'notes', d: 'target' } });
+  for (const t of [undefined, null, 1, 'bogus', 'hello', 'result', 'conflict', '', 'auth2', 'x'.repeat(50)])
+    cases.push({
+      name: `tandem message t=${JSON.stringify(t)}`,
+      frame: t === undefined ? { a: 'tandem' } : { a: 'tandem', t },
+    });
+  for (let i = 0; i < 20; i++)
+    cases.push({
+      name: `oversize frame ${i}`,
+      frame: JSON.stringify({ a: 'f', c: 'notes', d: 'x'.repeat(MAX + i * 100) }),
+    });
+  // Ops on the target document: every one must be refused.
+  const ops: [string, unknown][] = [
+    ['huge string', ['s', { i: 'x'.repeat(600) }]],
+    ['deep insert', ['deep', { i: deep(20) }]],
+    ['deep path', ['a', 'b', 'c', 'd', 'e', 'f', 'g', { i: 1 }]],
+    ['lone high surrogate', ['s', { i: 'a\ud800b' }]],
+    ['lone low surrogate', ['s', { i: '\udc00' }]],
+    ['surrogate key', ['s', { i: { '\udbff': 1 } }]],
+    ['remove missing', ['missing', { r: true }]],
+    ['bad component', ['n', { zz: 1 }]],
+    ['string as op', 'not an op'],
+    ['number as op', 42],
+    ['object as op', { i: 1 }],
+    ['nested arrays', [[[[['n']]]]]],
+    ['text edit on number', ['n', { es: [0, 'x'] }]],
+    ['text edit past end', ['text', { es: [100, 'x'] }]],
+    ['insert into number', ['n', 'x', { i: 1 }]],
+    ['pick without drop', ['n', { p: 0 }]],
+    ['drop without pick', ['m', { d: 0 }]],
+    ['replace root too deep', [{ r: true, i: deep(10) }]],
+  ];
+  let seq = 1;
+  for (const [name, op] of ops) {
+    for (const v of [version, version + 100, -1]) {
+      cases.push({
+        name: `op ${name} v=${v}`,
+        frame: { a: 'op', c: 'notes', d: 'target', v, src: 'attacker', seq: seq++, op },
+      });
+    }
+  }
+  for (let i = 0; i < 10; i++) {
+    cases.push({
+      name: `forbidden write ${i}`,
+      frame: {
+        a: 'op',
+        c: 'notes',
+        d: 'secret',
+        v: 1,
+        src: 'attacker',
+        seq: seq++,
+        op: ['n', { r: true, i }],
+      },
+    });
+    cases.push({ name: `forbidden read ${i}`, frame: { a: 'f', c: 'notes', d: 'secret' } });
+    cases.push({ name: `forbidden subscribe ${i}`, frame: { a: 's', c: 'notes', d: 'secret' } });
+    cases.push({ name: `unknown collection ${i}`, frame: { a: 'f', c: `nope${i}`, d: 'x' } });
+    cases.push({
+      name: `unknown collection write ${i}`,
+      frame: {
+        a: 'op',
+        c: `nope${i}`,
+        d: 'x',
+        v: 0,
+        src: 'attacker',
+        seq: seq++,
+        create: { type: 'json1', data: {} },
+      },
+    });
+  }
+  for (let i = 0; i < 10; i++) {
+    cases.push({
+      name: `history on secret ${i}`,
+      frame: {
+        a: 'tandem',
+        t: 'history',
+        rid: 1_000 + i,
+        method: 'page',
+        args: [{ collection: 'notes', id: 'secret' }],
+      },
+    });
+    cases.push({
+      name: `history bad args ${i}`,
+      frame: { a: 'tandem', t: 'history', rid: 2_000 + i, method: i % 2 ? 'nope' : 'page', args: i },
+    });
+    cases.push({
+      name: `lock bad ${i}`,
+      frame: {
+        a: 'tandem',
+        t: 'lock',
+        rid: 3_000 + i,
+        action: 'acquire',
+        collection: 'notes',
+        id: 'secret',
+        path: 'x',
+      },
+    });
+  }
+  return cases;
+}
+
+function checksum(data: unknown): string {
+  return createHash('sha256').update(JSON.stringify(data)).digest('hex');
+}
+
+describe('bad-input corpus against a live server', () => {
+  it('every case gets a typed error; the process stays up; honest clients keep editing; documents change only by legitimate ops', async () => {
+    const server = await attach(
+      { port: 0 },
+      {
+        storage: 'memory:',
+        maxMessageBytes: MAX,
+        maxPayloadBytes: 64 * MAX,
+        hooks: {
+          authorize: ({ principal, id }) => id !== 'secret' || principal.id === 'owner',
+          authenticate: ({ token }) => ({ id: token ?? 'attacker' }),
+        },
+        validation: { maxStringLength: 500, maxDepth: 6, collections: ['notes'] },
+      },
+    );
+    const owner = client(server.url(), { token: 'owner' });
+    const honest = client(server.url(), { token: 'honest' });
+    try {
+      const secret = owner.doc<{ n: number }>('notes', 'secret');
+      await secret.create({ n: 0 });
+      const target = honest.doc<{ n: number; text: string; log: number[] }>('notes', 'target');
+      await target.create({ n: 0, text: 'hello', log: [] });
+      await target.subscribe();
+      const before = checksum(secret.data);
+
+      const cases = corpus(target.version ?? 1);
+      expect(cases.length).toBeGreaterThanOrEqual(200);
+      const { ws, frames } = await rawSocket(`${server.url()}?token=attacker`);
+      ws.send(JSON.stringify({ a: 'hs', id: null }));
+      await until(() => frames.some((f) => f.a === 'hs'), 5_000, 'handshake');
+
+      const errorsIn = (list: any[]) =>
+        list.filter(
+          (f) =>
+            (f.a === 'tandem' && (f.t === 'error' || (f.t === 'result' && f.error))) || f.error !== undefined,
+        );
+      let edits = 0;
+      for (const c of cases) {
+        const seen = errorsIn(frames).length;
+        ws.send(typeof c.frame === 'string' ? c.frame : JSON.stringify(c.frame));
+        // Meanwhile an honest user edits.
+        if (edits < 50) {
+          edits++;
+          target.submit(['log', edits - 1, { i: edits }]).catch(() => {});
+        }
+        await until(() => errorsIn(frames).length > seen, 5_000, `a typed error for ${c.name}`);
+        const last = errorsIn(frames).at(-1);
+        const code = last.error?.code;
+        expect(
+          isErrorCode(code) || (typeof code === 'string' && code.startsWith('ERR_')),
+          `${c.name}: ${JSON.stringify(last).slice(0, 200)}`,
+        ).toBe(true);
+      }
+      expect(ws.readyState).toBe(ws.OPEN);
+
+      // Still serving, honest edits all landed, the secret is untouched.
+      await until(() => target.pendingCount === 0, 10_000, 'honest edits acknowledged');
+      expect(target.data?.log).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(target.data?.n).toBe(0);
+      expect(target.data?.text).toBe('hello');
+      await secret.fetch();
+      expect(checksum(secret.data)).toBe(before);
+      const late = client(server.url(), { token: 'late' });
+      await late.doc('notes', 'after').create({ ok: true });
+      await late.close();
+      expect(server.tandem.metrics().errors[ErrorCode.INVALID_MESSAGE]).toBeGreaterThan(0);
+      ws.close();
+    } finally {
+      await Promise.all([owner.close(), honest.close()]);
+      await server.close();
+    }
+  });
+});

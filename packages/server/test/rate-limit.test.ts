@@ -1,0 +1,152 @@
+import { ErrorCode, type TandemError } from '@tandem/protocol';
+import { attach } from '@tandem/server';
+import { createClient } from 'redis';
+import { describe, expect, it } from 'vitest';
+import { type Bucket, RedisUserBuckets, Throttle, TokenBucket } from '../src/security/rate-limit';
+import { client, rawSocket, until } from './helpers';
+
+const limits = {
+  connection: { rate: 1000, burst: 1000 },
+  ops: { rate: 1000, burst: 1000 },
+  presence: { rate: 1000, burst: 1000 },
+  history: { rate: 1000, burst: 1000 },
+  user: { rate: 1000, burst: 1000 },
+  maxQueued: 1000,
+};
+
+describe('token buckets and the throttle', () => {
+  it('a bucket allows its burst, then says how long until the next token', () => {
+    const bucket = new TokenBucket({ rate: 10, burst: 2 }, 0);
+    expect(bucket.wait(0)).toBe(0);
+    bucket.take();
+    bucket.take();
+    expect(bucket.wait(0)).toBe(100);
+    expect(bucket.wait(100)).toBe(0);
+  });
+
+  it('holds messages over the limit in order, one notice per episode, and closes on overflow', async () => {
+    const delivered: number[] = [];
+    const notices: TandemError[] = [];
+    const violations: TandemError[] = [];
+    const throttle = new Throttle(
+      { ...limits, ops: { rate: 200, burst: 2 }, maxQueued: 8 },
+      {
+        deliver: (m) => delivered.push(m.n as number),
+        limited: (e) => notices.push(e),
+        violated: (e) => violations.push(e),
+      },
+      undefined,
+    );
+    for (let n = 0; n < 6; n++) throttle.push({ a: 'op', n });
+    expect(delivered).toEqual([0, 1]);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ code: ErrorCode.RATE_LIMITED, details: { bucket: 'ops' } });
+    expect(notices[0].details?.retryAfterMs).toBeGreaterThan(0);
+    // Presence and other messages queue behind held ops: order is kept across kinds.
+    throttle.push({ a: 'f', n: 6 });
+    await until(() => delivered.length === 7, 5_000, 'all delivered');
+    expect(delivered).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    for (let n = 0; n < 20; n++) throttle.push({ a: 'op', n });
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatchObject({ code: ErrorCode.RATE_LIMITED, details: { bucket: 'queue' } });
+    throttle.stop();
+  });
+});
+
+describe('per-user limit across processes (Redis)', () => {
+  it("one process's use of a user's window leaves the other process nothing until the next window", async () => {
+    const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+    await redis.connect();
+    const prefix = `tandem-rl-${process.pid}-${Date.now()}`;
+    const errors: unknown[] = [];
+    // Two pools over one Redis stand for two server processes.
+    const one = new RedisUserBuckets(redis as never, prefix, { rate: 10, burst: 10 }, (e) => errors.push(e));
+    const two = new RedisUserBuckets(redis as never, prefix, { rate: 10, burst: 10 }, (e) => errors.push(e));
+    const at = 1_000_000_000_000; // one fixed window
+    /** Take tokens until `n` are taken or the bucket says to wait a whole window. */
+    const drain = async (bucket: Bucket, n: number, now: number): Promise<number> => {
+      let taken = 0;
+      for (let i = 0; i < 200 && taken < n; i++) {
+        const wait = bucket.wait(now);
+        if (wait === 0) {
+          bucket.take();
+          taken++;
+        } else if (wait > 100) break;
+        else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return taken;
+    };
+    try {
+      const a = one.acquire('uma');
+      const b = two.acquire('uma');
+      expect(await drain(a, 10, at)).toBe(10);
+      expect(await drain(b, 10, at)).toBe(0);
+      expect(b.wait(at)).toBe(1_000);
+      // Another user is not affected; the next window is open again.
+      expect(await drain(two.acquire('vera'), 3, at)).toBe(3);
+      expect(await drain(b, 4, at + 1_000)).toBe(4);
+      expect(errors).toEqual([]);
+    } finally {
+      await redis.quit();
+    }
+  });
+});
+
+describe('rate limits over real sockets', () => {
+  it('ops over the limit are delayed, never dropped: every op commits, the sender is told RATE_LIMITED', async () => {
+    const server = await attach(
+      { port: 0 },
+      { storage: 'memory:', rateLimits: { ops: { rate: 40, burst: 4 } } },
+    );
+    const fast = client(server.url());
+    const errors: TandemError[] = [];
+    fast.on('error', (e) => errors.push(e));
+    try {
+      const docs = Array.from({ length: 8 }, (_, i) => fast.doc<{ n: number }>('counters', `c${i}`));
+      await Promise.all(docs.map((d) => d.create({ n: 0 })));
+      // Each document sends its next op as soon as the previous one is acknowledged.
+      await Promise.all(
+        docs.map(async (d) => {
+          for (let i = 1; i <= 5; i++) await d.submit(['n', { r: true, i }]);
+        }),
+      );
+      expect(docs.map((d) => d.data?.n)).toEqual(Array(8).fill(5));
+      expect(
+        errors.some((e) => e.code === ErrorCode.RATE_LIMITED && Number(e.details?.retryAfterMs) > 0),
+      ).toBe(true);
+      expect(server.tandem.metrics().connectionsTotal).toBe(1);
+      expect(fast.status).toBe('online');
+      // Stored, not just applied locally.
+      const backend = await server.tandem.backend();
+      const stored = backend.connect().get('counters', 'c7');
+      await new Promise<void>((resolve, reject) => stored.fetch((e: unknown) => (e ? reject(e) : resolve())));
+      expect(stored.data).toEqual({ n: 5 });
+    } finally {
+      await fast.close();
+      await server.close();
+    }
+  });
+
+  it('a socket flooding past its hold queue is closed with RATE_LIMITED; other clients keep editing', async () => {
+    const server = await attach(
+      { port: 0 },
+      { storage: 'memory:', rateLimits: { connection: { rate: 5, burst: 5 }, maxQueued: 10 } },
+    );
+    const honest = client(server.url());
+    try {
+      const doc = honest.doc<{ n: number }>('counters', 'shared');
+      await doc.create({ n: 0 });
+      const { ws, frames } = await rawSocket(server.url());
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      ws.send(JSON.stringify({ a: 'hs', protocol: 1, protocolMinor: 1 }));
+      for (let i = 0; i < 40; i++) ws.send(JSON.stringify({ a: 'f', c: 'counters', d: `x${i}` }));
+      expect(await closed).toBe(1008);
+      expect(frames.some((f) => f.a === 'tandem' && f.error?.code === ErrorCode.RATE_LIMITED)).toBe(true);
+      await doc.submit(['n', { r: true, i: 1 }]);
+      expect(doc.data).toEqual({ n: 1 });
+    } finally {
+      await honest.close();
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import { ErrorCode, TandemError } from '@tandem/protocol';
+
+/**
+ * A Mongo-style query over snapshot data, compiled to SQL over the JSON `data` column.
+ *
+ * Supported (what ShareDB's conformance suite and Tandem use; anything else is rejected rather than
+ * silently ignored):
+ * - `{ field: value }`, `{ 'nested.field': value }`: equality (objects and arrays compare as JSON);
+ *   `null` matches null or missing, as in Mongo.
+ * - `{ field: { $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists } }`.
+ * - `$sort: { field: 1 | -1, … }` (or `[[field, 1 | -1], …]`), `$skip`, `$limit`.
+ * - `$count: true`: no snapshots, the number of matches as ShareDB's query `extra`.
+ */
+export type SqliteQuery = Record<string, unknown>;
+
+export interface CompiledQuery {
+  /** SQL boolean expression over the `snapshots` table (alias-free), with `?` parameters. */
+  where: string;
+  params: unknown[];
+  orderBy: string;
+  limit: number;
+  offset: number;
+  count: boolean;
+}
+
+const comparisons: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' };
+
+function invalid(message: string, details?: Record<string, unknown>): TandemError {
+  return new TandemError(ErrorCode.INVALID_MESSAGE, message, details);
+}
+
+/** A Mongo dotted path as an SQLite JSON path: quoted keys, so any character is safe. */
+export function jsonPath(field: string): string {
+  return `$${field
+    .split('.')
+    .map((key) => `."${key.replaceAll('"', '""')}"`)
+    .join('')}`;
+}
+
+/** SQL parameter for a scalar compared with `json_extract` (which yields 1/0 for booleans). */
+function scalar(value: unknown, operator: string): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  throw invalid(`query operator ${operator} needs a number, string or boolean`, { operator });
+}
+
+/** `data -> path` renders the stored value as JSON, so equality of any JSON value is text equality. */
+function equals(path: string, value: unknown, params: unknown[]): string {
+  if (value === null) {
+    params.push(path, path);
+    return "(data -> ? IS NULL OR data -> ? = 'null')";
+  }
+  params.push(path, JSON.stringify(value));
+  return 'data -> ? = ?';
+}
+
+function fieldCondition(field: string, condition: unknown, params: unknown[]): string {
+  const path = jsonPath(field);
+  const isOperatorObject =
+    typeof condition === 'object' &&
+    condition !== null &&
+    !Array.isArray(condition) &&
+    Object.keys(condition).length > 0 &&
+    Object.keys(condition).every((key) => key.startsWith('$'));
+  if (!isOperatorObject) return equals(path, condition, params);
+
+  const parts: string[] = [];
+  for (const [operator, operand] of Object.entries(condition as Record<string, unknown>)) {
+    if (operator === '$eq') parts.push(equals(path, operand, params));
+    else if (operator === '$ne') parts.push(`NOT (${equals(path, operand, params)})`);
+    else if (operator in comparisons) {
+      params.push(path, scalar(operand, operator));
+      parts.push(`json_extract(data, ?) ${comparisons[operator]} ?`);
+    } else if (operator === '$in' || operator === '$nin') {
+      if (!Array.isArray(operand)) throw invalid(`${operator} needs an array`, { operator });
+      const any =
+        operand.length === 0 ? '0' : `(${operand.map((v) => equals(path, v, params)).join(' OR ')})`;
+      parts.push(operator === '$in' ? any : `NOT ${any}`);
+    } else if (operator === '$exists') {
+      params.push(path);
+      parts.push(operand ? 'json_type(data, ?) IS NOT NULL' : 'json_type(data, ?) IS NULL');
+    } else {
+      throw invalid(`unsupported query operator ${operator}`, { operator });
+    }
+  }
+  return parts.join(' AND ');
+}
+
+function sortEntries(sort: unknown): [string, number][] {
+  const entries = Array.isArray(sort) ? sort : Object.entries((sort ?? {}) as Record<string, unknown>);
+  return entries.map((entry) => {
+    const [field, direction] = entry as [unknown, unknown];
+    if (typeof field !== 'string' || (direction !== 1 && direction !== -1)) {
+      throw invalid('$sort needs { field: 1 | -1 }', { sort: String(field) });
+    }
+    return [field, direction];
+  });
+}
+
+function nonNegativeInteger(value: unknown, name: string): number {
+  if (!Number.isInteger(value) || (value as number) < 0)
+    throw invalid(`${name} needs a non-negative integer`);
+  return value as number;
+}
+
+export function compileQuery(query: unknown): CompiledQuery {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw invalid('a query must be an object');
+  }
+  const params: unknown[] = [];
+  const conditions: string[] = [];
+  const compiled: CompiledQuery = { where: '1', params, orderBy: '', limit: -1, offset: 0, count: false };
+  for (const [key, value] of Object.entries(query)) {
+    if (key === '$sort') {
+      const order = sortEntries(value).map(([field, direction]) => {
+        // A path is SQL text here, not a parameter: ORDER BY cannot bind; jsonPath quotes every key.
+        const path = jsonPath(field).replaceAll("'", "''");
+        return `json_extract(data, '${path}') ${direction === 1 ? 'ASC' : 'DESC'}`;
+      });
+      compiled.orderBy = order.join(', ');
+    } else if (key === '$skip') compiled.offset = nonNegativeInteger(value, '$skip');
+    else if (key === '$limit') compiled.limit = nonNegativeInteger(value, '$limit');
+    else if (key === '$count') compiled.count = Boolean(value);
+    else if (key.startsWith('$')) throw invalid(`unsupported query key ${key}`, { key });
+    else conditions.push(fieldCondition(key, value, params));
+  }
+  if (conditions.length > 0) compiled.where = conditions.map((c) => `(${c})`).join(' AND ');
+  return compiled;
+}
+
+/** A query that can be checked against one document alone (ShareDB's `queryPollDoc`). */
+export function isPerDocument(query: unknown): boolean {
+  if (typeof query !== 'object' || query === null) return false;
+  return !Object.keys(query).some(
+    (key) => key === '$sort' || key === '$skip' || key === '$limit' || key === '$count',
+  );
+}

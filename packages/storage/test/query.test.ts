@@ -1,0 +1,83 @@
+import { SqliteDB } from '@tandem/storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const db = new SqliteDB({ path: ':memory:' });
+afterAll(() => db.close());
+
+const docs: Record<string, unknown> = {
+  a: { name: 'ada', tags: ['x'], meta: { 'dotted.key': 1, deep: { level: 2 } }, active: true, score: 10 },
+  b: { name: 'bob', tags: ['y'], meta: { deep: { level: 3 } }, active: false, score: 20, nothing: null },
+  c: { name: "o'hara", tags: ['x'], meta: {}, score: 30 },
+};
+
+beforeAll(() => {
+  for (const [id, data] of Object.entries(docs)) {
+    db.commitSync(
+      'q',
+      id,
+      { v: 0, create: { type: 'json0', data } },
+      { id, v: 1, type: 'json0', data, m: null },
+    );
+  }
+  // A deleted document never matches.
+  db.commitSync(
+    'q',
+    'gone',
+    { v: 0, create: {} },
+    { id: 'gone', v: 1, type: 'json0', data: { name: 'ada' }, m: null },
+  );
+  db.commitSync('q', 'gone', { v: 1, del: true }, { id: 'gone', v: 2, type: null, data: undefined, m: null });
+});
+
+const ids = (query: Record<string, unknown>) =>
+  db
+    .querySync('q', query)
+    .result.map((s) => s.id)
+    .sort();
+
+describe('SQLite query subset', () => {
+  it('matches equality on top-level and nested fields, of any JSON value', () => {
+    expect(ids({ name: 'ada' })).toEqual(['a']);
+    expect(ids({ 'meta.deep.level': 3 })).toEqual(['b']);
+    expect(ids({ tags: ['x'] })).toEqual(['a', 'c']);
+    expect(ids({ active: true })).toEqual(['a']);
+    expect(ids({ active: false })).toEqual(['b']);
+    expect(ids({ nothing: null })).toEqual(['a', 'b', 'c']);
+    expect(ids({ name: "o'hara" })).toEqual(['c']);
+    expect(ids({})).toEqual(['a', 'b', 'c']);
+  });
+
+  it('supports comparison, membership and existence operators', () => {
+    expect(ids({ score: { $gt: 10, $lte: 30 } })).toEqual(['b', 'c']);
+    expect(ids({ name: { $in: ['ada', 'bob'] } })).toEqual(['a', 'b']);
+    expect(ids({ name: { $nin: ['ada'] } })).toEqual(['b', 'c']);
+    expect(ids({ name: { $ne: 'ada' } })).toEqual(['b', 'c']);
+    expect(ids({ active: { $exists: false } })).toEqual(['c']);
+    expect(ids({ active: { $exists: true } })).toEqual(['a', 'b']);
+  });
+
+  it('sorts, skips, limits and counts', () => {
+    const ordered = db.querySync('q', { $sort: { score: -1 }, $skip: 1, $limit: 1 }).result.map((s) => s.id);
+    expect(ordered).toEqual(['b']);
+    expect(db.querySync('q', { tags: ['x'], $count: true })).toEqual({ result: [], extra: 2 });
+  });
+
+  it('treats field names as data, never SQL', () => {
+    expect(ids({ "x') OR 1=1 --": 1 })).toEqual([]);
+    expect(db.querySync('q', { $sort: { "name') --": 1 } }).result).toHaveLength(3);
+  });
+
+  it('rejects what it does not implement instead of ignoring it', () => {
+    expect(() => db.querySync('q', { $where: 'true' })).toThrow(/unsupported/);
+    expect(() => db.querySync('q', { score: { $regex: 'a' } })).toThrow(/unsupported/);
+    expect(() => db.querySync('q', { $limit: -1 })).toThrow();
+  });
+
+  it('polls a single document only for per-document queries', () => {
+    expect(db.canPollDoc('q', { name: 'ada' })).toBe(true);
+    expect(db.canPollDoc('q', { $sort: { name: 1 } })).toBe(false);
+    expect(db.queryPollDocSync('q', 'a', { name: 'ada' })).toBe(true);
+    expect(db.queryPollDocSync('q', 'b', { name: 'ada' })).toBe(false);
+    expect(db.queryPollDocSync('q', 'gone', { name: 'ada' })).toBe(false);
+  });
+});
