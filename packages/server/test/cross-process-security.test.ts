@@ -1,0 +1,159 @@
+// Revocation and per-user rate limits proven across two real server processes sharing one SQLite
+// file and Redis (issue #7, "Proof").
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { TandemClient } from '@tandem/client';
+import { ErrorCode, type TandemError } from '@tandem/protocol';
+import { createTokens } from '@tandem/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, until, upgrade, withToken } from './helpers';
+
+const fixture = fileURLToPath(new URL('./fixtures/secure-process.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tandem-secure-'));
+// The fixture's key (it cannot be imported: importing the fixture would start a server).
+const tokens = createTokens({ keys: [{ kid: 'k', secret: 'secure-process-secret-0123456789abcdef' }] });
+/** The shared per-user limit, ops per second over both processes. */
+const USER_RATE = 40;
+
+interface Child {
+  process: ChildProcess;
+  url: string;
+  /** Send a command; resolves with the child's reply. */
+  ask(command: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+const children: ChildProcess[] = [];
+function startServer(storage: string, prefix: string): Promise<Child> {
+  // `source` resolves workspace packages to src/, as vitest's aliases do.
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', fixture, storage, prefix, String(USER_RATE)],
+    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  children.push(child);
+  const waiting = new Map<number, (reply: Record<string, unknown>) => void>();
+  let next = 0;
+  const ask = (command: Record<string, unknown>) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const id = ++next;
+      waiting.set(id, resolve);
+      child.stdin?.write(`${JSON.stringify({ ...command, id })}\n`);
+    });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (line.startsWith('ws://')) return resolve({ process: child, url: line.trim(), ask });
+      if (!line.startsWith('{')) return;
+      const reply = JSON.parse(line) as { id: number };
+      waiting.get(reply.id)?.(reply);
+      waiting.delete(reply.id);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
+    setTimeout(() => reject(new Error('server did not start')), 20_000).unref();
+  });
+}
+
+let one: Child;
+let two: Child;
+const clients: TandemClient[] = [];
+function connectAs(url: string, token: string): TandemClient {
+  const c = client(url, { token });
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  const storage = `sqlite:${join(dir, 'shared.db')}`;
+  const prefix = `tandem-secure-${process.pid}-${Date.now()}`;
+  [one, two] = await Promise.all([startServer(storage, prefix), startServer(storage, prefix)]);
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  const alive = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  const exits = alive.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of alive) child.kill('SIGKILL');
+  await Promise.all(exits);
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+});
+
+describe('two server processes + Redis', () => {
+  it('revoke(userId) on process 1 closes the user’s sockets on process 2 within a second, for good', async () => {
+    const token = await tokens.issue({ sub: 'rita', sid: 's-rita-two' });
+    const elsewhere = await tokens.issue({ sub: 'rita', sid: 's-rita-one' });
+    const bystanderToken = await tokens.issue({ sub: 'bob', sid: 's-bob' });
+    const onTwo = connectAs(two.url, token);
+    const onOne = connectAs(one.url, elsewhere);
+    const bystander = connectAs(two.url, bystanderToken);
+    const errors: TandemError[] = [];
+    onTwo.on('error', (e) => errors.push(e));
+    await Promise.all([onTwo.online(), onOne.online(), bystander.online()]);
+    const doc = onTwo.doc<{ n: number }>('revoke', 'd');
+    await doc.create({ n: 0 });
+
+    const started = Date.now();
+    const reply = await one.ask({ revoke: 'rita' });
+    await until(() => onTwo.status === 'ended' && onOne.status === 'ended', 5_000, 'both sockets ended');
+    const elapsed = Date.now() - started;
+    // Both sessions, each stored by the process its socket is on, were revoked by process 1.
+    expect((reply.revoked as string[]).sort()).toEqual(['s-rita-one', 's-rita-two']);
+    console.log(`revoke on process 1 → sockets ended on both processes in ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(onTwo.endedBy).toMatchObject({ code: ErrorCode.SESSION_ENDED, details: { reason: 'revoked' } });
+    expect(errors.map((e) => e.code)).toContain(ErrorCode.SESSION_ENDED);
+
+    // The revoked session cannot come back, on either process; another user is untouched.
+    for (const url of [two.url, one.url]) {
+      const again = await upgrade(withToken(url, token));
+      expect(again.status).toBe(401);
+      expect(again.body).toMatchObject({ code: ErrorCode.SESSION_ENDED, details: { reason: 'revoked' } });
+    }
+    // A client retrying with that token never gets in (each attempt is refused at the upgrade).
+    const retry = connectAs(two.url, token);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(retry.status).not.toBe('online');
+    expect(bystander.status).toBe('online');
+    await bystander.doc('revoke', 'other').create({ ok: true });
+  });
+
+  it('one user’s sockets on both processes share one rate: ops are delayed, never dropped', async () => {
+    const PER_SOCKET = 60;
+    const token = await tokens.issue({ sub: 'uma' });
+    const a = connectAs(one.url, token);
+    const b = connectAs(two.url, await tokens.issue({ sub: 'uma' }));
+    await Promise.all([a.online(), b.online()]);
+    const before = await Promise.all([one.ask({ commits: true }), two.ask({ commits: true })]);
+    const skip = before.map((r) => (r.commits as number[]).length);
+
+    // Every create is its own op message (one per document), sent at once from both sockets.
+    const creates = [a, b].flatMap((c, s) =>
+      Array.from({ length: PER_SOCKET }, (_, i) => c.doc('limited', `s${s}-${i}`).create({ i })),
+    );
+    await Promise.all(creates);
+
+    const after = await Promise.all([one.ask({ commits: true }), two.ask({ commits: true })]);
+    const mine = after.map((r, i) => (r.commits as number[]).slice(skip[i]));
+    // Each socket's ops were committed by its own process.
+    expect(mine.map((m) => m.length)).toEqual([PER_SOCKET, PER_SOCKET]);
+    const times = mine.flat().sort((x, y) => x - y);
+    // Nothing was dropped: every op was committed exactly once.
+    expect(times).toHaveLength(2 * PER_SOCKET);
+    // At most the rate per one-second window in total (with slack for commits landing just after
+    // their window); each process alone would have allowed the rate again.
+    const perWindow = new Map<number, number>();
+    for (const t of times)
+      perWindow.set(Math.floor(t / 1000), (perWindow.get(Math.floor(t / 1000)) ?? 0) + 1);
+    const busiest = Math.max(...perWindow.values());
+    console.log(`per-user limit ${USER_RATE}/s over 2 processes: commits per second window`, [
+      ...perWindow.values(),
+    ]);
+    expect(busiest).toBeLessThanOrEqual(USER_RATE * 1.5);
+    // 120 ops at 40 per window take at least three windows.
+    expect(perWindow.size).toBeGreaterThanOrEqual(3);
+    expect(times[times.length - 1] - times[0]).toBeGreaterThan(1_000);
+  });
+});
