@@ -20,6 +20,7 @@ import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
 import type { Throttle } from './security/rate-limit';
+import { fromShareDBError } from './sharedb-errors';
 import type { TandemSocket } from './socket';
 
 /** Actions a ShareDB client may send; anything else is answered by us, not by ShareDB. */
@@ -62,7 +63,8 @@ export function carryErrorDetails(
   onError: (error: TandemError, request: { a?: unknown }) => void,
 ): void {
   const reply = agent._reply;
-  agent._reply = function (this: unknown, request, error, message) {
+  agent._reply = function (this: unknown, request, shareError, message) {
+    const error = fromShareDBError(shareError);
     if (isTandemError(error)) {
       if (error.details !== undefined) request[ERROR_DETAILS_FIELD] = error.details;
       onError(error, request);

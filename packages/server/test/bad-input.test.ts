@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, isErrorCode } from '@tandem/protocol';
 import { attach } from '@tandem/server';
+import ShareDBClient from 'sharedb/lib/client';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { client, rawSocket, until } from './helpers';
 
 interface Case {
@@ -195,6 +197,8 @@ describe('bad-input corpus against a live server', () => {
             (f.a === 'tandem' && (f.t === 'error' || (f.t === 'result' && f.error))) || f.error !== undefined,
         );
       let edits = 0;
+      /** Cases answered with anything but a Tandem ErrorCode (e.g. ShareDB's own ERR_*). */
+      const untyped: string[] = [];
       for (const c of cases) {
         const seen = errorsIn(frames).length;
         ws.send(typeof c.frame === 'string' ? c.frame : JSON.stringify(c.frame));
@@ -206,11 +210,15 @@ describe('bad-input corpus against a live server', () => {
         await until(() => errorsIn(frames).length > seen, 5_000, `a typed error for ${c.name}`);
         const last = errorsIn(frames).at(-1);
         const code = last.error?.code;
-        expect(
-          isErrorCode(code) || (typeof code === 'string' && code.startsWith('ERR_')),
-          `${c.name}: ${JSON.stringify(last).slice(0, 200)}`,
-        ).toBe(true);
+        if (!isErrorCode(code)) untyped.push(`${c.name}: ${JSON.stringify(last).slice(0, 200)}`);
       }
+      expect(untyped).toEqual([]);
+      // ShareDB's own code stays in the details, for debugging.
+      const notApplied = frames.find((f) => f.a === 'op' && f.seq === 19);
+      expect(notApplied).toMatchObject({
+        error: { code: ErrorCode.INVALID_OP },
+        ed: { sharedbCode: 'ERR_OT_OP_NOT_APPLIED' },
+      });
       expect(ws.readyState).toBe(ws.OPEN);
 
       // Still serving, honest edits all landed, the secret is untouched.
@@ -227,6 +235,35 @@ describe('bad-input corpus against a live server', () => {
       ws.close();
     } finally {
       await Promise.all([owner.close(), honest.close()]);
+      await server.close();
+    }
+  });
+
+  it('ShareDB errors reach stock and Tandem clients as Tandem codes, and a stock client recovers from them', async () => {
+    const server = await attach({ port: 0 }, { storage: 'memory:' });
+    const stock = new ShareDBClient.Connection(new WebSocket(server.url()) as never);
+    const tandem = client(server.url());
+    try {
+      const doc = stock.get('notes', 'stock-errors');
+      const callback = (run: (cb: (e?: any) => void) => void) =>
+        new Promise<any>((resolve) => run((e) => resolve(e)));
+      expect(await callback((cb) => doc.create({ text: 'hi' }, 'json1', cb))).toBeUndefined();
+      // An op that cannot apply: the stock client gets `{ code, message }`, rolls back and carries on.
+      const refused = await callback((cb) => doc.submitOp(['missing', { r: true }], {}, cb));
+      expect(refused).toMatchObject({ code: ErrorCode.INVALID_OP, message: expect.any(String) });
+      await until(() => doc.data?.text === 'hi' && !doc.hasPending(), 5_000, 'stock rollback');
+      expect(await callback((cb) => doc.submitOp(['text', { es: [2, '!'] }], {}, cb))).toBeUndefined();
+      // Creating a document that exists: ALREADY_EXISTS, on the Tandem client too.
+      await expect(tandem.doc('notes', 'stock-errors').create({ text: 'again' })).rejects.toMatchObject({
+        code: ErrorCode.ALREADY_EXISTS,
+        details: { sharedbCode: 'ERR_DOC_ALREADY_CREATED' },
+      });
+      const seen = tandem.doc<{ text: string }>('notes', 'stock-errors');
+      await seen.fetch();
+      expect(seen.data).toEqual({ text: 'hi!' });
+    } finally {
+      stock.close();
+      await tandem.close();
       await server.close();
     }
   });
