@@ -1,119 +1,22 @@
 /**
  * `client.history(collection, id)`: @tandem/history's calls over the socket, one promise each. The
- * result types are the wire forms of @tandem/history's (the client never imports server code).
+ * result types come from @tandem/protocol, where the server's history package gets them too.
  */
 import type { JSONOp } from '@tandem/ot';
-import type { OpAuthor } from '@tandem/protocol';
-
-type Path = (string | number)[];
-
-/** What one op changed, for history lists. */
-export interface OpSummary {
-  kind: 'create' | 'edit' | 'delete';
-  paths: Path[];
-  textInserted: number;
-  textRemoved: number;
-  insertedSample: string;
-  removedSample: string;
-}
-
-export interface HistoryEntry {
-  /** The version the op produced. */
-  version: number;
-  author: OpAuthor | null;
-  session: string | null;
-  ts: number;
-  message: string | null;
-  intent: string | null;
-  summary: OpSummary;
-}
-
-export interface HistoryPage {
-  /** Newest first. */
-  entries: HistoryEntry[];
-  /** Pass as `before` for the next (older) page; null when there is none. */
-  next: number | null;
-}
-
-export interface PageQuery {
-  before?: number;
-  limit?: number;
-  author?: string;
-  since?: number;
-  until?: number;
-}
-
-export interface VersionedSnapshot<T = unknown> {
-  v: number;
-  /** null: the document did not exist at that version. */
-  type: string | null;
-  data: T;
-}
-
-export interface NamedVersion {
-  label: string;
-  description: string;
-  author: OpAuthor | null;
-  createdAt: number;
-  version: number;
-  /** Hex SHA-256 of the canonical JSON of `{ type, data }` at `version`. */
-  checksum: string;
-}
-
-export interface VerifyReport {
-  ok: boolean;
-  from: number;
-  versions: {
-    label: string;
-    version: number;
-    expected: string;
-    actual: string | null;
-    ok: boolean;
-    source: 'ops' | 'milestone';
-  }[];
-  current: { version: number; ok: boolean };
-  error: { version: number; message: string } | null;
-}
-
-export interface VersionDiff {
-  from: number;
-  to: number;
-  op: JSONOp;
-  summary: OpSummary;
-  authors: OpAuthor[];
-}
-
-export interface BlameResult {
-  version: number;
-  path: Path;
-  text: string;
-  /** `[start, end)` in code points, covering `text` exactly once. */
-  ranges: { start: number; end: number; author: OpAuthor | null; version: number; ts: number }[];
-}
-
-export interface DocRef {
-  collection: string;
-  id: string;
-}
-
-export interface ForkRecord {
-  fork: DocRef;
-  source: DocRef;
-  version: number;
-  author: OpAuthor;
-  createdAt: number;
-  merges: { sourceVersion: number; forkVersion: number; author: OpAuthor; mergedAt: number }[];
-}
-
-export interface MergeResult {
-  /** The source version the merge op was committed at; null when the fork changed nothing. */
-  version: number | null;
-  /** Collisions the merge resolved (classified like conflict reports). */
-  collisions: unknown[];
-}
-
-/** An op history committed for the caller (revert, undo); null when there was nothing to do. */
-export type Submitted = { version: number } | null;
+import type {
+  BlameResult,
+  DocPath,
+  DocRef,
+  ForkRecord,
+  HistoryPage,
+  MergeResult,
+  NamedVersion,
+  PageQuery,
+  Submitted,
+  VerifyReport,
+  VersionDiff,
+  VersionedSnapshot,
+} from '@tandem/protocol';
 
 /** Sends one history call: `method` with `args: [{ collection, id, ...params }]`. */
 export type HistoryCaller = (
@@ -171,26 +74,26 @@ export class DocHistory {
     return this.call('verify', label === undefined ? {} : { label }, signal);
   }
 
-  diff(from: number, to: number, signal?: AbortSignal): Promise<VersionDiff> {
+  diff(from: number, to: number, signal?: AbortSignal): Promise<VersionDiff<JSONOp>> {
     return this.call('diff', { from, to }, signal);
   }
 
-  blame(path: Path, version?: number, signal?: AbortSignal): Promise<BlameResult> {
+  blame(path: DocPath, version?: number, signal?: AbortSignal): Promise<BlameResult> {
     return this.call('blame', version === undefined ? { path } : { path, version }, signal);
   }
 
   /** Make the document what it was at `version`, as a new op by the caller. */
-  revert(version: number, message?: string, signal?: AbortSignal): Promise<Submitted> {
+  revert(version: number, message?: string, signal?: AbortSignal): Promise<Submitted | null> {
     return this.call('revert', message === undefined ? { version } : { version, message }, signal);
   }
 
   /** Undo the op that produced `version` (as numbered in `page`), transformed over everything after it. */
-  undoOp(version: number, signal?: AbortSignal): Promise<Submitted> {
+  undoOp(version: number, signal?: AbortSignal): Promise<Submitted | null> {
     return this.call('undoOp', { version }, signal);
   }
 
   /** Undo the last op of `author` (default: the caller's own), transformed over everything after it. */
-  undoLast(author?: string, signal?: AbortSignal): Promise<Submitted> {
+  undoLast(author?: string, signal?: AbortSignal): Promise<Submitted | null> {
     return this.call('undoLast', author === undefined ? {} : { author }, signal);
   }
 

@@ -1,8 +1,3 @@
-export type { ConnectionStatus, ConnectOptions, Logger, TandemRequest } from './client';
-export { connect, TandemClient } from './client';
-export type { CodecName } from './codecs';
-export type { DocChange } from './doc';
-export { DocLock, TandemDoc } from './doc';
 export type {
   BlameResult,
   DocRef,
@@ -17,7 +12,12 @@ export type {
   VerifyReport,
   VersionDiff,
   VersionedSnapshot,
-} from './history';
+} from '@tandem/protocol';
+export type { ConnectionStatus, ConnectOptions, Logger, TandemRequest } from './client';
+export { connect, TandemClient } from './client';
+export type { CodecName } from './codecs';
+export type { DocChange } from './doc';
+export { DocLock, TandemDoc } from './doc';
 export { DocHistory } from './history';
 export type { OfflineStore, PersistedDoc } from './offline';
 export { indexedDbStore, memoryStore } from './offline';

@@ -3,15 +3,7 @@
  * Each run says which op (author, version, time) wrote those characters.
  */
 import { codePointLength, type TextOp } from '@tandem/ot';
-import type { OpAuthor } from './types';
-
-/** Who wrote a stretch of characters. */
-export interface Owner {
-  author: OpAuthor | null;
-  /** The version the writing op produced. */
-  version: number;
-  ts: number;
-}
+import type { BlameRange, Owner } from './types';
 
 export interface Run extends Owner {
   /** Code points. */
@@ -19,11 +11,6 @@ export interface Run extends Owner {
 }
 
 /** A blamed range of the string, in code points, `[start, end)`. Ranges cover the string exactly once. */
-export interface BlameRange extends Owner {
-  start: number;
-  end: number;
-}
-
 export function wholeString(text: string, owner: Owner): Run[] {
   const length = codePointLength(text);
   return length === 0 ? [] : [{ ...owner, length }];

@@ -6,22 +6,14 @@
  */
 import { diffText, type Path, Rope, type TextOp } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import { applyEdit, type BlameRange, type Owner, type Run, toRanges, wholeString } from './blame-core';
-import { type DocRef, type HistoryContext, readAll } from './context';
+import { applyEdit, type Run, toRanges, wholeString } from './blame-core';
+import { type HistoryContext, readAll } from './context';
 import { readHistoryRecord } from './records';
 import { type ReplayState, startReplay, step } from './replay';
 import { scanOps } from './scan';
 import { currentSnapshot } from './time-travel';
-import type { StoredOp } from './types';
+import type { BlameResult, DocRef, Owner, StoredOp } from './types';
 import { eachComponent, isStructural, samePath, valueAt } from './walk';
-
-export interface BlameResult {
-  version: number;
-  path: Path;
-  /** The string blamed (at `version`). */
-  text: string;
-  ranges: BlameRange[];
-}
 
 function stringAt(state: ReplayState, path: Path): string | undefined {
   const value = valueAt(state.data, path);

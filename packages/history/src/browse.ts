@@ -1,28 +1,10 @@
 /** Browse: a paged, filterable list of a document's history, newest first. */
-import type { DocRef, HistoryContext } from './context';
+import type { HistoryPage, PageQuery } from '@tandem/protocol';
+import type { HistoryContext } from './context';
 import { readHistoryRecord } from './records';
 import { scanOpsBackwards } from './scan';
 import { summarizeOp } from './summary';
-import type { HistoryEntry, StoredOp } from './types';
-
-export interface PageQuery {
-  /** Only ops that produced a version below this one (a cursor: pass the previous page's `next`). @default the current version + 1 */
-  before?: number;
-  /** Entries per page, capped by `maxPageSize`. @default 50 */
-  limit?: number;
-  /** Only ops by this author id. */
-  author?: string;
-  /** Only ops committed at or after this time (ms since the epoch). */
-  since?: number;
-  /** Only ops committed at or before this time. */
-  until?: number;
-}
-
-export interface HistoryPage {
-  entries: HistoryEntry[];
-  /** Cursor for the next (older) page, or null when there is none. */
-  next: number | null;
-}
+import type { DocRef, HistoryEntry, StoredOp } from './types';
 
 export function toEntry(op: StoredOp): HistoryEntry {
   const m = op.m ?? {};

@@ -9,9 +9,10 @@
  */
 import { insert, replace } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import type { DocRef, HistoryContext } from './context';
+import type { HistoryContext } from './context';
 import { type HistoryRecord, readHistoryRecord, recordKey, updateRecord } from './records';
 import { currentSnapshot, snapshotAt, timeOfVersion } from './time-travel';
+import type { DocRef } from './types';
 
 /** The optional DB capability compaction uses. */
 export interface CompactableDB {

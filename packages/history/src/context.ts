@@ -7,12 +7,6 @@ export interface HistoryContext {
   readonly options: ResolvedHistoryOptions;
 }
 
-/** A document address. */
-export interface DocRef {
-  collection: string;
-  id: string;
-}
-
 /** Scan limits for reading a whole range: one batch of up to `readBatch` ops at a time. */
 export function readAll(ctx: HistoryContext): { maxBatch: number; firstBatch: number } {
   return { maxBatch: ctx.options.readBatch, firstBatch: ctx.options.readBatch };

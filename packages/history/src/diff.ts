@@ -1,20 +1,10 @@
 /** Diff between two versions: the op turning one into the other (@tandem/ot `diff`) and a summary. */
-import { type Doc, diff, type JSONOp } from '@tandem/ot';
-import { type DocRef, type HistoryContext, readAll } from './context';
+import { type Doc, diff } from '@tandem/ot';
+import { type HistoryContext, readAll } from './context';
 import { scanOps } from './scan';
 import { summarizeOp } from './summary';
 import { snapshotAt } from './time-travel';
-import type { OpAuthor, OpSummary } from './types';
-
-export interface VersionDiff {
-  from: number;
-  to: number;
-  /** Applies to the document at `from` and gives the document at `to` (null: no change). */
-  op: JSONOp;
-  summary: OpSummary;
-  /** Everyone who committed an op between the two versions, in order of first op. */
-  authors: OpAuthor[];
-}
+import type { DocRef, OpAuthor, VersionDiff } from './types';
 
 export async function diffVersions(
   ctx: HistoryContext,

@@ -7,33 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { type Collision, type ConcurrentOp, classify } from '@tandem/conflicts';
 import { compose, type Doc, diff, insert, type JSONOp, transform } from '@tandem/ot';
+import type * as Wire from '@tandem/protocol';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import { authorOfActor } from './actor';
-import { type DocRef, type HistoryContext, readAll } from './context';
+import { type HistoryContext, readAll } from './context';
 import { readRecord, recordKey, updateRecord } from './records';
 import { scanOps } from './scan';
 import { currentSnapshot, snapshotAt } from './time-travel';
-import type { Actor, OpAuthor } from './types';
-
-export interface ForkRecord {
-  fork: DocRef;
-  source: DocRef;
-  /** Source version the fork was taken at. */
-  version: number;
-  author: OpAuthor;
-  createdAt: number;
-  /** Every merge back into the source, oldest first. */
-  merges: MergeRecord[];
-}
-
-export interface MergeRecord {
-  /** Source version right after the merge (its op included, when there was one). */
-  sourceVersion: number;
-  /** Fork version merged (everything below it). */
-  forkVersion: number;
-  author: OpAuthor;
-  mergedAt: number;
-}
+import type { Actor, DocRef, ForkRecord, MergeRecord, OpAuthor } from './types';
 
 export interface ForkInput {
   /** @default the current version */
@@ -47,15 +28,11 @@ export interface ForkInput {
  * against one source op (`otherPath`, `other`, `otherVersion`, `otherAuthor`); `resolution` is
  * from the fork's point of view ('op-wins': the fork's edit was kept).
  */
+export type MergeResult = Wire.MergeResult<MergeCollision>;
+
 export interface MergeCollision extends Collision {
   /** Everyone whose fork ops were merged (the fork side is merged as one composed op). */
   forkAuthors: OpAuthor[];
-}
-
-export interface MergeResult {
-  /** Source version the merge op was committed at; null when the fork changed nothing. */
-  version: number | null;
-  collisions: MergeCollision[];
 }
 
 /** Where a fork goes when no target is given: same collection, id `<id>~fork-<random>`. */

@@ -5,25 +5,35 @@
 import type { Path } from '@tandem/ot';
 import type ShareDB from 'sharedb';
 import { installAuthorship } from './authorship';
-import type { BlameResult } from './blame';
 import { blame } from './blame';
-import { type HistoryPage, type PageQuery, page } from './browse';
+import { page } from './browse';
 import { type CompactResult, compact } from './compaction';
-import type { DocRef, HistoryContext } from './context';
-import { diffVersions, type VersionDiff } from './diff';
-import { type ForkInput, type ForkRecord, fork, getLineage, type MergeResult, merge } from './fork';
-import { HistoryIO, type Submitted } from './io';
+import type { HistoryContext } from './context';
+import { diffVersions } from './diff';
+import { type ForkInput, fork, getLineage, type MergeResult, merge } from './fork';
+import { HistoryIO } from './io';
 import { type HistoryOptions, resolveOptions } from './options';
 import { type RevertOptions, revert, undoLastBy, undoOp } from './revert';
 import { currentSnapshot, snapshotAt, snapshotAtTime } from './time-travel';
-import type { Actor, VersionedSnapshot } from './types';
-import { type VerifyReport, verify } from './verify';
+import type {
+  Actor,
+  BlameResult,
+  DocRef,
+  ForkRecord,
+  HistoryPage,
+  NamedVersion,
+  PageQuery,
+  Submitted,
+  VerifyReport,
+  VersionDiff,
+  VersionedSnapshot,
+} from './types';
+import { verify } from './verify';
 import {
   type CreateVersionInput,
   createVersion,
   getVersion,
   listVersions,
-  type NamedVersion,
   versionSnapshot,
 } from './versions';
 

@@ -1,22 +1,34 @@
-export type { BlameResult } from './blame';
-export type { BlameRange } from './blame-core';
-export type { HistoryPage, PageQuery } from './browse';
 export { canonicalJson, checksum } from './canonical';
 export type { CompactableDB, CompactResult } from './compaction';
 export { memoryCompaction } from './compaction';
-export type { DocRef } from './context';
-export type { VersionDiff } from './diff';
-export type { ForkInput, ForkRecord, MergeCollision, MergeRecord, MergeResult } from './fork';
+export type { ForkInput, MergeCollision, MergeResult } from './fork';
 export type { History } from './history';
 export { installHistory } from './history';
-export type { OpSource, Submitted } from './io';
+export type { OpSource } from './io';
 export type { HistoryOptions } from './options';
 export type { RevertOptions } from './revert';
 export type { AccessAction, CallContext, HistoryCall, HistoryMethod } from './rpc';
 export { HISTORY_METHODS, handleHistoryCall } from './rpc';
 export { summarizeOp } from './summary';
-export type { Actor, HistoryEntry, OpMeta, OpSummary, VersionedSnapshot } from './types';
+export type {
+  Actor,
+  BlameRange,
+  BlameResult,
+  DocRef,
+  ForkRecord,
+  HistoryEntry,
+  HistoryPage,
+  MergeRecord,
+  NamedVersion,
+  OpMeta,
+  OpSummary,
+  PageQuery,
+  Submitted,
+  VerifyReport,
+  VersionCheck,
+  VersionDiff,
+  VersionedSnapshot,
+} from './types';
 export type { StackStep, UndoStack } from './undo-stack';
 export { applyRemote, createUndoStack, recordEdit, redo, undo } from './undo-stack';
-export type { VerifyReport, VersionCheck } from './verify';
-export type { CreateVersionInput, NamedVersion } from './versions';
+export type { CreateVersionInput } from './versions';

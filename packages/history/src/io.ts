@@ -5,7 +5,7 @@
 import { type JSONOp, type } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
-import type { Actor, StoredOp, VersionedSnapshot } from './types';
+import type { Actor, StoredOp, Submitted, VersionedSnapshot } from './types';
 
 type Callback<T> = (error: unknown, value?: T) => void;
 
@@ -97,11 +97,6 @@ function toTandemError(error: unknown): TandemError {
 function ensureType(): void {
   const types = ShareDB.types as unknown as { map: Record<string, unknown>; register(t: unknown): void };
   if (types.map[type.uri] === undefined) types.register(type);
-}
-
-export interface Submitted {
-  /** The version the op was committed at (the document is at `version + 1` right after it). */
-  version: number;
 }
 
 /** Intent and message sent with an op (becomes `op.m.message` / `op.m.intent`; see authorship.ts). */

@@ -5,8 +5,8 @@
  */
 import type { JSONOp } from '@tandem/ot';
 import { ErrorCode, isTandemError } from '@tandem/protocol';
-import type { DocRef, HistoryContext } from './context';
-import type { NamedVersion } from './versions';
+import type { HistoryContext } from './context';
+import type { DocRef, NamedVersion } from './types';
 
 /** Record id for a document: collection and id joined by a separator no collection name holds. */
 export function recordKey(ref: DocRef): string {

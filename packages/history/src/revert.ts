@@ -5,11 +5,10 @@
  */
 import { type Doc, diff, invertWithDoc, isNoop, type JSONOp, transform } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import { type DocRef, type HistoryContext, readAll } from './context';
-import type { Submitted } from './io';
+import { type HistoryContext, readAll } from './context';
 import { scanOps, scanOpsBackwards } from './scan';
 import { snapshotAt } from './time-travel';
-import type { Actor, StoredOp } from './types';
+import type { Actor, DocRef, StoredOp, Submitted } from './types';
 
 export interface RevertOptions {
   message?: string;

@@ -6,10 +6,9 @@
  */
 import type { Path } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import type { DocRef } from './context';
 import { defaultForkRef } from './fork';
 import type { History } from './history';
-import type { Actor } from './types';
+import type { Actor, DocRef } from './types';
 
 export type AccessAction = 'read' | 'write';
 

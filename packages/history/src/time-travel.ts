@@ -5,11 +5,11 @@
  * docs/benchmarks.md).
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import { type DocRef, type HistoryContext, readAll } from './context';
+import { type HistoryContext, readAll } from './context';
 import { readHistoryRecord } from './records';
 import { finish, startReplay, step } from './replay';
 import { scanOps } from './scan';
-import type { VersionedSnapshot } from './types';
+import type { DocRef, VersionedSnapshot } from './types';
 
 function beyond(ref: DocRef, version: number, current: number): TandemError {
   return new TandemError(

@@ -1,8 +1,28 @@
 /** Plain data shared by the history modules: what an op's metadata holds and what queries return. */
 import type { JSONOp } from '@tandem/ot';
+import type * as Wire from '@tandem/protocol';
 import type { OpAuthor } from '@tandem/protocol';
 
-export type { OpAuthor };
+// What history's calls return is defined once, in @tandem/protocol, for the server and the client.
+export type {
+  BlameRange,
+  BlameResult,
+  DocRef,
+  ForkRecord,
+  HistoryEntry,
+  HistoryPage,
+  MergeRecord,
+  NamedVersion,
+  OpAuthor,
+  OpSummary,
+  PageQuery,
+  Submitted,
+  VerifyReport,
+  VersionCheck,
+  VersionedSnapshot,
+} from '@tandem/protocol';
+export type Owner = Wire.BlameOwner;
+export type VersionDiff = Wire.VersionDiff<JSONOp>;
 
 /** Who is acting: the authenticated principal the server puts on `agent.custom.principal`. */
 export interface Actor {
@@ -39,35 +59,4 @@ export interface StoredOp {
   m?: Partial<OpMeta> & Record<string, unknown>;
   src?: string;
   seq?: number;
-}
-
-/** A document at a version. `type === null` means not created yet (or deleted). */
-export interface VersionedSnapshot {
-  v: number;
-  type: string | null;
-  data: unknown;
-}
-
-/** Text and structure an op changed, for history lists. */
-export interface OpSummary {
-  kind: 'create' | 'edit' | 'delete';
-  /** Paths of every component, deduplicated, in op order. */
-  paths: (string | number)[][];
-  /** Code points inserted / removed in strings. */
-  textInserted: number;
-  textRemoved: number;
-  /** Short samples of inserted / removed text (first characters), for display. */
-  insertedSample: string;
-  removedSample: string;
-}
-
-export interface HistoryEntry {
-  /** Version the op produced (the document's version right after it). */
-  version: number;
-  author: OpAuthor | null;
-  session: string | null;
-  ts: number;
-  message: string | null;
-  intent: string | null;
-  summary: OpSummary;
 }

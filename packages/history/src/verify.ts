@@ -5,31 +5,11 @@
  * reported at its version. Failure is the answer here, not an exception.
  */
 import { canonicalJson, checksum } from './canonical';
-import { type DocRef, type HistoryContext, readAll } from './context';
+import { type HistoryContext, readAll } from './context';
 import { readHistoryRecord } from './records';
 import { finish, startReplay, step } from './replay';
 import { scanOps } from './scan';
-
-export interface VersionCheck {
-  label: string;
-  version: number;
-  expected: string;
-  actual: string | null;
-  ok: boolean;
-  /** What was checked: a replay of the op log, or (below a compaction cut-off) the saved milestone. */
-  source: 'ops' | 'milestone';
-}
-
-export interface VerifyReport {
-  ok: boolean;
-  /** Replay started here (0, or the compaction cut-off). */
-  from: number;
-  versions: VersionCheck[];
-  /** Does replaying every op give the stored current snapshot? */
-  current: { version: number; ok: boolean };
-  /** The first op that failed to apply, if any. */
-  error: { version: number; message: string } | null;
-}
+import type { DocRef, VerifyReport, VersionCheck } from './types';
 
 export async function verify(ctx: HistoryContext, ref: DocRef, label?: string): Promise<VerifyReport> {
   const record = await readHistoryRecord(ctx, ref);

@@ -7,21 +7,10 @@ import { insert } from '@tandem/ot';
 import { ErrorCode, isTandemError, TandemError } from '@tandem/protocol';
 import { authorOfActor } from './actor';
 import { checksum } from './canonical';
-import type { DocRef, HistoryContext } from './context';
+import type { HistoryContext } from './context';
 import { type HistoryRecord, readHistoryRecord, recordKey, updateRecord } from './records';
 import { currentSnapshot, snapshotAt, timeOfVersion } from './time-travel';
-import type { Actor, OpAuthor, VersionedSnapshot } from './types';
-
-export interface NamedVersion {
-  label: string;
-  description: string;
-  author: OpAuthor | null;
-  /** When the label was created (ms since the epoch). */
-  createdAt: number;
-  version: number;
-  /** Hex SHA-256 of the canonical JSON of `{ type, data }` at `version`. */
-  checksum: string;
-}
+import type { Actor, DocRef, NamedVersion, VersionedSnapshot } from './types';
 
 export interface CreateVersionInput {
   label: string;

@@ -10,6 +10,26 @@ export {
 export type { ErrorDetails, Result, WireError } from './errors';
 export { ErrorCode, err, isErrorCode, isTandemError, isWireError, ok, TandemError, unwrap } from './errors';
 export type {
+  BlameOwner,
+  BlameRange,
+  BlameResult,
+  DocPath,
+  DocRef,
+  ForkRecord,
+  HistoryEntry,
+  HistoryPage,
+  MergeRecord,
+  MergeResult,
+  NamedVersion,
+  OpSummary,
+  PageQuery,
+  Submitted,
+  VerifyReport,
+  VersionCheck,
+  VersionDiff,
+  VersionedSnapshot,
+} from './history';
+export type {
   AuthRefreshMessage,
   ConflictKind,
   ConflictMessage,
