@@ -3,8 +3,10 @@
  * endpoint. Kept on a subpath so the core never depends on Express (or prom-client's registry).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Actor, DocRef, History } from '@tandem/history';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type { Principal } from './hooks';
+import { userInfo } from './principal';
 import { type PrometheusOptions, prometheusRegistry } from './security/prometheus';
 import type { SessionState } from './security/sessions';
 import type { Tandem } from './tandem';
@@ -59,13 +61,118 @@ export interface AdminOptions {
   principalOf(request: IncomingMessage): Principal | undefined | Promise<Principal | undefined>;
 }
 
+/** Largest JSON body an admin route reads: its inputs are a label, a version and a message. */
+const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
+/** HTTP status of a typed error; anything unexpected is a 500. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.INVALID_MESSAGE]: 400,
+  [ErrorCode.INVALID_OP]: 400,
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.ALREADY_EXISTS]: 409,
+  [ErrorCode.TOO_LARGE]: 413,
+  [ErrorCode.STORAGE_UNAVAILABLE]: 503,
+  [ErrorCode.SHUTTING_DOWN]: 503,
+};
+
+function badInput(reason: string, message: string): TandemError {
+  return new TandemError(ErrorCode.INVALID_MESSAGE, `bad admin request: ${message}`, { reason });
+}
+
+/** The JSON object body: already parsed by `express.json()`, or read here (bounded). */
+async function jsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let body = (request as { body?: unknown }).body;
+  if (body === undefined) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_ADMIN_BODY_BYTES)
+        throw new TandemError(ErrorCode.TOO_LARGE, 'admin request body too large', {
+          limit: MAX_ADMIN_BODY_BYTES,
+          what: 'message',
+        });
+      chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    try {
+      body = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw badInput('json', 'the body is not JSON');
+    }
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badInput('body', 'the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value !== undefined && typeof value !== 'string') throw badInput(key, `${key} must be a string`);
+  return value;
+}
+
+function optionalVersion(body: Record<string, unknown>, key: string): number | undefined {
+  const value = body[key];
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0))
+    throw badInput(key, `${key} must be a non-negative integer`);
+  return value;
+}
+
 /**
- * `app.use('/tandem/admin', adminHandler(tandem, { principalOf }))`: sessions list and revoke, and
- * readiness, for operators. Every route asks the `authorize` hook for `action: 'admin'` (collection
- * `sessions` or `server`); without an `authorize` hook every admin call is refused.
+ * Named versions and revert for one document, as `actor`: thin over @tandem/history, so the
+ * results (and the `version.created` webhook) are the same as a client's history calls.
+ */
+async function documentRoute(
+  history: History,
+  ref: DocRef,
+  actor: Actor,
+  method: string | undefined,
+  action: string,
+  request: IncomingMessage,
+): Promise<[number, unknown] | undefined> {
+  if (action === 'versions' && method === 'GET') return [200, await history.listVersions(ref)];
+  if (action === 'versions' && method === 'POST') {
+    const body = await jsonBody(request);
+    const label = body.label;
+    if (typeof label !== 'string') throw badInput('label', 'label must be a string');
+    const input = {
+      label,
+      description: optionalString(body, 'description'),
+      version: optionalVersion(body, 'version'),
+    };
+    return [201, await history.createVersion(ref, actor, input)];
+  }
+  if (action === 'revert' && method === 'POST') {
+    const body = await jsonBody(request);
+    const version = optionalVersion(body, 'version');
+    const label = optionalString(body, 'label');
+    const message = optionalString(body, 'message');
+    if ((version === undefined) === (label === undefined))
+      throw badInput('target', 'give exactly one of version or label');
+    const to = version ?? (await history.getVersion(ref, label as string)).version;
+    const submitted = await history.revert(ref, actor, to, message === undefined ? {} : { message });
+    // `submitted.version` is the version the revert op was applied at; the document is one past it.
+    const now = submitted === null ? (await history.current(ref)).v : submitted.version + 1;
+    return [200, { revertedTo: to, changed: submitted !== null, version: now }];
+  }
+  return undefined;
+}
+
+/**
+ * `app.use('/tandem/admin', adminHandler(tandem, { principalOf }))`: sessions, named versions,
+ * revert and readiness, for operators. Every route asks the `authorize` hook for `action: 'admin'`
+ * (collection `sessions` or `server`, or the document's own); without an `authorize` hook every
+ * admin call is refused. Errors are `{ code, message, details? }` with a fitting HTTP status.
  *
  * - `GET /sessions?userId=&state=` → session records
  * - `POST /sessions/:id/revoke` and `POST /users/:id/revoke` → the revoked records
+ * - `GET /documents/:collection/:id/versions` → named versions, oldest first
+ * - `POST /documents/:collection/:id/versions` `{ label, description?, version? }` → 201, the version
+ * - `POST /documents/:collection/:id/revert` `{ version } | { label }`, `message?` → `{ revertedTo,
+ *   changed, version }` (one new op by the caller; history is never rewritten)
  * - `GET /health` → readiness
  */
 export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
@@ -104,6 +211,18 @@ export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
       const target = parts[0] === 'sessions' ? parts[1] : { userId: parts[1] };
       return json(response, 200, await tandem.sessions.revoke(target, `revoked by ${principal.id}`));
     }
+    if (parts.length === 4 && parts[0] === 'documents') {
+      const ref = { collection: parts[1], id: parts[2] };
+      if (!(await allowed(principal, ref.collection, ref.id))) return refuse();
+      const history = await tandem.history();
+      if (history === undefined)
+        throw new TandemError(ErrorCode.NOT_FOUND, 'history is disabled on this server');
+      if ((await history.current(ref)).type === null)
+        throw new TandemError(ErrorCode.NOT_FOUND, `${ref.collection}/${ref.id} does not exist`, ref);
+      const actor = { id: principal.id, name: userInfo(principal).name };
+      const answer = await documentRoute(history, ref, actor, request.method, parts[3], request);
+      if (answer !== undefined) return json(response, answer[0], answer[1]);
+    }
     if (request.method === 'GET' && parts.length === 1 && parts[0] === 'health') {
       if (!(await allowed(principal, 'server', 'health'))) return refuse();
       return json(response, 200, await tandem.readiness());
@@ -114,7 +233,12 @@ export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
   return (request, response) => {
     route(request, response).catch((error: unknown) => {
       const wire = TandemError.from(error);
-      json(response, wire.code === ErrorCode.FORBIDDEN ? 403 : 500, wire.toJSON());
+      if (wire.code === ErrorCode.INTERNAL) {
+        // The cause stays in the log; the caller sees only the code.
+        tandem.options.logger.error('admin route failed', { url: request.url, error: String(error) });
+        return json(response, 500, { code: ErrorCode.INTERNAL, message: 'internal error' });
+      }
+      json(response, STATUS[wire.code] ?? 500, wire.toJSON());
     });
   };
 }

@@ -49,3 +49,12 @@ export { fromWs } from './socket';
 export type { Storage } from './storage';
 export type { ConnectionContext, Readiness, Tandem } from './tandem';
 export { createTandem, tokenOf } from './tandem';
+export type {
+  CommitEventData,
+  WebhookCounts,
+  WebhookEndpoint,
+  WebhookEvent,
+  WebhookEventType,
+  WebhooksOptions,
+} from './webhooks';
+export { tryVerifyWebhook, verifyWebhook } from './webhooks';

@@ -17,6 +17,7 @@ import { type AllowedOrigins, checkAllowedOrigins } from './security/origin';
 import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from './security/rate-limit';
 import { resolveSessionsOptions, type SessionsOptions } from './security/sessions';
 import type { Storage } from './storage';
+import { type ResolvedWebhooks, resolveWebhooks, type WebhooksOptions } from './webhooks';
 
 export interface RedisOptions {
   /** Redis URL. @default 'redis://127.0.0.1:6379' */
@@ -104,6 +105,12 @@ export interface TandemOptions {
    * pino `logger` and handed to a `sink` when given. @default counted only
    */
   audit?: AuditOptions;
+  /**
+   * Signed webhooks (HMAC-SHA256, Stripe-style `Tandem-Signature`) for commits, named versions,
+   * conflicts and revocations, retried with backoff from a bounded in-memory queue; receivers check
+   * them with `verifyWebhook`. @default none
+   */
+  webhooks?: WebhooksOptions;
 }
 
 export interface ResolvedOptions {
@@ -123,6 +130,7 @@ export interface ResolvedOptions {
   rateLimits: ResolvedRateLimits | undefined;
   validation: ResolvedValidation;
   audit: AuditOptions;
+  webhooks: ResolvedWebhooks | undefined;
 }
 
 const OPTION_NAMES = new Set<string>([
@@ -142,6 +150,7 @@ const OPTION_NAMES = new Set<string>([
   'rateLimits',
   'validation',
   'audit',
+  'webhooks',
 ]);
 
 function invalid(option: string, reason: string): TandemError {
@@ -201,5 +210,6 @@ export function resolveOptions(options: TandemOptions = {}): ResolvedOptions {
     rateLimits: resolveRateLimits(options.rateLimits),
     validation: resolveValidation(options.validation),
     audit: options.audit ?? {},
+    webhooks: resolveWebhooks(options.webhooks),
   };
 }

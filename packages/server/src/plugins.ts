@@ -13,7 +13,13 @@ import {
   isReservedCollection,
   tryCompilePolicies,
 } from '@tandem/conflicts';
-import { type HistoryOptions as CoreHistoryOptions, type History, installHistory } from '@tandem/history';
+import {
+  type HistoryOptions as CoreHistoryOptions,
+  type DocRef,
+  type History,
+  installHistory,
+  type NamedVersion,
+} from '@tandem/history';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { Logger } from './logger';
@@ -118,11 +124,17 @@ export function installPlugins(
   backend: ShareDB,
   options: { conflicts: ConflictsOptions; history: HistoryOptions | false; logger: Logger },
   onConflict: (record: ConflictRecord) => void,
+  onVersion: (ref: DocRef, version: NamedVersion) => void = () => {},
 ): Plugins {
   const conflicts = installConflicts(backend, { ...options.conflicts, logger: options.logger, onConflict });
-  const history =
-    options.history === false
-      ? undefined
-      : installHistory(backend, { ...options.history, trustAgent: conflicts.trustAgent });
+  if (options.history === false) return { conflicts, history: undefined };
+  const history = installHistory(backend, { ...options.history, trustAgent: conflicts.trustAgent });
+  // Every way a named version is made (client calls, admin routes, the host) goes through here.
+  const createVersion = history.createVersion;
+  history.createVersion = async (ref, actor, input) => {
+    const created = await createVersion(ref, actor, input);
+    onVersion(ref, created);
+    return created;
+  };
   return { conflicts, history };
 }

@@ -39,6 +39,7 @@ import { installValidation } from './security/validation';
 import type { TandemSocket } from './socket';
 import { resolveStorage, type Storage } from './storage';
 import { createTandemMessageHandler } from './tandem-messages';
+import { installCommitWebhooks, type WebhookCounts, Webhooks } from './webhooks';
 
 export interface Readiness {
   ready: boolean;
@@ -85,7 +86,8 @@ export interface Tandem {
   checkOrigin(request: IncomingMessage): TandemError | undefined;
   /** Serve one open socket. Never throws: failures are reported to the socket and counted. */
   handleConnection(socket: TandemSocket, request?: IncomingMessage, context?: ConnectionContext): void;
-  metrics(): MetricsSnapshot;
+  /** Counters; `webhooks` is there when `options.webhooks` is set. */
+  metrics(): MetricsSnapshot & { webhooks?: WebhookCounts };
   /** Whether the store answers a read and (with `options.redis`) Redis answers a PING, each within 2 s. */
   readiness(): Promise<Readiness>;
   /** Session records and revocation (every process); methods wait for `ready`. */
@@ -119,6 +121,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   const hooks = new HookRunner(resolved.hooks, resolved.logger);
   const metrics = new Metrics();
   const audit = new Audit(resolved.audit, resolved.logger);
+  const webhooks =
+    resolved.webhooks === undefined ? undefined : new Webhooks(resolved.webhooks, resolved.logger);
   const who = (connection: Connection) => ({
     userId: connection.principal?.id,
     connectionId: connection.id,
@@ -175,6 +179,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     metrics.conflicts[record.kind] = (metrics.conflicts[record.kind] ?? 0) + 1;
     const report = toReport(record);
     hooks.notify('onConflict', { record, report });
+    webhooks?.emit('conflict.detected', report);
     readyPromise.then(
       ({ events }) => events.publish({ t: 'conflict', report }),
       () => {},
@@ -202,7 +207,10 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     installTimings(backend as never, metrics);
     installValidation(backend, resolved.validation);
     installMiddleware(backend, hooks);
-    const plugins = installPlugins(backend, resolved, reportConflict);
+    if (webhooks !== undefined) installCommitWebhooks(backend, webhooks);
+    const plugins = installPlugins(backend, resolved, reportConflict, (ref, version) =>
+      webhooks?.emit('version.created', { collection: ref.collection, id: ref.id, ...version }),
+    );
     const events = await openEventsChannel(backend, deliverEvent, resolved.logger);
     const sessions = createSessionManager(
       backend,
@@ -421,12 +429,14 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         );
       });
     },
-    metrics: () =>
-      metrics.snapshot(
+    metrics: () => {
+      const snapshot = metrics.snapshot(
         [...connections].map((c) => c.rtt),
         audit.counts,
         openDocuments(),
-      ),
+      );
+      return webhooks === undefined ? snapshot : { ...snapshot, webhooks: webhooks.snapshot() };
+    },
     async readiness() {
       const backend = await backendPromise.catch(() => undefined);
       if (backend === undefined || closing) return { ready: false, store: false };
@@ -458,6 +468,12 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           audit.record('session_revoked', ended(record.reason ?? 'revoked', record.id), {
             userId: record.userId,
           });
+          webhooks?.emit('session.revoked', {
+            sessionId: record.id,
+            userId: record.userId,
+            reason: record.reason,
+            revokedAt: record.endedAt,
+          });
         }
         return revoked;
       },
@@ -483,10 +499,15 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       if (ready !== undefined) {
         // Records in flight are stored and reported before pub/sub goes.
         await ready.plugins.conflicts.close();
+      }
+      // Last events are queued now; they are flushed (bounded by closeTimeoutMs) while the rest closes.
+      const flushed = webhooks?.close();
+      if (ready !== undefined) {
         ready.events.close();
         await new Promise<void>((resolve) => ready.backend.pubsub.close(() => resolve()));
       }
       await storage?.close();
+      await flushed;
     },
   };
 }
