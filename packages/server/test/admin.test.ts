@@ -45,29 +45,8 @@ async function adminApp(mount: (app: express.Express, handler: express.RequestHa
 
 describe('admin handler', () => {
   it('lists and revokes sessions for admins only (authorize with action admin)', async () => {
-    const app = express();
-    const attached = await attach(app, {
-      storage: 'memory:',
-      hooks: {
-        authenticate: tokenAuth(tokens),
-        authorize: ({ principal, action }) =>
-          action !== 'admin' || (Array.isArray(principal.roles) && principal.roles.includes('admin')),
-      },
-    });
-    app.use(
-      '/admin',
-      adminHandler(attached.tandem, {
-        principalOf: async (request) => {
-          const header = request.headers.authorization;
-          if (header === undefined) return undefined;
-          const verified = await tokens.verify(header.replace(/^Bearer /, ''));
-          return { id: verified.sub, roles: verified.roles };
-        },
-      }),
-    );
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin`;
+    const { attached, origin, close } = await adminApp((app, handler) => app.use('/admin', handler));
+    const base = `${origin}/admin`;
     const admin = { authorization: `Bearer ${await tokens.issue({ sub: 'root', roles: ['admin'] })}` };
     const user = { authorization: `Bearer ${await tokens.issue({ sub: 'nina' })}` };
     const c = client(attached.url(), { token: await tokens.issue({ sub: 'nina', sid: 's-nina' }) });
@@ -91,8 +70,7 @@ describe('admin handler', () => {
       expect((await fetch(`${base}/nope`, { headers: admin })).status).toBe(404);
     } finally {
       await c.close();
-      await attached.close();
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     }
   });
 });
