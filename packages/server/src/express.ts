@@ -3,6 +3,7 @@
  * endpoint. Kept on a subpath so the core never depends on Express (or prom-client's registry).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isReservedCollection } from '@tandem/conflicts';
 import type { Actor, DocRef, History } from '@tandem/history';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type { Principal } from './hooks';
@@ -213,6 +214,9 @@ export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
     }
     if (parts.length === 4 && parts[0] === 'documents') {
       const ref = { collection: parts[1], id: parts[2] };
+      // Tandem's own records (sessions, versions, locks) are not documents to version or revert.
+      if (isReservedCollection(ref.collection))
+        throw new TandemError(ErrorCode.NOT_FOUND, `no collection ${ref.collection}`, ref);
       if (!(await allowed(principal, ref.collection, ref.id))) return refuse();
       const history = await tandem.history();
       if (history === undefined)

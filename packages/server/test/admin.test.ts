@@ -190,6 +190,12 @@ describe('admin routes for named versions and revert', () => {
           undefined,
         ],
         [await fetch(`${base}/nope`, { headers: admin }), 404, ErrorCode.NOT_FOUND, undefined],
+        [
+          await fetch(`${origin}/admin/documents/_tandem_sessions/s-1/versions`, { headers: admin }),
+          404,
+          ErrorCode.NOT_FOUND,
+          undefined,
+        ],
       ];
       for (const [response, status, code, reason] of refusals) {
         const body = await response.json();
