@@ -197,6 +197,25 @@ describe('webhooks', () => {
     }
   });
 
+  it('close() flushes: a delivery waiting out a long backoff is sent at once and delivered', async () => {
+    const hook = await receiver((_received, index) => (index === 0 ? 503 : 200));
+    const tandem = createTandem({
+      storage: 'memory:',
+      webhooks: { endpoints: [{ url: hook.url, secret: SECRET }], backoffMs: 600_000, maxBackoffMs: 600_000 },
+    });
+    try {
+      const a = await serverDoc(tandem, 'flush');
+      await a.create({ n: 1 });
+      await until(() => tandem.metrics().webhooks?.retried === 1, 5_000, 'first attempt failed');
+      a.close();
+    } finally {
+      await tandem.close();
+      await hook.close();
+    }
+    expect(tandem.metrics().webhooks).toMatchObject({ delivered: 1, dropped: 0, failed: 0, queued: 0 });
+    expect(hook.events().map((e) => e.type)).toEqual(['document.committed', 'document.committed']);
+  });
+
   it('gives up after maxAttempts on 5xx, and at once on a 4xx other than 408/429', async () => {
     const down = await receiver(() => 500);
     const refusing = await receiver(() => 400);
