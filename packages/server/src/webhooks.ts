@@ -170,8 +170,9 @@ export function resolveWebhooks(value: unknown): ResolvedWebhooks | undefined {
   return { ...numbers, endpoints };
 }
 
-function sign(secret: string, timestamp: number, body: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+/** Over the exact bytes: a receiver must not verify a re-encoded (or re-serialised) body. */
+function sign(secret: string, timestamp: number, body: string | Uint8Array): string {
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }
 
 type HeaderBag = Headers | Record<string, string | string[] | undefined>;
@@ -214,12 +215,11 @@ export function tryVerifyWebhook(
   }
   if (timestamp === undefined || signatures.length === 0)
     return fail(refusal('malformed', 'the signature header needs t= and v1='));
-  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
   const secrets = typeof secret === 'string' ? [secret] : secret;
   // Compare digests of equal length in constant time; every pair is compared, match or not.
   let matched = false;
   for (const s of secrets) {
-    const expected = Buffer.from(sign(s, timestamp, text), 'hex');
+    const expected = Buffer.from(sign(s, timestamp, body), 'hex');
     for (const given of signatures) {
       if (timingSafeEqual(expected, Buffer.from(given, 'hex'))) matched = true;
     }
@@ -228,6 +228,7 @@ export function tryVerifyWebhook(
   if (Math.abs(Math.floor(now / 1000) - timestamp) > toleranceSec)
     return fail(refusal('timestamp', `signed more than ${toleranceSec} s from now`));
   try {
+    const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
     return { ok: true, value: JSON.parse(text) as WebhookEvent };
   } catch {
     return fail(refusal('malformed', 'the body is not JSON'));
@@ -249,6 +250,7 @@ interface Delivery {
   id: string;
   type: WebhookEventType;
   body: string;
+  bytes: number;
   attempt: number;
 }
 
@@ -265,6 +267,7 @@ export class Webhooks {
   private queuedBytes = 0;
   private pumpScheduled = false;
   private closing = false;
+  private overflowing = false;
   private idle: (() => void) | undefined;
 
   constructor(
@@ -287,24 +290,30 @@ export class Webhooks {
     }
     const id = randomUUID();
     let body: string;
+    let bytes: number;
     try {
       body = JSON.stringify({ id, type, createdAt, data } satisfies WebhookEvent);
+      bytes = Buffer.byteLength(body);
     } catch (error) {
       this.logger.error('webhook event could not be serialised', { type, error: String(error) });
       this.counts.dropped += endpoints.length;
       return;
     }
     for (const endpoint of endpoints) {
-      if (
-        this.size() >= this.options.maxQueued ||
-        this.queuedBytes + body.length > this.options.maxQueuedBytes
-      ) {
+      if (this.size() >= this.options.maxQueued || this.queuedBytes + bytes > this.options.maxQueuedBytes) {
         this.counts.dropped++;
-        this.logger.warn('webhook queue full; event dropped', { type, id, url: endpoint.url });
+        // Once per overflow, not once per event: a dead receiver must not flood the log.
+        if (!this.overflowing)
+          this.logger.warn('webhook queue full; dropping events until it drains', {
+            type,
+            url: endpoint.url,
+          });
+        this.overflowing = true;
         continue;
       }
-      this.queuedBytes += body.length;
-      this.waiting.push({ endpoint, id, type, body, attempt: 0 });
+      this.overflowing = false;
+      this.queuedBytes += bytes;
+      this.waiting.push({ endpoint, id, type, body, bytes, attempt: 0 });
     }
     this.schedulePump();
   }
@@ -456,7 +465,7 @@ export class Webhooks {
   }
 
   private release(delivery: Delivery): void {
-    this.queuedBytes -= delivery.body.length;
+    this.queuedBytes -= delivery.bytes;
   }
 }
 
