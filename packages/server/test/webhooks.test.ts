@@ -25,8 +25,10 @@ interface Received {
   body: string;
 }
 
+type Answer = number | { status: number; headers: Record<string, string> } | undefined;
+
 /** An HTTP receiver on 127.0.0.1; `answer` picks the status of each request (or undefined: never answer). */
-async function receiver(answer: (received: Received, index: number) => number | undefined = () => 200) {
+async function receiver(answer: (received: Received, index: number) => Answer = () => 200) {
   const received: Received[] = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -34,8 +36,9 @@ async function receiver(answer: (received: Received, index: number) => number | 
     request.on('end', () => {
       const entry = { headers: request.headers, body: Buffer.concat(chunks).toString('utf8') };
       received.push(entry);
-      const status = answer(entry, received.length - 1);
-      if (status !== undefined) response.writeHead(status).end();
+      const answered = answer(entry, received.length - 1);
+      if (typeof answered === 'number') response.writeHead(answered).end();
+      else if (answered !== undefined) response.writeHead(answered.status, answered.headers).end();
     });
   });
   server.listen(0, '127.0.0.1');
@@ -190,6 +193,30 @@ describe('webhooks', () => {
       // Each attempt is signed on its own and verifies; all carry the same event.
       expect(new Set(hook.events().map((e) => e.id))).toEqual(new Set(ids));
       expect(tandem.metrics().webhooks).toMatchObject({ delivered: 1, retried: 2, failed: 0, queued: 0 });
+      a.close();
+    } finally {
+      await tandem.close();
+      await hook.close();
+    }
+  });
+
+  it("honours a 429's Retry-After over a shorter backoff", async () => {
+    const at: number[] = [];
+    // The receiver asks for 1 s; the configured backoff alone would retry after a few ms.
+    const hook = await receiver((_received, index) => {
+      at.push(Date.now());
+      return index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : 200;
+    });
+    const tandem = createTandem({
+      storage: 'memory:',
+      webhooks: { endpoints: [{ url: hook.url, secret: SECRET }], backoffMs: 5 },
+    });
+    try {
+      const a = await serverDoc(tandem, 'ra');
+      await a.create({ n: 1 });
+      await until(() => tandem.metrics().webhooks?.delivered === 1, 5_000, 'delivery after Retry-After');
+      expect(at).toHaveLength(2);
+      expect(at[1] - at[0]).toBeGreaterThanOrEqual(900);
       a.close();
     } finally {
       await tandem.close();
