@@ -14,6 +14,8 @@ export type {
   TandemHooks,
   ValidatePayload,
 } from './hooks';
+export type { AccessScope } from './live-access';
+export { refreshAccess } from './live-access';
 export type { Logger } from './logger';
 export type { HistogramSnapshot, MetricsSnapshot } from './metrics';
 export type { RedisOptions, ResolvedOptions, TandemOptions } from './options';

@@ -9,6 +9,8 @@ import { createAccessCheck } from './access';
 import { AgentStream, type Connection } from './connection';
 import { authorOf } from './fanout';
 import type { AccessAction, Principal } from './hooks';
+import { installLiveAccess, trackAgent } from './live-access';
+import type { Logger } from './logger';
 import { userInfo } from './principal';
 import type { HookRunner } from './run-hook';
 
@@ -33,7 +35,7 @@ function done(next: Next, promise: Promise<unknown>): void {
   );
 }
 
-export function installMiddleware(backend: ShareDB, hooks: HookRunner): void {
+export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: Logger): void {
   const use = backend.use.bind(backend) as (action: string, fn: (context: any, next: Next) => void) => void;
 
   // connect: bind the socket's session (principal, connection) to its agent.
@@ -43,6 +45,7 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner): void {
       context.agent.custom.principal = context.stream.connection.principal;
       // The session @tandem/history stamps on ops and @tandem/conflicts ties locks to.
       context.agent.custom.sessionId = context.stream.connection.id;
+      trackAgent(backend, context.agent, context.stream);
     }
     next();
   });
@@ -69,15 +72,81 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner): void {
     done(next, authorize(context.agent, action, context.collection, context.id, context.op));
   });
 
-  // receive: a presence subscription shows who is where in a document: it takes the right to read it.
+  /** The ids of `collection` this agent may read, in order. */
+  const readable = async (agent: unknown, collection: string, ids: readonly string[]) => {
+    const allowed = await Promise.all(
+      ids.map((id) =>
+        authorize(agent, 'read', collection, id).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    return ids.filter((_, i) => allowed[i]);
+  };
+
+  // receive: reads that skip ShareDB's `readSnapshots` are checked here: a presence subscription
+  // (who is where in a document), ops fetched from a version (`f`/`s` with `v`, bulk with versions)
+  // and the ids a query names itself (a resubscribe's `o.ids`, `o.fetch`, `o.fetchOps`).
   use('receive', (context, next) => {
-    const data = context.data as { a?: unknown; ch?: unknown };
-    if (data?.a !== 'ps' || !hooks.has('authorize') || typeof data.ch !== 'string') return next();
-    // ShareDB's presence channel of a document is `collection.id`.
-    const dot = data.ch.indexOf('.');
-    if (dot < 0) return next();
-    done(next, authorize(context.agent, 'read', data.ch.slice(0, dot), data.ch.slice(dot + 1)));
+    const data = context.data as Record<string, unknown> | null;
+    if (!hooks.has('authorize') || principalOf(context.agent) === undefined) return next();
+    if (typeof data !== 'object' || data === null) return next();
+    done(next, checkReceived(context.agent, data));
   });
+
+  const checkReceived = async (agent: unknown, data: Record<string, unknown>): Promise<void> => {
+    const { a, c, d } = data;
+    if (a === 'ps' && typeof data.ch === 'string') {
+      // ShareDB's presence channel of a document is `collection.id`.
+      const dot = data.ch.indexOf('.');
+      if (dot >= 0) await authorize(agent, 'read', data.ch.slice(0, dot), data.ch.slice(dot + 1));
+      return;
+    }
+    if (typeof c !== 'string') return;
+    if ((a === 'f' || a === 's') && data.v !== undefined && data.v !== null && typeof d === 'string') {
+      await authorize(agent, 'read', c, d);
+    } else if ((a === 'bf' || a === 'bs') && isRecord(data.b)) {
+      await Promise.all(Object.keys(data.b).map((id) => authorize(agent, 'read', c, id)));
+    } else if ((a === 'qf' || a === 'qs') && isRecord(data.o)) {
+      const o = data.o;
+      for (const key of ['ids', 'fetch'] as const) {
+        const ids = o[key];
+        if (Array.isArray(ids))
+          o[key] = await readable(
+            agent,
+            c,
+            ids.filter((id) => typeof id === 'string'),
+          );
+      }
+      if (isRecord(o.fetchOps)) {
+        const keep = new Set(await readable(agent, c, Object.keys(o.fetchOps)));
+        for (const id of Object.keys(o.fetchOps)) if (!keep.has(id)) delete o.fetchOps[id];
+      }
+    }
+  };
+
+  // query: results hold only documents this principal may read (also when the query is polled
+  // again for a subscription), rather than refusing the whole query over one of them.
+  use('query', (context, next) => {
+    if (!hooks.has('authorize') || principalOf(context.agent) === undefined) return next();
+    if (!isRecord(context.options)) {
+      return next(new TandemError(ErrorCode.INVALID_MESSAGE, 'query options must be an object'));
+    }
+    const agent = context.agent;
+    const collection = context.collection as string;
+    const reader: Reader = (ids) => readable(agent, collection, ids);
+    Object.defineProperty(context.options, READER, { value: reader });
+    next();
+  });
+  backend.db = filterQueries(backend.db);
+
+  // Live subscriptions are re-authorized when the host says roles changed (live-access.ts).
+  installLiveAccess(
+    backend,
+    (agent, collection, id) => authorize(agent, 'read', collection, id),
+    (error) => logger?.warn('access refresh failed', { error: String(error) }),
+  );
 
   // readSnapshots: may this principal read each document? Refused ones are rejected one by one.
   use('readSnapshots', (context, next) => {
@@ -152,6 +221,80 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner): void {
     if (!hooks.has('authorize')) return next();
     const { c, d } = context.presence as { c: string; d: string };
     done(next, authorize(context.agent, 'presence', c, d));
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Which of these ids the querying principal may read (set on a query's options by the `query` middleware). */
+type Reader = (ids: readonly string[]) => Promise<string[]>;
+const READER = Symbol('tandem.readable');
+
+function readerOf(options: unknown): Reader | undefined {
+  return isRecord(options) ? (options[READER as never] as Reader | undefined) : undefined;
+}
+
+type Callback = (error: unknown, ...results: any[]) => void;
+
+interface QueryDB {
+  query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback): void;
+  queryPoll(collection: string, query: unknown, options: unknown, cb: Callback): void;
+  queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback): void;
+}
+
+/**
+ * The backend's DB with query results (first run and every poll of a subscription) cut to what the
+ * principal may read. ShareDB's `readSnapshots` middleware can only refuse a query whole, and the
+ * polls of a subscribed query take new ids from the DB without asking it.
+ */
+function filterQueries(db: ShareDB['db']): ShareDB['db'] {
+  const target = db as unknown as QueryDB;
+  const overrides: Record<string, unknown> = {
+    query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback) {
+      target.query(collection, query, fields, options, (error, snapshots: { id: string }[], extra) => {
+        const reader = readerOf(options);
+        if (error || reader === undefined) return cb(error, snapshots, extra);
+        reader(snapshots.map((s) => s.id)).then((ids) => {
+          const keep = new Set(ids);
+          cb(
+            null,
+            snapshots.filter((s) => keep.has(s.id)),
+            extra,
+          );
+        }, cb);
+      });
+    },
+    queryPoll(collection: string, query: unknown, options: unknown, cb: Callback) {
+      target.queryPoll(collection, query, options, (error, ids: string[], extra) => {
+        const reader = readerOf(options);
+        if (error || reader === undefined) return cb(error, ids, extra);
+        reader(ids).then((readable) => cb(null, readable, extra), cb);
+      });
+    },
+    queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {
+      target.queryPollDoc(collection, id, query, options, (error, matches: boolean) => {
+        const reader = readerOf(options);
+        if (error || reader === undefined || !matches) return cb(error, matches);
+        reader([id]).then((readable) => cb(null, readable.length === 1), cb);
+      });
+    },
+  };
+  const bound = new Map<PropertyKey, { original: unknown; fn: unknown }>();
+  return new Proxy(db, {
+    get(object, key) {
+      if (typeof key === 'string' && key in overrides) return overrides[key];
+      const value = Reflect.get(object, key, object);
+      if (typeof value !== 'function') return value;
+      // Methods run on the adapter itself (private fields, own state), not on the proxy.
+      const hit = bound.get(key);
+      if (hit !== undefined && hit.original === value) return hit.fn;
+      const fn = value.bind(object);
+      bound.set(key, { original: value, fn });
+      return fn;
+    },
+    set: (object, key, value) => Reflect.set(object, key, value, object),
   });
 }
 

@@ -206,7 +206,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     }
     installTimings(backend as never, metrics);
     installValidation(backend, resolved.validation);
-    installMiddleware(backend, hooks);
+    installMiddleware(backend, hooks, resolved.logger);
     if (webhooks !== undefined) installCommitWebhooks(backend, webhooks);
     const plugins = installPlugins(backend, resolved, reportConflict, (ref, version) =>
       webhooks?.emit('version.created', { collection: ref.collection, id: ref.id, ...version }),

@@ -6,11 +6,12 @@ import {
   createTokens,
   type DocumentRole,
   opPaths,
+  refreshAccess,
   roleAuthorize,
   tokenAuth,
 } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, until } from './helpers';
+import { client, rawSocket, until, withToken } from './helpers';
 
 const tokens = createTokens({ keys: [{ kid: 'k', secret: 'permissions-test-secret-0123456789ab' }] });
 /** Roles the host can change at run time (e.g. its database); read on every request. */
@@ -107,12 +108,13 @@ describe('role model over authorize', () => {
     // Refused alike whether or not it exists: no probing for document names.
     await expect(stranger.doc('plans', 'nope').fetch()).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
     await expect(stranger.history('plans', 'q1').page()).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
-    // A query whose results include a document the user may not read is refused as a whole (no
-    // data leaks; scope queries to what the user may read).
-    const query = await new Promise<unknown>((resolve) =>
-      stranger.connection.createFetchQuery('plans', {}, {}, (error: unknown) => resolve(error)),
+    // A query returns only what the user may read: nothing here.
+    const query = await new Promise<unknown[]>((resolve, reject) =>
+      stranger.connection.createFetchQuery('plans', {}, {}, (error: unknown, results: unknown[]) =>
+        error ? reject(error) : resolve(results),
+      ),
     );
-    expect(query).toMatchObject({ code: ErrorCode.FORBIDDEN });
+    expect(query).toEqual([]);
     const sd = stranger.doc('plans', 'q1');
     const presenceErrors: TandemError[] = [];
     sd.on('error', (e) => presenceErrors.push(e));
@@ -142,5 +144,121 @@ describe('role model over authorize', () => {
     roles.set('wes:plans/live', 'editor');
     await wd.submit(['n', { r: true, i: 3 }]);
     await until(() => wd.data?.n === 3 && wd.pendingCount === 0);
+  });
+});
+
+/** Results of a ShareDB query as ids, fetched or subscribed over the raw connection. */
+function queryIds(c: TandemClient, collection: string, subscribe = false) {
+  return new Promise<{ ids: () => string[]; destroy(): void }>((resolve, reject) => {
+    const make = subscribe ? 'createSubscribeQuery' : 'createFetchQuery';
+    const query = (c.connection as any)[make](collection, {}, {}, (error: unknown) => {
+      if (error) return reject(error);
+      resolve({
+        ids: () => (query.results as { id: string }[]).map((d) => d.id).sort(),
+        destroy: () => query.destroy(),
+      });
+    });
+  });
+}
+
+describe('reads filtered in queries', () => {
+  it('fetch and subscribed queries return only readable documents and never stream the others', async () => {
+    const owner = await as('quinn', { 'boards/a': 'owner', 'boards/b': 'owner', 'boards/c': 'owner' });
+    const viewer = await as('val', { 'boards/a': 'viewer' });
+    const oa = owner.doc<{ n: number }>('boards', 'a');
+    const ob = owner.doc<{ n: number }>('boards', 'b');
+    await oa.create({ n: 0 });
+    await ob.create({ n: 0 });
+
+    expect((await queryIds(owner, 'boards')).ids()).toEqual(['a', 'b']);
+    expect((await queryIds(viewer, 'boards')).ids()).toEqual(['a']);
+    const live = await queryIds(viewer, 'boards', true);
+    expect(live.ids()).toEqual(['a']);
+
+    // The same over a raw socket, to see every frame: a resubscribe naming `b` itself, and ops
+    // fetched from a version, are filtered or refused too.
+    const token = await tokens.issue({ sub: 'val', grants: { 'boards/a': 'viewer' } });
+    const { ws, frames } = await rawSocket(withToken(server.url(), token));
+    ws.send(JSON.stringify({ a: 'hs', id: null }));
+    ws.send(JSON.stringify({ a: 'qs', id: 7, c: 'boards', q: {} }));
+    ws.send(
+      JSON.stringify({ a: 'qs', id: 8, c: 'boards', q: {}, o: { ids: ['a', 'b'], fetchOps: { b: 0 } } }),
+    );
+    ws.send(JSON.stringify({ a: 'f', c: 'boards', d: 'b', v: 0 }));
+    ws.send(JSON.stringify({ a: 's', c: 'boards', d: 'b', v: 0 }));
+    ws.send(JSON.stringify({ a: 'bf', c: 'boards', b: { b: 0 } }));
+    await until(() => frames.filter((f) => f.error !== undefined).length === 3, 5_000, 'refusals');
+    expect(frames.filter((f) => f.error !== undefined).map((f) => [f.a, f.error.code])).toEqual([
+      ['f', ErrorCode.FORBIDDEN],
+      ['s', ErrorCode.FORBIDDEN],
+      ['bf', ErrorCode.FORBIDDEN],
+    ]);
+    await until(() => frames.some((f) => f.a === 'qs' && f.id === 8), 5_000, 'resubscribe');
+    expect(frames.find((f) => f.a === 'qs' && f.id === 7).data.map((d: { d: string }) => d.d)).toEqual(['a']);
+
+    // Later ops on b, and a new unreadable document, do not reach the viewer; ops on a do.
+    await ob.submit(['n', { r: true, i: 1 }]);
+    await owner.doc('boards', 'c').create({ n: 0 });
+    await oa.submit(['n', { r: true, i: 1 }]);
+    await until(() => frames.some((f) => f.a === 'op' && f.d === 'a'), 5_000, 'op on a');
+    await until(() => viewer.connection.get('boards', 'a').data?.n === 1, 5_000, 'subscribed query saw a');
+    expect(live.ids()).toEqual(['a']);
+    const leaks = frames.filter(
+      (f) => f.error === undefined && /"d":"[bc]"|"id":"[bc]"|"[bc]":\{/.test(JSON.stringify(f)),
+    );
+    expect(leaks).toEqual([]);
+    ws.close();
+    live.destroy();
+  });
+});
+
+describe('role removal cuts live subscriptions', () => {
+  it('after refreshAccess, the removed user gets FORBIDDEN for the document and no more ops or presence', async () => {
+    const owner = await as('olive', { 'boards/live': 'owner', 'boards/still': 'owner' });
+    roles.set('rex:boards/live', 'viewer');
+    const rex = await as('rex', { 'boards/still': 'viewer' });
+    const errors: TandemError[] = [];
+    rex.on('error', (e) => errors.push(e));
+    const od = owner.doc<{ n: number; text: string }>('boards', 'live');
+    await od.create({ n: 0, text: 'hello' });
+    await od.subscribe();
+    const still = owner.doc<{ n: number }>('boards', 'still');
+    await still.create({ n: 0 });
+
+    const rd = rex.doc<{ n: number; text: string }>('boards', 'live');
+    await rd.subscribe();
+    const rs = rex.doc<{ n: number }>('boards', 'still');
+    await rs.subscribe();
+    const query = await queryIds(rex, 'boards', true);
+    expect(query.ids()).toEqual(['live', 'still']);
+    void rd.presence;
+    await od.presence.update({ path: ['text'], offset: 1 });
+    await until(() => rd.presence.peers().length === 1, 5_000, 'presence before');
+    await od.submit(['n', { r: true, i: 1 }]);
+    await until(() => rd.data?.n === 1, 5_000, 'op before');
+
+    // The host removes the role in its table and says so.
+    roles.delete('rex:boards/live');
+    await refreshAccess(server.tandem, { userId: 'rex' });
+    await until(() => errors.some((e) => e.code === ErrorCode.FORBIDDEN), 5_000, 'FORBIDDEN');
+    expect(errors.find((e) => e.code === ErrorCode.FORBIDDEN)?.details).toMatchObject({
+      collection: 'boards',
+      id: 'live',
+      reason: 'access-changed',
+    });
+    await until(() => query.ids().join() === 'still', 5_000, 'removed from the query');
+
+    // The owner keeps editing and moving; rex sees none of it, but still gets the other document.
+    await od.submit(['n', { r: true, i: 2 }]);
+    await od.presence.update({ path: ['text'], offset: 4 });
+    await still.submit(['n', { r: true, i: 5 }]);
+    await until(() => rs.data?.n === 5, 5_000, 'the readable document still streams');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(rd.data?.n).toBe(1);
+    expect(rd.presence.peers().map((p) => p.offset)).not.toContain(4);
+    expect(query.ids()).toEqual(['still']);
+    // Nothing else was cut.
+    expect(errors.filter((e) => e.code === ErrorCode.FORBIDDEN)).toHaveLength(1);
+    query.destroy();
   });
 });

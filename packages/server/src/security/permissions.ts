@@ -2,7 +2,8 @@
  * The default role model, as a ready `authorize` hook: per-document roles (viewer < commenter <
  * editor < owner), what each may do, and path rules that reserve subtrees (e.g. `/settings/**`) for
  * a higher role. The role is looked up on every request, so a role changed at run time applies to
- * live sockets from their next request.
+ * live sockets from their next request; `refreshAccess` (live-access.ts) re-checks subscriptions
+ * already open.
  */
 import type { AccessAction, AuthorizePayload, Principal } from '../hooks';
 import type { DocumentRole } from './tokens';

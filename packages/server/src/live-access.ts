@@ -1,0 +1,185 @@
+/**
+ * Access of live sockets after a role change. Requests are authorized when they arrive, but a
+ * subscription keeps streaming ops, presence and query results without asking again (asking per op
+ * and subscriber would put the host's role lookup on the fan-out path). When roles change, the host
+ * calls `refreshAccess`: every server process re-authorizes the matching subscriptions of its
+ * sockets and cuts those no longer readable, telling the client FORBIDDEN with the document named.
+ */
+import { ErrorCode, TandemError } from '@tandem/protocol';
+import type ShareDB from 'sharedb';
+import type { Connection } from './connection';
+import type { Principal } from './hooks';
+
+/** Which subscriptions to re-check; every field narrows it. @default every live subscription */
+export interface AccessScope {
+  userId?: string;
+  collection?: string;
+  id?: string;
+}
+
+/** A reserved pub/sub channel (no collection of that name carries ops), like the events channel. */
+const CHANNEL = '_tandem_access';
+
+interface Stream {
+  destroy(): void;
+}
+
+interface QueryEmitterLike {
+  collection: string;
+  ids: string[];
+  onDiff(diff: { type: 'remove'; index: number; howMany: number }[]): void;
+}
+
+/** The parts of a ShareDB agent that hold its subscriptions. */
+export interface LiveAgent {
+  closed?: boolean;
+  custom: { principal?: Principal; connection?: Connection };
+  subscribedDocs: Record<string, Record<string, Stream>>;
+  subscribedPresences: Record<string, Stream>;
+  subscribedQueries: Record<string, QueryEmitterLike>;
+}
+
+/** Resolves when allowed to read, rejects otherwise. */
+export type ReadCheck = (agent: LiveAgent, collection: string, id: string) => Promise<void>;
+
+interface RawPubSub {
+  publish(channels: string[], data: unknown, callback: (error?: unknown) => void): void;
+  subscribe(
+    channel: string,
+    callback: (error: unknown, stream?: { on(e: 'data', f: (d: unknown) => void): void }) => void,
+  ): void;
+}
+
+const agentsOf = new WeakMap<object, Set<LiveAgent>>();
+
+/** Follow one remote agent until its socket closes. */
+export function trackAgent(
+  backend: ShareDB,
+  agent: LiveAgent,
+  stream: { once(e: 'close', f: () => void): void },
+) {
+  let agents = agentsOf.get(backend);
+  if (agents === undefined) {
+    agents = new Set();
+    agentsOf.set(backend, agents);
+  }
+  const set = agents;
+  set.add(agent);
+  stream.once('close', () => set.delete(agent));
+}
+
+function inScope(scope: AccessScope, collection: string, id: string): boolean {
+  return (
+    (scope.collection === undefined || scope.collection === collection) &&
+    (scope.id === undefined || scope.id === id)
+  );
+}
+
+/** Stop everything that streams `collection/id` to this agent. */
+function cut(agent: LiveAgent, collection: string, id: string): void {
+  const docs = agent.subscribedDocs[collection];
+  const stream = docs?.[id];
+  if (stream !== undefined) {
+    delete docs[id];
+    stream.destroy();
+  }
+  // ShareDB's presence channel of a document is `collection.id`.
+  const channel = `${collection}.${id}`;
+  const presence = agent.subscribedPresences[channel];
+  if (presence !== undefined) {
+    delete agent.subscribedPresences[channel];
+    presence.destroy();
+  }
+  for (const emitter of Object.values(agent.subscribedQueries)) {
+    const index = emitter.collection === collection ? emitter.ids.indexOf(id) : -1;
+    if (index < 0) continue;
+    // Later polls are filtered (see middleware.ts), so it does not come back while unreadable.
+    emitter.ids.splice(index, 1);
+    emitter.onDiff([{ type: 'remove', index, howMany: 1 }]);
+  }
+}
+
+/** Re-authorize one agent's subscriptions in scope; cut and report the refused ones. */
+async function recheck(agent: LiveAgent, check: ReadCheck, scope: AccessScope): Promise<void> {
+  const principal = agent.custom.principal;
+  if (agent.closed || principal === undefined) return;
+  if (scope.userId !== undefined && principal.id !== scope.userId) return;
+  const targets = new Map<string, [string, string]>();
+  const add = (collection: string, id: string) => {
+    if (inScope(scope, collection, id)) targets.set(`${collection}\u0000${id}`, [collection, id]);
+  };
+  for (const [collection, docs] of Object.entries(agent.subscribedDocs))
+    for (const id of Object.keys(docs)) add(collection, id);
+  for (const channel of Object.keys(agent.subscribedPresences)) {
+    const dot = channel.indexOf('.');
+    if (dot > 0) add(channel.slice(0, dot), channel.slice(dot + 1));
+  }
+  for (const emitter of Object.values(agent.subscribedQueries))
+    for (const id of emitter.ids) add(emitter.collection, id);
+  await Promise.all(
+    [...targets.values()].map(([collection, id]) =>
+      check(agent, collection, id).catch((error: unknown) => {
+        if (agent.closed) return;
+        cut(agent, collection, id);
+        const refused = TandemError.from(error, ErrorCode.FORBIDDEN);
+        agent.custom.connection?.reportError(
+          new TandemError(refused.code, refused.message, {
+            ...refused.details,
+            action: 'read',
+            collection,
+            id,
+            reason: 'access-changed',
+          }),
+        );
+      }),
+    ),
+  );
+}
+
+function isScope(data: unknown): data is AccessScope {
+  if (typeof data !== 'object' || data === null) return false;
+  return ['userId', 'collection', 'id'].every((k) => {
+    const v = (data as Record<string, unknown>)[k];
+    return v === undefined || typeof v === 'string';
+  });
+}
+
+/** Listen for refreshes from every process (this one included). */
+export function installLiveAccess(
+  backend: ShareDB,
+  check: ReadCheck,
+  onError: (error: unknown) => void,
+): void {
+  const pubsub = backend.pubsub as unknown as RawPubSub;
+  pubsub.subscribe(CHANNEL, (error, stream) => {
+    if (error || stream === undefined) return onError(error);
+    stream.on('data', (data) => {
+      if (!isScope(data)) return;
+      for (const agent of agentsOf.get(backend) ?? []) recheck(agent, check, data).catch(onError);
+    });
+  });
+}
+
+/**
+ * Tell every server process that roles changed: live subscriptions in `scope` (one user, one
+ * collection, one document, or all) are re-authorized, and those no longer readable stop streaming
+ * ops, presence and query results; their clients get FORBIDDEN naming the document
+ * (`details.reason: 'access-changed'`). Resolves once published.
+ */
+export async function refreshAccess(
+  tandem: { backend(): Promise<ShareDB> },
+  scope: AccessScope = {},
+): Promise<void> {
+  if (!isScope(scope)) throw new TandemError(ErrorCode.INVALID_MESSAGE, 'invalid access scope');
+  const pubsub = (await tandem.backend()).pubsub as unknown as RawPubSub;
+  const message = {
+    ...(scope.userId === undefined ? {} : { userId: scope.userId }),
+    ...(scope.collection === undefined ? {} : { collection: scope.collection }),
+    ...(scope.id === undefined ? {} : { id: scope.id }),
+  };
+  await new Promise<void>((resolve, reject) =>
+    pubsub.publish([CHANNEL], message, (error) =>
+      error ? reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE)) : resolve(),
+    ),
+  );
+}
