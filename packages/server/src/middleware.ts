@@ -92,37 +92,46 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     const data = context.data as Record<string, unknown> | null;
     if (!hooks.has('authorize') || principalOf(context.agent) === undefined) return next();
     if (typeof data !== 'object' || data === null) return next();
-    done(next, checkReceived(context.agent, data));
+    // Ops and everything else pass synchronously: only these reads wait for the hook.
+    const pending = checkReceived(context.agent, data);
+    if (pending === undefined) return next();
+    done(next, pending);
   });
 
-  const checkReceived = async (agent: unknown, data: Record<string, unknown>): Promise<void> => {
+  const checkReceived = (agent: unknown, data: Record<string, unknown>): Promise<unknown> | undefined => {
     const { a, c, d } = data;
     if (a === 'ps' && typeof data.ch === 'string') {
       // ShareDB's presence channel of a document is `collection.id`.
       const dot = data.ch.indexOf('.');
-      if (dot >= 0) await authorize(agent, 'read', data.ch.slice(0, dot), data.ch.slice(dot + 1));
-      return;
+      return dot < 0 ? undefined : authorize(agent, 'read', data.ch.slice(0, dot), data.ch.slice(dot + 1));
     }
-    if (typeof c !== 'string') return;
+    if (typeof c !== 'string') return undefined;
     if ((a === 'f' || a === 's') && data.v !== undefined && data.v !== null && typeof d === 'string') {
-      await authorize(agent, 'read', c, d);
-    } else if ((a === 'bf' || a === 'bs') && isRecord(data.b)) {
-      await Promise.all(Object.keys(data.b).map((id) => authorize(agent, 'read', c, id)));
-    } else if ((a === 'qf' || a === 'qs') && isRecord(data.o)) {
-      const o = data.o;
-      for (const key of ['ids', 'fetch'] as const) {
-        const ids = o[key];
-        if (Array.isArray(ids))
-          o[key] = await readable(
-            agent,
-            c,
-            ids.filter((id) => typeof id === 'string'),
-          );
+      return authorize(agent, 'read', c, d);
+    }
+    if ((a === 'bf' || a === 'bs') && isRecord(data.b)) {
+      return Promise.all(Object.keys(data.b).map((id) => authorize(agent, 'read', c, id)));
+    }
+    if ((a === 'qf' || a === 'qs') && isRecord(data.o)) return filterQueryOptions(agent, c, data.o);
+    return undefined;
+  };
+
+  /** A query names documents itself (a resubscribe's ids, ids to fetch, ops to fetch): keep the readable ones. */
+  const filterQueryOptions = async (agent: unknown, collection: string, o: Record<string, unknown>) => {
+    for (const key of ['ids', 'fetch'] as const) {
+      const ids = o[key];
+      if (Array.isArray(ids)) {
+        o[key] = await readable(
+          agent,
+          collection,
+          ids.filter((id) => typeof id === 'string'),
+        );
       }
-      if (isRecord(o.fetchOps)) {
-        const keep = new Set(await readable(agent, c, Object.keys(o.fetchOps)));
-        for (const id of Object.keys(o.fetchOps)) if (!keep.has(id)) delete o.fetchOps[id];
-      }
+    }
+    const ops = o.fetchOps;
+    if (isRecord(ops)) {
+      const keep = new Set(await readable(agent, collection, Object.keys(ops)));
+      for (const id of Object.keys(ops)) if (!keep.has(id)) delete ops[id];
     }
   };
 
