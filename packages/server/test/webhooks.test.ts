@@ -16,6 +16,7 @@ import {
   type WebhookEvent,
 } from '@tandem/server';
 import { describe, expect, it } from 'vitest';
+import { prometheusRegistry } from '../src/security/prometheus';
 import { client, until } from './helpers';
 
 const SECRET = 'whsec-test-0123456789abcdef';
@@ -193,6 +194,10 @@ describe('webhooks', () => {
       // Each attempt is signed on its own and verifies; all carry the same event.
       expect(new Set(hook.events().map((e) => e.id))).toEqual(new Set(ids));
       expect(tandem.metrics().webhooks).toMatchObject({ delivered: 1, retried: 2, failed: 0, queued: 0 });
+      const scraped = await prometheusRegistry(tandem, { defaultMetrics: false }).metrics();
+      expect(scraped).toContain('tandem_webhook_deliveries_total{outcome="delivered"} 1');
+      expect(scraped).toContain('tandem_webhook_deliveries_total{outcome="retried"} 2');
+      expect(scraped).toContain('tandem_webhook_queued 0');
       a.close();
     } finally {
       await tandem.close();

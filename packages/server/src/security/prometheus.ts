@@ -3,7 +3,7 @@
  * path only bumps plain counters (metrics.ts); this registry reads them when scraped.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { HistogramSnapshot, MetricsSnapshot } from '../metrics';
+import type { HistogramSnapshot } from '../metrics';
 import type { Tandem } from '../tandem';
 
 export interface PrometheusOptions {
@@ -42,14 +42,15 @@ export function prometheusRegistry(tandem: Tandem, options: PrometheusOptions = 
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   // One snapshot per scrape, shared by every collector of that scrape.
-  let last: { at: number; snapshot: MetricsSnapshot } | undefined;
-  const snapshot = (): MetricsSnapshot => {
+  type Snapshot = ReturnType<Tandem['metrics']>;
+  let last: { at: number; snapshot: Snapshot } | undefined;
+  const snapshot = (): Snapshot => {
     const now = Date.now();
     if (last === undefined || now - last.at > 100) last = { at: now, snapshot: tandem.metrics() };
     return last.snapshot;
   };
 
-  const gauge = (name: string, help: string, read: (m: MetricsSnapshot) => number) =>
+  const gauge = (name: string, help: string, read: (m: Snapshot) => number) =>
     new Gauge({
       name: prefix + name,
       help,
@@ -58,7 +59,7 @@ export function prometheusRegistry(tandem: Tandem, options: PrometheusOptions = 
         this.set(read(snapshot()));
       },
     });
-  const counter = (name: string, help: string, read: (m: MetricsSnapshot) => number) =>
+  const counter = (name: string, help: string, read: (m: Snapshot) => number) =>
     new Counter({
       name: prefix + name,
       help,
@@ -72,7 +73,7 @@ export function prometheusRegistry(tandem: Tandem, options: PrometheusOptions = 
     name: string,
     help: string,
     label: string,
-    read: (m: MetricsSnapshot) => Record<string, number>,
+    read: (m: Snapshot) => Record<string, number>,
   ) =>
     new Counter({
       name: prefix + name,
@@ -115,6 +116,13 @@ export function prometheusRegistry(tandem: Tandem, options: PrometheusOptions = 
   counter('bytes_in_total', 'Bytes received from clients', (m) => m.bytesIn);
   counter('bytes_out_total', 'Bytes sent to clients', (m) => m.bytesOut);
   counter('messages_in_total', 'Messages received from clients', (m) => m.messagesIn);
+  if (tandem.metrics().webhooks !== undefined) {
+    labelled('webhook_deliveries_total', 'Webhook deliveries, by outcome', 'outcome', (m) => {
+      const { queued: _, ...outcomes } = m.webhooks ?? { queued: 0 };
+      return outcomes;
+    });
+    gauge('webhook_queued', 'Webhook deliveries waiting or in flight', (m) => m.webhooks?.queued ?? 0);
+  }
   registry.registerMetric(
     histogramMetric(
       `${prefix}submit_latency_seconds`,
