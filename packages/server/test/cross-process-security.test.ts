@@ -156,4 +156,40 @@ describe('two server processes + Redis', () => {
     expect(perWindow.size).toBeGreaterThanOrEqual(3);
     expect(times[times.length - 1] - times[0]).toBeGreaterThan(1_000);
   });
+
+  it('a role removed and refreshAccess called on process 1 cuts the user’s subscription on process 2', async () => {
+    const owner = connectAs(one.url, await tokens.issue({ sub: 'olga' }));
+    const rex = connectAs(two.url, await tokens.issue({ sub: 'rex' }));
+    const errors: TandemError[] = [];
+    rex.on('error', (e) => errors.push(e));
+    const od = owner.doc<{ n: number }>('roles', 'live');
+    const other = owner.doc<{ n: number }>('roles', 'other');
+    await Promise.all([od.create({ n: 0 }), other.create({ n: 0 })]);
+    const rd = rex.doc<{ n: number }>('roles', 'live');
+    const ro = rex.doc<{ n: number }>('roles', 'other');
+    await Promise.all([rd.subscribe(), ro.subscribe()]);
+    await od.submit(['n', { r: true, i: 1 }]);
+    await until(() => rd.data?.n === 1, 5_000, 'op across processes before');
+
+    // The host's role table is shared (here: told to both processes); the refresh is sent once.
+    await Promise.all([one.ask({ deny: 'rex:roles/live' }), two.ask({ deny: 'rex:roles/live' })]);
+    const started = Date.now();
+    await one.ask({ refresh: { userId: 'rex' } });
+    await until(() => errors.some((e) => e.code === ErrorCode.FORBIDDEN), 5_000, 'FORBIDDEN on process 2');
+    const elapsed = Date.now() - started;
+    console.log(`refreshAccess on process 1 → subscription cut on process 2 in ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(errors.find((e) => e.code === ErrorCode.FORBIDDEN)?.details).toMatchObject({
+      collection: 'roles',
+      id: 'live',
+      reason: 'access-changed',
+    });
+
+    await od.submit(['n', { r: true, i: 2 }]);
+    await other.submit(['n', { r: true, i: 2 }]);
+    await until(() => ro.data?.n === 2, 5_000, 'the readable document still streams');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(rd.data?.n).toBe(1);
+    expect(rex.status).toBe('online');
+  });
 });
