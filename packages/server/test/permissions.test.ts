@@ -234,6 +234,8 @@ describe('role removal cuts live subscriptions', () => {
     void rd.presence;
     await od.presence.update({ path: ['text'], offset: 1 });
     await until(() => rd.presence.peers().length === 1, 5_000, 'presence before');
+    await rd.presence.update({ path: ['text'], offset: 2 });
+    await until(() => od.presence.peers().length === 1, 5_000, 'rex’s cursor shown');
     await od.submit(['n', { r: true, i: 1 }]);
     await until(() => rd.data?.n === 1, 5_000, 'op before');
 
@@ -247,6 +249,8 @@ describe('role removal cuts live subscriptions', () => {
       reason: 'access-changed',
     });
     await until(() => query.ids().join() === 'still', 5_000, 'removed from the query');
+    // Rex's own cursor leaves the document for everyone else.
+    await until(() => od.presence.peers().length === 0, 5_000, 'rex’s cursor gone');
 
     // The owner keeps editing and moving; rex sees none of it, but still gets the other document.
     await od.submit(['n', { r: true, i: 2 }]);
