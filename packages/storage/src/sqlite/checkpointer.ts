@@ -57,6 +57,8 @@ export function startCheckpointer(options: {
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     stop: () => {
+      // Referenced again while stopping: whoever awaits the exit must not see the loop drain first.
+      worker.ref();
       worker.postMessage('stop');
       return exited;
     },
