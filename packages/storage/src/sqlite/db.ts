@@ -5,6 +5,7 @@ import { type NodeCallback, respond, respondDone, respondWithExtra, toStorageErr
 import type { ReadOptions, StoredOp, StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
 import { compileQuery, isPerDocument } from './query';
+import { SnapshotCache, type SnapshotRow } from './snapshot-cache';
 
 export interface SqliteDBOptions extends SqliteOptions {
   /** Share an open connection (e.g. with a SqliteMilestoneDB) instead of opening `path`. */
@@ -13,19 +14,10 @@ export interface SqliteDBOptions extends SqliteOptions {
   pollDebounce?: number;
 }
 
-interface SnapshotRow {
-  doc_id: string;
-  v: number;
-  type: string | null;
-  data: string | null;
-  m: string | null;
-}
-
 interface PendingCommit {
   collection: string;
-  id: string;
   op: StoredOp;
-  snapshot: StoredSnapshot;
+  row: SnapshotRow;
   callback: NodeCallback<boolean>;
 }
 
@@ -55,6 +47,31 @@ function toSnapshot(row: SnapshotRow, withMetadata: boolean): StoredSnapshot {
   };
 }
 
+/** The row a commit writes for `snapshot` (also what the snapshot cache keeps). */
+function toRow(id: string, snapshot: StoredSnapshot): SnapshotRow {
+  const live = snapshot.type != null;
+  return {
+    doc_id: id,
+    v: snapshot.v,
+    type: live ? snapshot.type : null,
+    data: live ? JSON.stringify(snapshot.data ?? null) : null,
+    m: snapshot.m == null ? null : JSON.stringify(snapshot.m),
+  };
+}
+
+/** Snapshot caches by connection: adapters sharing a connection must share its cache. */
+const caches = new WeakMap<SqliteConnection, SnapshotCache>();
+
+function cacheFor(connection: SqliteConnection): SnapshotCache {
+  let cache = caches.get(connection);
+  if (!cache) {
+    const dataVersion = connection.db.prepare('PRAGMA data_version').pluck();
+    cache = new SnapshotCache(() => dataVersion.get() as number);
+    caches.set(connection, cache);
+  }
+  return cache;
+}
+
 function toOp(row: OpRow, withMetadata: boolean): StoredOp {
   const op = JSON.parse(row.op) as StoredOp;
   op.v = row.v;
@@ -76,6 +93,7 @@ export class SqliteDB extends ShareDB.DB {
   readonly connection: SqliteConnection;
   pollDebounce: number | undefined;
   private readonly sql: ReturnType<typeof prepare>;
+  private readonly cache: SnapshotCache;
   private readonly queries = new Map<string, BetterSqlite3.Statement>();
   private pending: PendingCommit[] = [];
   private closed = false;
@@ -85,6 +103,7 @@ export class SqliteDB extends ShareDB.DB {
     this.pollDebounce = options.pollDebounce;
     this.connection = options.connection ? options.connection.retain() : new SqliteConnection(options);
     this.sql = prepare(this.connection.db);
+    this.cache = cacheFor(this.connection);
   }
 
   override close(callback?: (error?: Error) => void): void {
@@ -100,7 +119,22 @@ export class SqliteDB extends ShareDB.DB {
 
   /** Write op + snapshot if `snapshot.v` is the next version; `false` if another writer got there first. */
   commitSync(collection: string, id: string, op: StoredOp, snapshot: StoredSnapshot): boolean {
-    return this.sql.commit.immediate(collection, id, op, snapshot);
+    const row = toRow(id, snapshot);
+    let committed: boolean;
+    try {
+      committed = this.sql.commit.immediate(collection, op, row);
+    } catch (error) {
+      this.cache.forget(collection, id);
+      throw error;
+    }
+    this.remember(collection, row, committed);
+    return committed;
+  }
+
+  /** After a commit is durable (or lost its race): keep its snapshot, or forget the stale one. */
+  private remember(collection: string, row: SnapshotRow, committed: boolean | TandemError): void {
+    if (committed === true) this.cache.set(collection, row);
+    else this.cache.forget(collection, row.doc_id);
   }
 
   /**
@@ -117,7 +151,14 @@ export class SqliteDB extends ShareDB.DB {
     _options: unknown,
     callback: NodeCallback<boolean>,
   ): void {
-    this.pending.push({ collection, id, op, snapshot, callback });
+    let row: SnapshotRow;
+    try {
+      row = toRow(id, snapshot);
+    } catch (error) {
+      process.nextTick(callback, toStorageError(error));
+      return;
+    }
+    this.pending.push({ collection, op, row, callback });
     // nextTick, not setImmediate: ShareDB's own tests (and apps) fake timers, and a faked
     // setImmediate would never write the commit.
     if (this.pending.length === 1) process.nextTick(() => this.flushCommits());
@@ -129,20 +170,29 @@ export class SqliteDB extends ShareDB.DB {
     this.pending = [];
     let results: (boolean | TandemError)[];
     try {
-      results = this.sql.commitBatch.immediate(batch);
+      // A lone commit needs no savepoint of its own: the transaction is already all or nothing.
+      results =
+        batch.length === 1
+          ? [this.sql.commit.immediate(batch[0].collection, batch[0].op, batch[0].row)]
+          : this.sql.commitBatch.immediate(batch);
     } catch (error) {
       const failure = toStorageError(error);
       results = batch.map(() => failure);
     }
     // Each answer on its own tick: a callback that throws cannot keep the others from being called.
-    batch.forEach(({ callback }, i) => {
+    batch.forEach(({ collection, row, callback }, i) => {
       const result = results[i];
+      this.remember(collection, row, result);
       if (typeof result === 'boolean') process.nextTick(callback, undefined, result);
       else process.nextTick(callback, result);
     });
   }
   getSnapshotSync(collection: string, id: string, withMetadata = false): StoredSnapshot {
-    const row = this.sql.snapshot.get(collection, id) as SnapshotRow | undefined;
+    let row = this.cache.get(collection, id);
+    if (!row) {
+      row = this.sql.snapshot.get(collection, id) as SnapshotRow | undefined;
+      if (row) this.cache.set(collection, row);
+    }
     return row ? toSnapshot(row, withMetadata) : emptySnapshot(id);
   }
 
@@ -343,48 +393,45 @@ export class SqliteDB extends ShareDB.DB {
 }
 
 function prepare(db: BetterSqlite3.Database) {
-  const version = db.prepare('SELECT v FROM snapshots WHERE collection = ? AND doc_id = ?').pluck();
   const insertOp = db.prepare(
     'INSERT INTO ops (collection, doc_id, v, op, m, src, seq) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const upsertSnapshot = db.prepare(
+  // The optimistic version check is the write itself: the first version inserts a row only if
+  // there is none, later ones update the row only if it is still at the previous version.
+  const insertSnapshot = db.prepare(
     `INSERT INTO snapshots (collection, doc_id, v, type, data, m) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (collection, doc_id) DO UPDATE SET v = excluded.v, type = excluded.type, data = excluded.data, m = excluded.m`,
+     ON CONFLICT (collection, doc_id) DO NOTHING`,
   );
-  const commit = db.transaction(
-    (collection: string, id: string, op: StoredOp, snapshot: StoredSnapshot): boolean => {
-      const current = (version.get(collection, id) as number | undefined) ?? 0;
-      if (snapshot.v !== current + 1) return false;
-      const { m, ...rest } = op;
-      insertOp.run(
-        collection,
-        id,
-        current,
-        JSON.stringify(rest),
-        m === undefined ? null : JSON.stringify(m),
-        typeof op.src === 'string' ? op.src : null,
-        typeof op.seq === 'number' ? op.seq : null,
-      );
-      const live = snapshot.type != null;
-      upsertSnapshot.run(
-        collection,
-        id,
-        snapshot.v,
-        live ? snapshot.type : null,
-        live ? JSON.stringify(snapshot.data ?? null) : null,
-        snapshot.m == null ? null : JSON.stringify(snapshot.m),
-      );
-      return true;
-    },
+  const updateSnapshot = db.prepare(
+    'UPDATE snapshots SET v = ?, type = ?, data = ?, m = ? WHERE collection = ? AND doc_id = ? AND v = ?',
   );
+  const commit = db.transaction((collection: string, op: StoredOp, row: SnapshotRow): boolean => {
+    const base = row.v - 1;
+    const written =
+      base === 0
+        ? insertSnapshot.run(collection, row.doc_id, row.v, row.type, row.data, row.m)
+        : updateSnapshot.run(row.v, row.type, row.data, row.m, collection, row.doc_id, base);
+    if (written.changes !== 1) return false;
+    const { m, ...rest } = op;
+    insertOp.run(
+      collection,
+      row.doc_id,
+      base,
+      JSON.stringify(rest),
+      m === undefined ? null : JSON.stringify(m),
+      typeof op.src === 'string' ? op.src : null,
+      typeof op.seq === 'number' ? op.seq : null,
+    );
+    return true;
+  });
   return {
     commit,
     // Called inside the batch transaction, `commit` runs in a savepoint: a failing commit is rolled
     // back alone and reported to its own caller.
     commitBatch: db.transaction((batch: PendingCommit[]) =>
-      batch.map(({ collection, id, op, snapshot }) => {
+      batch.map(({ collection, op, row }) => {
         try {
-          return commit(collection, id, op, snapshot);
+          return commit(collection, op, row);
         } catch (error) {
           return toStorageError(error);
         }
