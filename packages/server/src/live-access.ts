@@ -51,6 +51,7 @@ interface RawPubSub {
 }
 
 const agentsOf = new WeakMap<object, Set<LiveAgent>>();
+const checkOf = new WeakMap<object, ReadCheck>();
 
 /** Follow one remote agent until its socket closes. */
 export function trackAgent(
@@ -150,6 +151,7 @@ export function installLiveAccess(
   check: ReadCheck,
   onError: (error: unknown) => void,
 ): void {
+  checkOf.set(backend, check);
   const pubsub = backend.pubsub as unknown as RawPubSub;
   pubsub.subscribe(CHANNEL, (error, stream) => {
     if (error || stream === undefined) return onError(error);
@@ -158,6 +160,15 @@ export function installLiveAccess(
       for (const agent of agentsOf.get(backend) ?? []) recheck(agent, check, data).catch(onError);
     });
   });
+}
+
+/**
+ * Re-check one socket's subscriptions after its principal changed (an auth refresh whose token
+ * grants less than the last one). Resolves when done; refusals are reported to the socket.
+ */
+export async function recheckAgent(agent: LiveAgent & { backend?: object }): Promise<void> {
+  const check = agent.backend === undefined ? undefined : checkOf.get(agent.backend);
+  if (check !== undefined) await recheck(agent, check, {});
 }
 
 /**

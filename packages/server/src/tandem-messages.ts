@@ -2,6 +2,7 @@
 import { ErrorCode, TANDEM_ACTION, TandemError, type TandemMessage } from '@tandem/protocol';
 import { CloseCode, type Connection } from './connection';
 import type { Principal } from './hooks';
+import { recheckAgent } from './live-access';
 import type { PluginCalls } from './plugin-calls';
 import { userInfo } from './principal';
 import type { HookRunner } from './run-hook';
@@ -51,6 +52,8 @@ export function createTandemMessageHandler(
             }
             await admit(connection, principal);
             connection.setPrincipal(principal);
+            // Grants may have shrunk: subscriptions already open are asked again.
+            if (connection.agent !== undefined) await recheckAgent(connection.agent as never);
             // The client schedules its next refresh from the new expiry.
             return typeof principal.expiresAt === 'number'
               ? { ...userInfo(principal), expiresAt: principal.expiresAt }

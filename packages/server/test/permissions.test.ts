@@ -265,4 +265,26 @@ describe('role removal cuts live subscriptions', () => {
     expect(errors.filter((e) => e.code === ErrorCode.FORBIDDEN)).toHaveLength(1);
     query.destroy();
   });
+
+  it('an auth refresh whose token grants less cuts what the old token could read', async () => {
+    const owner = await as('ozzy', { 'boards/t1': 'owner', 'boards/t2': 'owner' });
+    const tess = await as('tess', { 'boards/t1': 'viewer', 'boards/t2': 'viewer' });
+    const errors: TandemError[] = [];
+    tess.on('error', (e) => errors.push(e));
+    const o1 = owner.doc<{ n: number }>('boards', 't1');
+    const o2 = owner.doc<{ n: number }>('boards', 't2');
+    await Promise.all([o1.create({ n: 0 }), o2.create({ n: 0 })]);
+    const t1 = tess.doc<{ n: number }>('boards', 't1');
+    const t2 = tess.doc<{ n: number }>('boards', 't2');
+    await Promise.all([t1.subscribe(), t2.subscribe()]);
+
+    await tess.refreshAuth(await tokens.issue({ sub: 'tess', grants: { 'boards/t2': 'viewer' } }));
+    await until(() => errors.some((e) => e.code === ErrorCode.FORBIDDEN), 5_000, 'FORBIDDEN');
+    expect(errors.find((e) => e.code === ErrorCode.FORBIDDEN)?.details).toMatchObject({ id: 't1' });
+    await o1.submit(['n', { r: true, i: 1 }]);
+    await o2.submit(['n', { r: true, i: 1 }]);
+    await until(() => t2.data?.n === 1, 5_000, 't2 still streams');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(t1.data?.n).toBe(0);
+  });
 });
