@@ -12,6 +12,7 @@ import type { AccessAction, Principal } from './hooks';
 import { installLiveAccess, trackAgent } from './live-access';
 import type { Logger } from './logger';
 import { userInfo } from './principal';
+import { filterQueries, setReader } from './readable-queries';
 import type { HookRunner } from './run-hook';
 
 type Next = (error?: unknown) => void;
@@ -144,11 +145,10 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     }
     const agent = context.agent;
     const collection = context.collection as string;
-    const reader: Reader = (ids) => readable(agent, collection, ids);
-    Object.defineProperty(context.options, READER, { value: reader });
+    setReader(context.options, (ids) => readable(agent, collection, ids));
     next();
   });
-  backend.db = filterQueries(backend.db);
+  if (hooks.has('authorize')) backend.db = filterQueries(backend.db);
 
   // Live subscriptions are re-authorized when the host says roles changed (live-access.ts).
   installLiveAccess(
@@ -235,76 +235,6 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Which of these ids the querying principal may read (set on a query's options by the `query` middleware). */
-type Reader = (ids: readonly string[]) => Promise<string[]>;
-const READER = Symbol('tandem.readable');
-
-function readerOf(options: unknown): Reader | undefined {
-  return isRecord(options) ? (options[READER as never] as Reader | undefined) : undefined;
-}
-
-type Callback = (error: unknown, ...results: any[]) => void;
-
-interface QueryDB {
-  query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback): void;
-  queryPoll(collection: string, query: unknown, options: unknown, cb: Callback): void;
-  queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback): void;
-}
-
-/**
- * The backend's DB with query results (first run and every poll of a subscription) cut to what the
- * principal may read. ShareDB's `readSnapshots` middleware can only refuse a query whole, and the
- * polls of a subscribed query take new ids from the DB without asking it.
- */
-function filterQueries(db: ShareDB['db']): ShareDB['db'] {
-  const target = db as unknown as QueryDB;
-  const overrides: Record<string, unknown> = {
-    query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback) {
-      target.query(collection, query, fields, options, (error, snapshots: { id: string }[], extra) => {
-        const reader = readerOf(options);
-        if (error || reader === undefined) return cb(error, snapshots, extra);
-        reader(snapshots.map((s) => s.id)).then((ids) => {
-          const keep = new Set(ids);
-          cb(
-            null,
-            snapshots.filter((s) => keep.has(s.id)),
-            extra,
-          );
-        }, cb);
-      });
-    },
-    queryPoll(collection: string, query: unknown, options: unknown, cb: Callback) {
-      target.queryPoll(collection, query, options, (error, ids: string[], extra) => {
-        const reader = readerOf(options);
-        if (error || reader === undefined) return cb(error, ids, extra);
-        reader(ids).then((readable) => cb(null, readable, extra), cb);
-      });
-    },
-    queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {
-      target.queryPollDoc(collection, id, query, options, (error, matches: boolean) => {
-        const reader = readerOf(options);
-        if (error || reader === undefined || !matches) return cb(error, matches);
-        reader([id]).then((readable) => cb(null, readable.length === 1), cb);
-      });
-    },
-  };
-  const bound = new Map<PropertyKey, { original: unknown; fn: unknown }>();
-  return new Proxy(db, {
-    get(object, key) {
-      if (typeof key === 'string' && key in overrides) return overrides[key];
-      const value = Reflect.get(object, key, object);
-      if (typeof value !== 'function') return value;
-      // Methods run on the adapter itself (private fields, own state), not on the proxy.
-      const hit = bound.get(key);
-      if (hit !== undefined && hit.original === value) return hit.fn;
-      const fn = value.bind(object);
-      bound.set(key, { original: value, fn });
-      return fn;
-    },
-    set: (object, key, value) => Reflect.set(object, key, value, object),
-  });
 }
 
 const STATUSES = new Set(['online', 'away', 'editing', 'idle']);

@@ -1,0 +1,82 @@
+/**
+ * Queries that return only what the principal may read. ShareDB's `readSnapshots` middleware can
+ * only refuse a query whole, and the polls of a subscribed query take new ids from the DB without
+ * asking it; so the `query` middleware leaves a reader on the query's options, and the backend's DB
+ * is wrapped to cut every result (first run and every poll) through it.
+ */
+import type ShareDB from 'sharedb';
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Which of these ids the querying principal may read. */
+export type Reader = (ids: readonly string[]) => Promise<string[]>;
+const READER = Symbol('tandem.readable');
+
+/** Attach the reader to a query's options (one object for the query's whole life, polls included). */
+export function setReader(options: object, reader: Reader): void {
+  Object.defineProperty(options, READER, { value: reader });
+}
+
+function readerOf(options: unknown): Reader | undefined {
+  return isRecord(options) ? (options[READER as never] as Reader | undefined) : undefined;
+}
+
+type Callback = (error: unknown, ...results: any[]) => void;
+
+interface QueryDB {
+  query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback): void;
+  queryPoll(collection: string, query: unknown, options: unknown, cb: Callback): void;
+  queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback): void;
+}
+
+/** The backend's DB with query results cut by the query's reader (queries without one pass as they are). */
+export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
+  const target = db as unknown as QueryDB;
+  const overrides: Record<string, unknown> = {
+    query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback) {
+      target.query(collection, query, fields, options, (error, snapshots: { id: string }[], extra) => {
+        const reader = readerOf(options);
+        if (error || reader === undefined) return cb(error, snapshots, extra);
+        reader(snapshots.map((s) => s.id)).then((ids) => {
+          const keep = new Set(ids);
+          cb(
+            null,
+            snapshots.filter((s) => keep.has(s.id)),
+            extra,
+          );
+        }, cb);
+      });
+    },
+    queryPoll(collection: string, query: unknown, options: unknown, cb: Callback) {
+      target.queryPoll(collection, query, options, (error, ids: string[], extra) => {
+        const reader = readerOf(options);
+        if (error || reader === undefined) return cb(error, ids, extra);
+        reader(ids).then((readable) => cb(null, readable, extra), cb);
+      });
+    },
+    queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {
+      target.queryPollDoc(collection, id, query, options, (error, matches: boolean) => {
+        const reader = readerOf(options);
+        if (error || reader === undefined || !matches) return cb(error, matches);
+        reader([id]).then((readable) => cb(null, readable.length === 1), cb);
+      });
+    },
+  };
+  const bound = new Map<PropertyKey, { original: unknown; fn: unknown }>();
+  return new Proxy(db, {
+    get(object, key) {
+      if (typeof key === 'string' && key in overrides) return overrides[key];
+      const value = Reflect.get(object, key, object);
+      if (typeof value !== 'function') return value;
+      // Methods run on the adapter itself (private fields, own state), not on the proxy.
+      const hit = bound.get(key);
+      if (hit !== undefined && hit.original === value) return hit.fn;
+      const fn = value.bind(object);
+      bound.set(key, { original: value, fn });
+      return fn;
+    },
+    set: (object, key, value) => Reflect.set(object, key, value, object),
+  });
+}
