@@ -13,6 +13,7 @@ const suites = {
   conflicts: () => import('./suites/conflicts'),
   history: () => import('./suites/history'),
   e2e: () => import('./suites/e2e'),
+  flood: () => import('./suites/flood'),
 } satisfies Record<string, () => Promise<{ run(options: BenchOptions): Promise<void> }>>;
 
 type SuiteName = keyof typeof suites;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type {
   ClientsConfig,
   ClientsMessage,
+  ClientsPhase,
   ClientsResult,
   IdleResult,
   LoadResult,
@@ -48,7 +49,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function start(script: string, args: string[], core: number, nodeFlags: string[]): ChildProcess {
+/** Start one of the scripts next to this file as a child (killed with the orchestrator). */
+export function start(script: string, args: string[], core: number, nodeFlags: string[]): ChildProcess {
   const profile = process.env.E2E_PROF === script ? ['--cpu-prof', '--cpu-prof-dir=/tmp/e2e-prof'] : [];
   const node = [
     ...nodeFlags,
@@ -157,8 +159,11 @@ function timeout(ms: number, what: string): { promise: Promise<never>; cancel():
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
-async function startServer(system: SystemName): Promise<{ server: ServerProcess; url: string }> {
-  const child = start('server.ts', [serverOf(system)], 0, ['--expose-gc']);
+async function startServer(
+  system: SystemName,
+  args: string[] = [],
+): Promise<{ server: ServerProcess; url: string }> {
+  const child = start('server.ts', [serverOf(system), ...args], 0, ['--expose-gc']);
   const ready = new Promise<string>((resolve) => {
     child.on('message', (message: ServerMessage) => {
       if (message.type === 'ready') resolve(message.url);
@@ -180,6 +185,10 @@ export interface LoadCell {
   warmupMs: number;
   measureMs: number;
   drainMs?: number;
+  /** Extra arguments for the server child (server.ts documents them). */
+  serverArgs?: string[];
+  /** Every phase the clients announce, with the room, e.g. to add load beside them (the flood suite). */
+  onPhase?(phase: ClientsPhase, room: { url: string; collection: string; docId: string }): void;
 }
 
 export interface LoadCellResult extends LoadResult {
@@ -204,12 +213,13 @@ export interface IdleCellResult extends IdleResult {
 async function withChildren<T>(
   system: SystemName,
   limitMs: number,
+  serverArgs: string[] | undefined,
   body: (server: ServerProcess, url: string, clients: ChildProcess) => Promise<T>,
 ): Promise<T> {
   const children: ChildProcess[] = [];
   const limit = timeout(limitMs, `${system} cell`);
   try {
-    const { server, url } = await startServer(system);
+    const { server, url } = await startServer(system, serverArgs);
     children.push(server.child);
     const clients = start('clients.ts', [], 1, []);
     children.push(clients);
@@ -243,7 +253,8 @@ let roomSeq = 0;
 export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
   const drainMs = cell.drainMs ?? 5_000;
   const limitMs = 45_000 + cell.warmupMs + cell.measureMs + drainMs + cell.clients * 40;
-  return withChildren(cell.system, limitMs, async (server, url, clients) => {
+  const docId = `room-${++roomSeq}`;
+  return withChildren(cell.system, limitMs, cell.serverArgs, async (server, url, clients) => {
     let startSnap: Promise<ServerSnapshot | undefined> | undefined;
     let endSnap: Promise<ServerSnapshot | undefined> | undefined;
     let startProc: ReturnType<typeof procStat>;
@@ -252,6 +263,7 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
     let t1 = 0;
     clients.on('message', (message: ClientsMessage) => {
       if (message.type !== 'phase') return;
+      cell.onPhase?.(message.phase, { url, collection: 'rooms', docId });
       if (message.phase === 'measure-start') {
         t0 = performance.now();
         startProc = procStat(server.child.pid);
@@ -273,7 +285,7 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
       measureMs: cell.measureMs,
       drainMs,
       collection: 'rooms',
-      docId: `room-${++roomSeq}`,
+      docId,
       seed: 42,
     };
     clients.send(config);
@@ -294,7 +306,7 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
 }
 
 export function runIdleCell(system: SystemName, count: number): Promise<IdleCellResult> {
-  return withChildren(system, 120_000, async (server, url, clients) => {
+  return withChildren(system, 120_000, undefined, async (server, url, clients) => {
     const snapshots: Partial<Record<'baseline' | 'half' | 'connected', ServerSnapshot>> = {};
     clients.on('message', async (message: ClientsMessage) => {
       if (message.type !== 'phase') return;

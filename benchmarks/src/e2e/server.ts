@@ -98,12 +98,30 @@ async function hocuspocus(): Promise<string> {
 }
 
 let tandemMetrics: Snapshotter = () => undefined;
+let anonymous = 0;
+
+/**
+ * Optional third argument (JSON): `rateLimits` to turn limits on (the flood suite), with an
+ * `authenticate` hook that makes `?token=` the user id (no token: a fresh anonymous user).
+ */
+interface TandemServerConfig {
+  rateLimits?: import('@tandem/server').RateLimitOptions;
+}
 
 async function tandem(): Promise<string> {
   const { attach } = await import('@tandem/server');
+  const config = JSON.parse(process.argv[3] ?? '{}') as TandemServerConfig;
   // Every other default stays on (conflicts, history stamping, validation); rate limits are off
   // because a full-speed load test is, by design, over any per-socket limit.
-  const attached = await attach({ port: 0, host: '127.0.0.1' }, { storage: 'memory:', rateLimits: false });
+  const limited = config.rateLimits !== undefined;
+  const attached = await attach(
+    { port: 0, host: '127.0.0.1' },
+    {
+      storage: 'memory:',
+      rateLimits: config.rateLimits ?? false,
+      hooks: limited ? { authenticate: ({ token }) => ({ id: token ?? `anon-${++anonymous}` }) } : {},
+    },
+  );
   await attached.tandem.ready;
   tandemMetrics = () => attached.tandem.metrics() as unknown as Record<string, unknown>;
   return attached.url();

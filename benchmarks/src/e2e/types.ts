@@ -86,9 +86,11 @@ export interface IdleResult {
 
 export type ClientsResult = LoadResult | IdleResult;
 
+export type ClientsPhase = 'baseline' | 'half' | 'connected' | 'measure-start' | 'measure-end';
+
 /** clients → orchestrator */
 export type ClientsMessage =
-  | { type: 'phase'; phase: 'baseline' | 'half' | 'connected' | 'measure-start' | 'measure-end' }
+  | { type: 'phase'; phase: ClientsPhase }
   | { type: 'result'; result: ClientsResult }
   | { type: 'error'; message: string };
 

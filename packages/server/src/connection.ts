@@ -254,6 +254,7 @@ export class Connection {
   /** A message from this socket's ShareDB agent. */
   deliver(message: Record<string, unknown>): void {
     if (this.closed) return;
+    if (message.a === 'op') this.throttle?.replied(message);
     this.enqueue(encodeShared(this.codec, message, this.env.metrics));
   }
 

@@ -4,6 +4,9 @@
  * not dropped but held, in order, until its buckets refill: an op is delayed, never lost, and the
  * sender gets one RATE_LIMITED notice (with `retryAfterMs`) per throttled episode. A socket that
  * keeps sending faster than allowed fills its hold queue; that is a violation and it is closed.
+ * Ops also wait for the answer to the socket's previous op on the same document, as ShareDB clients
+ * do on their own: a script pipelining ops into one document would otherwise have ShareDB retry
+ * every concurrent submit against every commit that beat it (quadratic work for everyone).
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 
@@ -151,6 +154,11 @@ export interface ThrottleSink {
   violated(error: TandemError): void;
 }
 
+/** The document an op message names (undefined: not an op, or no document named). */
+function docOf(message: Record<string, unknown>): string | undefined {
+  return message.a === 'op' && typeof message.d === 'string' ? `${message.c}\u0000${message.d}` : undefined;
+}
+
 /** One socket's throttle: its buckets and the queue of held messages. */
 export class Throttle {
   private readonly connection: TokenBucket;
@@ -162,6 +170,8 @@ export class Throttle {
   private noticeSent = false;
   /** Throttled episodes of this socket (each got one notice). */
   episodes = 0;
+  /** Ops passed on and not yet answered: the `seq` of each, by document. */
+  private readonly inflight = new Map<string, unknown>();
 
   constructor(
     private readonly limits: ResolvedRateLimits,
@@ -194,6 +204,22 @@ export class Throttle {
     if (this.timer === undefined) this.drain();
   }
 
+  /**
+   * A message to this socket from its ShareDB agent: the answer (ack or error) to an op passed on
+   * releases the next op for that document. Broadcast ops carry their edit; answers do not.
+   */
+  replied(message: Record<string, unknown>): void {
+    const doc = docOf(message);
+    if (doc === undefined || this.inflight.get(doc) !== message.seq) return;
+    if (
+      message.error === undefined &&
+      (message.op !== undefined || message.create !== undefined || message.del !== undefined)
+    )
+      return;
+    this.inflight.delete(doc);
+    if (this.timer === undefined && !this.draining) this.drain();
+  }
+
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
@@ -201,10 +227,24 @@ export class Throttle {
     this.timer = undefined;
   }
 
+  private draining = false;
+
   private drain(): void {
     this.timer = undefined;
+    this.draining = true;
+    try {
+      this.drainQueue();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private drainQueue(): void {
     while (this.queue.length > 0 && !this.stopped) {
       const message = this.queue[0];
+      const doc = docOf(message);
+      // Held (in order) until the previous op on this document is answered; replied() resumes.
+      if (doc !== undefined && this.inflight.has(doc)) return;
       const now = Date.now();
       const action = bucketOf(message);
       const buckets: [string, Bucket][] = [['connection', this.connection]];
@@ -235,6 +275,7 @@ export class Throttle {
       }
       for (const [, b] of buckets) b.take();
       this.queue.shift();
+      if (doc !== undefined) this.inflight.set(doc, message.seq);
       this.sink.deliver(message);
     }
     this.noticeSent = false;
