@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { isTandemError } from '@tandem/protocol';
 import { SqliteDB, type StoredOp, type StoredSnapshot } from '@tandem/storage';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +54,28 @@ describe('SQLite connection', () => {
       await new Promise((r) => setTimeout(r, 50));
     expect(statSync(path).size).toBeGreaterThan(before);
     await new Promise<void>((resolve) => db.close(() => resolve()));
+  });
+
+  it('calls back from close even when nothing else keeps the process alive', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/close-and-exit.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', fixture, files.file()], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect({ code, stdout, stderr: stderr.includes('Error') ? stderr : '' }).toEqual({
+      code: 0,
+      stdout: 'closed\n',
+      stderr: '',
+    });
   });
 
   it('groups commits of one tick in one transaction, each with its own verdict', async () => {
