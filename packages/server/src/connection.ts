@@ -289,6 +289,7 @@ export class Connection {
       this.marked = true;
       this.env.scheduler.mark(this);
     }
+    this.env.scheduler.queued();
   }
 
   /** Write everything owed: one frame when the codec batches, else one frame per message. */

@@ -120,10 +120,19 @@ export function sharedOpFrame(
   return frame;
 }
 
+/** A doc subscription's op stream (ShareDB's OpStream), with the run of ops it delivered fast. */
+interface SubscriptionStream {
+  /** First and last version of the latest contiguous run of ops delivered through the fast path. */
+  tandemFrom?: number;
+  tandemTo?: number;
+}
+
 interface FastAgent {
   backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
+  subscribedDocs: Record<string, Record<string, SubscriptionStream | undefined> | undefined>;
   _onOp(collection: string, id: string, op: PublishedOp): void;
   _isOwnOp(collection: string, op: PublishedOp): boolean;
+  _sendOps(collection: string, id: string, ops: PublishedOp[]): void;
 }
 
 /**
@@ -133,6 +142,12 @@ interface FastAgent {
  * middleware besides Tandem's own), none of that can differ between subscribers, so the op goes
  * straight to the socket's outbox as the shared frame: a WeakMap lookup and an array push.
  * Otherwise ShareDB's path runs unchanged.
+ *
+ * A submit's reply also carries every op the submitted one was transformed over (ShareDB sends them
+ * so the client has them before the ack). In a busy room that is O(room) ops per submit, read back
+ * from storage as fresh copies the frame cache does not know. Ops in the latest contiguous run this
+ * socket's subscription delivered are already ahead in the same FIFO outbox, so every `_sendOps`
+ * (submit replies, fetches) skips them: the client would drop them as old anyway.
  */
 export function installFastOpDelivery(
   agent: FastAgent,
@@ -146,7 +161,21 @@ export function installFastOpDelivery(
       original.call(agent, collection, id, op);
       return;
     }
+    const stream = agent.subscribedDocs[collection]?.[id];
+    if (stream !== undefined) {
+      if (stream.tandemTo !== undefined && op.v === stream.tandemTo + 1) stream.tandemTo = op.v;
+      else stream.tandemFrom = stream.tandemTo = op.v;
+    }
     deliver(collection, id, op);
+  };
+  const sendOps = agent._sendOps;
+  agent._sendOps = function sendMissingOps(collection, id, ops) {
+    const stream = agent.subscribedDocs[collection]?.[id];
+    const from = stream?.tandemFrom;
+    const to = stream?.tandemTo;
+    if (from === undefined || to === undefined) return sendOps.call(agent, collection, id, ops);
+    const missing = ops.filter((op) => op.v < from || op.v > to);
+    if (missing.length > 0) sendOps.call(agent, collection, id, missing);
   };
 }
 
@@ -189,29 +218,56 @@ export interface Flushable {
 /**
  * One flush per tick for all dirty connections: a single setImmediate instead of a timer or closure
  * per socket, so coalescing costs nothing per subscriber.
+ *
+ * The tick is bounded in time. ShareDB runs a whole burst of submits (storage, transform, commit,
+ * pub/sub) as one chain of nextTick callbacks and promise jobs, and Node runs no setImmediate until
+ * that chain ends. Waiting for the tick would hold every ack and op of the burst back until the
+ * last submit of it committed: hundreds of clients then all wait, all resubmit at once against the
+ * same old version, and each burst grows with the room (500 clients: nothing acknowledged for
+ * seconds). So frames queued for longer than `maxDelayMs` are flushed from inside the chain.
  */
 export class FlushScheduler {
   readonly batches = new BatchCache();
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
   private scheduled = false;
+  /** When the oldest unflushed frame was queued (performance.now()). */
+  private since = 0;
+  private queuedSinceCheck = 0;
+
+  constructor(private readonly maxDelayMs = 5) {}
 
   private readonly run = (): void => {
     this.scheduled = false;
+    this.flushDirty();
+  };
+
+  private flushDirty(): void {
     const batch = this.dirty;
     this.dirty = this.spare;
     for (let i = 0; i < batch.length; i++) batch[i].flush();
     batch.length = 0;
     this.batches.clear();
     this.spare = batch;
-  };
+  }
 
   mark(target: Flushable): void {
+    if (this.dirty.length === 0) this.since = performance.now();
     this.dirty.push(target);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.run);
     }
+  }
+
+  /**
+   * Called for every frame queued. Every 64th looks at the clock (cheap enough per subscriber) and
+   * flushes now when the tick has run too long; the pending setImmediate still flushes the rest.
+   */
+  queued(): void {
+    if (++this.queuedSinceCheck < 64) return;
+    this.queuedSinceCheck = 0;
+    if (this.dirty.length > 0 && performance.now() - this.since > this.maxDelayMs) this.flushDirty();
   }
 }
 

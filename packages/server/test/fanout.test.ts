@@ -1,0 +1,86 @@
+import { createTandem, type TandemSocket } from '@tandem/server';
+import { describe, expect, it } from 'vitest';
+import { until } from './helpers';
+
+/** A ShareDB message as a Tandem JSON client receives it (frames may batch several). */
+type Message = { a: string; v?: number; src?: string; op?: unknown; seq?: number; error?: unknown };
+
+/** An in-memory socket speaking tandem.json.v1 that decodes what the server sends it. */
+function memorySocket() {
+  const received: Message[] = [];
+  let onMessage: (frame: string | Uint8Array) => void = () => {};
+  const socket: TandemSocket = {
+    protocol: 'tandem.json.v1',
+    bufferedAmount: 0,
+    send: (frame) => {
+      const decoded = JSON.parse(String(frame)) as Message | Message[];
+      received.push(...(Array.isArray(decoded) ? decoded : [decoded]));
+    },
+    close: () => {},
+    terminate: () => {},
+    onMessage: (l) => {
+      onMessage = l;
+    },
+    onClose: () => {},
+  };
+  return { socket, received, send: (message: object) => onMessage(JSON.stringify(message)) };
+}
+
+const ROOM = { c: 'rooms', d: 'burst' };
+
+describe('fan-out under a burst of concurrent submits', () => {
+  it('acks and ops leave while the burst is still committing, each op reaches each socket once', async () => {
+    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
+    await tandem.ready;
+    const backend = await tandem.backend();
+    const doc = backend.connect().get(ROOM.c, ROOM.d);
+    await new Promise<void>((resolve, reject) =>
+      doc.create({ text: '.'.repeat(200) }, 'json1', (e) => (e ? reject(e) : resolve())),
+    );
+
+    // Enough sockets that committing the burst takes far longer than one flush interval.
+    const count = 150;
+    const sockets = Array.from({ length: count }, () => memorySocket());
+    for (const s of sockets) {
+      tandem.handleConnection(s.socket);
+      s.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
+      s.send({ a: 's', ...ROOM });
+    }
+    await until(() => sockets.every((s) => s.received.some((m) => m.a === 's')), 10_000, 'subscribed');
+
+    // Every socket types one character against version 1, all in the same tick: ShareDB commits them
+    // one after another in a single chain of callbacks. Count what left before its last commit.
+    // (Distinct positions: inserts at one point would also be classified and stored as conflicts.)
+    let committed = 0;
+    let sentBeforeLastCommit = -1;
+    const opsSent = () => sockets.reduce((n, s) => n + s.received.filter((m) => m.a === 'op').length, 0);
+    backend.use('afterWrite', (context: { collection: string }, next: () => void) => {
+      if (context.collection === ROOM.c && ++committed === count) sentBeforeLastCommit = opsSent();
+      next();
+    });
+    for (const [i, s] of sockets.entries()) {
+      s.send({ a: 'op', ...ROOM, v: 1, seq: 1, op: ['text', { es: [i + 1, 'x'] }] });
+    }
+    const acked = (s: ReturnType<typeof memorySocket>) =>
+      s.received.some((m) => m.a === 'op' && m.seq === 1 && m.op === undefined && m.error === undefined);
+    await until(() => sockets.every(acked), 20_000, 'every op acknowledged');
+
+    // Before the fix nothing was written until the whole burst had committed.
+    expect(sentBeforeLastCommit).toBeGreaterThan(0);
+    for (const s of sockets) {
+      // Every other socket's op exactly once (the subscription and the submit reply do not both send it)
+      // and the versions in order, so the client never sees a gap.
+      const versions = s.received.filter((m) => m.a === 'op' && m.op !== undefined).map((m) => m.v as number);
+      expect(new Set(versions).size).toBe(versions.length);
+      expect(versions.length).toBe(count - 1);
+      // What a ShareDB client checks: every earlier version arrived, in order, before its ack.
+      const ackAt = s.received.findIndex((m) => m.a === 'op' && m.seq === 1 && m.op === undefined);
+      const before = s.received
+        .slice(0, ackAt)
+        .filter((m) => m.a === 'op' && m.op !== undefined)
+        .map((m) => m.v as number);
+      expect(before).toEqual(Array.from({ length: (s.received[ackAt].v as number) - 1 }, (_, k) => k + 1));
+    }
+    await tandem.close();
+  });
+});
