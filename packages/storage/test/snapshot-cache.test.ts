@@ -135,7 +135,7 @@ describe('SQLite optimistic commit', () => {
     }
   });
 
-  it('rolls back the snapshot write of a grouped commit whose op cannot be stored', async () => {
+  it('rolls back the snapshot write of a commit whose op cannot be stored', async () => {
     const db = new SqliteDB({ path: files.file() });
     try {
       db.commitSync('c', 'd', create, snap(1, { n: 1 }));
@@ -148,6 +148,10 @@ describe('SQLite optimistic commit', () => {
       expect(results[1]).toBe(true);
       expect(db.getSnapshotSync('c', 'd')).toMatchObject({ v: 1, data: { n: 1 } });
       expect(db.getOpsSync('c', 'd', 0, null)).toHaveLength(1);
+      // Alone in its group (no savepoint), the whole transaction is rolled back.
+      const alone = await commit(db, 'd', bad, snap(2, { n: 2 }));
+      expect(isTandemError(alone) && alone.code).toBe('STORAGE_UNAVAILABLE');
+      expect(db.getSnapshotSync('c', 'd')).toMatchObject({ v: 1, data: { n: 1 } });
       // The same from a fresh connection (not this one's cache).
       const reader = new SqliteDB({ path: db.connection.path });
       expect(reader.getSnapshotSync('c', 'd').v).toBe(1);
