@@ -15,6 +15,9 @@ export interface TandemSocket {
   terminate(): void;
   /** Send a protocol-level ping; absent when the transport has none. */
   ping?(): void;
+  /** Stop reading (TCP then pushes back on the sender) and read again; absent: always reads. */
+  pause?(): void;
+  resume?(): void;
   onMessage(listener: (frame: string | Uint8Array) => void): void;
   onClose(listener: (code: number) => void): void;
   onPong?(listener: () => void): void;
@@ -36,6 +39,8 @@ export function fromWs(ws: WebSocket): TandemSocket {
     close: (code, reason) => ws.close(code, reason),
     terminate: () => ws.terminate(),
     ping: () => ws.ping(),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
     onMessage: (listener) =>
       ws.on('message', (data, isBinary) => {
         // ws hands text frames over as Buffers too; text stays text so JSON decoding can use it directly.

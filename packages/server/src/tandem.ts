@@ -254,6 +254,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           deliver: (message) => connection.pass(message),
           limited: (error) => connection.reportError(error),
           violated: (error) => connection.fail(error, CloseCode.policy),
+          pause: () => connection.socket.pause?.(),
+          resume: () => connection.socket.resume?.(),
         },
         userId === undefined ? undefined : userBuckets.acquire(userId, Date.now()),
       );

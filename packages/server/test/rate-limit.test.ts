@@ -53,6 +53,65 @@ describe('token buckets and the throttle', () => {
   });
 });
 
+describe('reading pauses while a socket is far over its limit', () => {
+  it('pauses at a tenth of maxQueued, resumes at half that, closes a sender that refills at once', async () => {
+    const delivered: number[] = [];
+    const events: string[] = [];
+    const violations: TandemError[] = [];
+    const flood = (from: number) => {
+      for (let n = from; n < from + 5; n++) throttle.push({ a: 'f', n });
+    };
+    const throttle: Throttle = new Throttle(
+      { ...limits, connection: { rate: 100, burst: 1 }, maxQueued: 40 },
+      {
+        deliver: (m) => delivered.push(m.n as number),
+        limited() {},
+        violated: (e) => violations.push(e),
+        pause: () => events.push('pause'),
+        // The sender floods again the moment it is read, before its queue ever emptied.
+        resume: () => {
+          events.push('resume');
+          flood(5);
+        },
+      },
+      undefined,
+    );
+    flood(0);
+    // One passes, four are held: the pause mark (40 / 10) is reached.
+    expect(delivered).toEqual([0]);
+    expect(events).toEqual(['pause']);
+    await until(() => violations.length === 1, 5_000, 'closed');
+    // It was resumed at two held; refilling to the mark at once is a violation, not a second pause.
+    expect(events).toEqual(['pause', 'resume']);
+    expect(delivered).toEqual([0, 1, 2]);
+    expect(violations[0]).toMatchObject({ code: ErrorCode.RATE_LIMITED, details: { bucket: 'queue' } });
+  });
+
+  it('a sender that slows down is read again and never closed', async () => {
+    const delivered: number[] = [];
+    const events: string[] = [];
+    const violations: TandemError[] = [];
+    const throttle = new Throttle(
+      { ...limits, connection: { rate: 100, burst: 1 }, maxQueued: 40 },
+      {
+        deliver: (m) => delivered.push(m.n as number),
+        limited() {},
+        violated: (e) => violations.push(e),
+        pause: () => events.push('pause'),
+        resume: () => events.push('resume'),
+      },
+      undefined,
+    );
+    for (let round = 0; round < 2; round++) {
+      for (let n = 0; n < 5; n++) throttle.push({ a: 'f', n: round * 5 + n });
+      await until(() => delivered.length === (round + 1) * 5, 5_000, 'all passed on');
+    }
+    expect(events).toEqual(['pause', 'resume', 'pause', 'resume']);
+    expect(violations).toEqual([]);
+    throttle.stop();
+  });
+});
+
 describe('one op in flight per socket and document', () => {
   it('holds the next op on a document until the previous one is answered, keeping order', () => {
     const delivered: number[] = [];

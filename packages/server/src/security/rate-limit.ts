@@ -2,8 +2,11 @@
  * Rate limits as token buckets: per connection (every message), per action (ops, presence, history
  * calls) and per user (ops of all the user's sockets; across processes through Redis). Over a limit a message is
  * not dropped but held, in order, until its buckets refill: an op is delayed, never lost, and the
- * sender gets one RATE_LIMITED notice (with `retryAfterMs`) per throttled episode. A socket that
- * keeps sending faster than allowed fills its hold queue; that is a violation and it is closed.
+ * sender gets one RATE_LIMITED notice (with `retryAfterMs`) per throttled episode. Past a tenth of
+ * `maxQueued` held, the socket is not read until half of that is passed on, so a flood costs the
+ * server what it admits, not what is sent (TCP pushes back on the sender). A socket that fills its
+ * hold queue, or refills it to the pause mark as soon as it is read again within one episode, is
+ * violating and is closed.
  * Ops also wait for the answer to the socket's previous op on the same document, as ShareDB clients
  * do on their own: a script pipelining ops into one document would otherwise have ShareDB retry
  * every concurrent submit against every commit that beat it (quadratic work for everyone).
@@ -152,6 +155,9 @@ export interface ThrottleSink {
   limited(error: TandemError): void;
   /** The hold queue overflowed: sustained abuse. */
   violated(error: TandemError): void;
+  /** Stop reading from the socket, and read again (optional: without them the queue just grows). */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** The document an op message names (undefined: not an op, or no document named). */
@@ -172,6 +178,12 @@ export class Throttle {
   episodes = 0;
   /** Ops passed on and not yet answered: the `seq` of each, by document. */
   private readonly inflight = new Map<string, unknown>();
+  /** Held messages at which reading pauses, and at which it resumes. */
+  private readonly pauseAt: number;
+  private readonly resumeAt: number;
+  private paused = false;
+  /** Pauses in the current episode: a second one means the sender kept flooding. */
+  private pauses = 0;
 
   constructor(
     private readonly limits: ResolvedRateLimits,
@@ -179,6 +191,8 @@ export class Throttle {
     private readonly user: Bucket | undefined,
     now: number = Date.now(),
   ) {
+    this.pauseAt = Math.max(1, Math.ceil(limits.maxQueued / 10));
+    this.resumeAt = Math.floor(this.pauseAt / 2);
     this.connection = new TokenBucket(limits.connection, now);
     this.actions = {
       ops: new TokenBucket(limits.ops, now),
@@ -189,19 +203,24 @@ export class Throttle {
 
   push(message: Record<string, unknown>): void {
     if (this.stopped) return;
-    if (this.queue.length >= this.limits.maxQueued) {
-      this.stop();
-      this.sink.violated(
-        new TandemError(ErrorCode.RATE_LIMITED, 'sustained rate over the limit; closing', {
-          bucket: 'queue',
-          limit: this.limits.maxQueued,
-          retryAfterMs: 1_000,
-        }),
-      );
-      return;
-    }
+    if (this.queue.length >= this.limits.maxQueued) return this.violation();
     this.queue.push(message);
-    if (this.timer === undefined) this.drain();
+    if (this.timer === undefined && !this.draining) this.drain();
+    if (this.paused || this.queue.length < this.pauseAt || this.sink.pause === undefined) return;
+    if (++this.pauses > 1) return this.violation();
+    this.paused = true;
+    this.sink.pause();
+  }
+
+  private violation(): void {
+    this.stop();
+    this.sink.violated(
+      new TandemError(ErrorCode.RATE_LIMITED, 'sustained rate over the limit; closing', {
+        bucket: 'queue',
+        limit: this.limits.maxQueued,
+        retryAfterMs: 1_000,
+      }),
+    );
   }
 
   /**
@@ -277,8 +296,13 @@ export class Throttle {
       this.queue.shift();
       if (doc !== undefined) this.inflight.set(doc, message.seq);
       this.sink.deliver(message);
+      if (this.paused && this.queue.length <= this.resumeAt) {
+        this.paused = false;
+        this.sink.resume?.();
+      }
     }
     this.noticeSent = false;
+    this.pauses = 0;
   }
 }
 
