@@ -1,64 +1,20 @@
 // Revocation and per-user rate limits proven across two real server processes sharing one SQLite
 // file and Redis (issue #7, "Proof").
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { TandemClient } from '@tandem/client';
 import { ErrorCode, type TandemError } from '@tandem/protocol';
 import { createTokens } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until, upgrade, withToken } from './helpers';
+import { type ServerProcess, serverProcesses } from './server-processes';
 
-const fixture = fileURLToPath(new URL('./fixtures/secure-process.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'tandem-secure-'));
+const servers = serverProcesses('secure');
 // The fixture's key (it cannot be imported: importing the fixture would start a server).
 const tokens = createTokens({ keys: [{ kid: 'k', secret: 'secure-process-secret-0123456789abcdef' }] });
 /** The shared per-user limit, ops per second over both processes. */
 const USER_RATE = 40;
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-  /** Send a command; resolves with the child's reply. */
-  ask(command: Record<string, unknown>): Promise<Record<string, unknown>>;
-}
-
-const children: ChildProcess[] = [];
-function startServer(storage: string, prefix: string): Promise<Child> {
-  // `source` resolves workspace packages to src/, as vitest's aliases do.
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', fixture, storage, prefix, String(USER_RATE)],
-    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  children.push(child);
-  const waiting = new Map<number, (reply: Record<string, unknown>) => void>();
-  let next = 0;
-  const ask = (command: Record<string, unknown>) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const id = ++next;
-      waiting.set(id, resolve);
-      child.stdin?.write(`${JSON.stringify({ ...command, id })}\n`);
-    });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.startsWith('ws://')) return resolve({ process: child, url: line.trim(), ask });
-      if (!line.startsWith('{')) return;
-      const reply = JSON.parse(line) as { id: number };
-      waiting.get(reply.id)?.(reply);
-      waiting.delete(reply.id);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-    setTimeout(() => reject(new Error('server did not start')), 20_000).unref();
-  });
-}
-
-let one: Child;
-let two: Child;
+let one: ServerProcess;
+let two: ServerProcess;
 const clients: TandemClient[] = [];
 function connectAs(url: string, token: string): TandemClient {
   const c = client(url, { token });
@@ -67,19 +23,14 @@ function connectAs(url: string, token: string): TandemClient {
 }
 
 beforeAll(async () => {
-  const storage = `sqlite:${join(dir, 'shared.db')}`;
-  const prefix = `tandem-secure-${process.pid}-${Date.now()}`;
-  [one, two] = await Promise.all([startServer(storage, prefix), startServer(storage, prefix)]);
+  const args = [servers.storage(), servers.prefix, String(USER_RATE)];
+  [one, two] = await Promise.all([
+    servers.start('secure-process.ts', args),
+    servers.start('secure-process.ts', args),
+  ]);
 }, 30_000);
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  const alive = children.filter((child) => child.exitCode === null && child.signalCode === null);
-  const exits = alive.map((child) => new Promise((resolve) => child.once('exit', resolve)));
-  for (const child of alive) child.kill('SIGKILL');
-  await Promise.all(exits);
-  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
-});
+afterAll(() => Promise.all(clients.map((c) => c.close())));
 
 describe('two server processes + Redis', () => {
   it('revoke(userId) on process 1 closes the user’s sockets on process 2 within a second, for good', async () => {

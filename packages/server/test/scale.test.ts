@@ -1,53 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TandemClient, TandemDoc } from '@tandem/client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { client, until } from './helpers';
+import { serverProcesses } from './server-processes';
 
-const fixture = fileURLToPath(new URL('./fixtures/server-process.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const children: ChildProcess[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'tandem-scale-'));
-
-function startServer(storage: string, prefix: string): Promise<{ child: ChildProcess; url: string }> {
-  // `source` resolves workspace packages to src/, as vitest's aliases do.
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', fixture, storage, prefix],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.startsWith('ws://'));
-      if (line !== undefined) resolve({ child, url: line.trim() });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-    setTimeout(() => reject(new Error('server did not start')), 20_000).unref();
-  });
-}
-
-afterAll(async () => {
-  const alive = children.filter((child) => child.exitCode === null && child.signalCode === null);
-  const exits = alive.map((child) => new Promise((resolve) => child.once('exit', resolve)));
-  for (const child of alive) child.kill('SIGKILL');
-  await Promise.all(exits);
-  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
-});
+const servers = serverProcesses('scale');
 
 describe('scale-out', () => {
   it('two processes + Redis + one SQLite file: clients converge, and survive SIGKILL of one process', async () => {
-    const storage = `sqlite:${join(dir, 'shared.db')}`;
-    const prefix = `tandem-test-${process.pid}-${Date.now()}`;
-    const [one, two] = await Promise.all([startServer(storage, prefix), startServer(storage, prefix)]);
+    const args = [servers.storage(), servers.prefix];
+    const [one, two] = await Promise.all([
+      servers.start('server-process.ts', args),
+      servers.start('server-process.ts', args),
+    ]);
 
     const clients: TandemClient[] = [];
     const docs: TandemDoc<{ log: string[] }>[] = [];
@@ -77,7 +41,7 @@ describe('scale-out', () => {
 
     // Kill process one mid-run: its clients fail over to process two.
     const rounds = [1, 2, 3, 4, 5].map(async (round) => {
-      if (round === 2) one.child.kill('SIGKILL');
+      if (round === 2) one.process.kill('SIGKILL');
       await submitRound(round);
     });
     await Promise.all(rounds);
