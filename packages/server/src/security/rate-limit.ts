@@ -203,11 +203,17 @@ export class Throttle {
 
   push(message: Record<string, unknown>): void {
     if (this.stopped) return;
-    if (this.queue.length >= this.limits.maxQueued) return this.violation();
+    if (this.queue.length >= this.limits.maxQueued) {
+      this.violation();
+      return;
+    }
     this.queue.push(message);
     if (this.timer === undefined && !this.draining) this.drain();
     if (this.paused || this.queue.length < this.pauseAt || this.sink.pause === undefined) return;
-    if (++this.pauses > 1) return this.violation();
+    if (++this.pauses > 1) {
+      this.violation();
+      return;
+    }
     this.paused = true;
     this.sink.pause();
   }
