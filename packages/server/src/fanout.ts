@@ -120,19 +120,10 @@ export function sharedOpFrame(
   return frame;
 }
 
-/** A doc subscription's op stream (ShareDB's OpStream), with the run of ops it delivered fast. */
-interface SubscriptionStream {
-  /** First and last version of the latest contiguous run of ops delivered through the fast path. */
-  tandemFrom?: number;
-  tandemTo?: number;
-}
-
 interface FastAgent {
   backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
-  subscribedDocs: Record<string, Record<string, SubscriptionStream | undefined> | undefined>;
   _onOp(collection: string, id: string, op: PublishedOp): void;
   _isOwnOp(collection: string, op: PublishedOp): boolean;
-  _sendOps(collection: string, id: string, ops: PublishedOp[]): void;
 }
 
 /**
@@ -142,12 +133,6 @@ interface FastAgent {
  * middleware besides Tandem's own), none of that can differ between subscribers, so the op goes
  * straight to the socket's outbox as the shared frame: a WeakMap lookup and an array push.
  * Otherwise ShareDB's path runs unchanged.
- *
- * A submit's reply also carries every op the submitted one was transformed over (ShareDB sends them
- * so the client has them before the ack). In a busy room that is O(room) ops per submit, read back
- * from storage as fresh copies the frame cache does not know. Ops in the latest contiguous run this
- * socket's subscription delivered are already ahead in the same FIFO outbox, so every `_sendOps`
- * (submit replies, fetches) skips them: the client would drop them as old anyway.
  */
 export function installFastOpDelivery(
   agent: FastAgent,
@@ -161,21 +146,7 @@ export function installFastOpDelivery(
       original.call(agent, collection, id, op);
       return;
     }
-    const stream = agent.subscribedDocs[collection]?.[id];
-    if (stream !== undefined) {
-      if (stream.tandemTo !== undefined && op.v === stream.tandemTo + 1) stream.tandemTo = op.v;
-      else stream.tandemFrom = stream.tandemTo = op.v;
-    }
     deliver(collection, id, op);
-  };
-  const sendOps = agent._sendOps;
-  agent._sendOps = function sendMissingOps(collection, id, ops) {
-    const stream = agent.subscribedDocs[collection]?.[id];
-    const from = stream?.tandemFrom;
-    const to = stream?.tandemTo;
-    if (from === undefined || to === undefined) return sendOps.call(agent, collection, id, ops);
-    const missing = ops.filter((op) => op.v < from || op.v > to);
-    if (missing.length > 0) sendOps.call(agent, collection, id, missing);
   };
 }
 
@@ -224,7 +195,10 @@ export interface Flushable {
  * that chain ends. Waiting for the tick would hold every ack and op of the burst back until the
  * last submit of it committed: hundreds of clients then all wait, all resubmit at once against the
  * same old version, and each burst grows with the room (500 clients: nothing acknowledged for
- * seconds). So frames queued for longer than `maxDelayMs` are flushed from inside the chain.
+ * seconds). So frames queued for longer than `maxDelayMs` (and than twice the last flush, which
+ * for hundreds of sockets is itself milliseconds of writes) are flushed from inside the chain. The
+ * bound is generous on purpose: at 100 clients at full speed a tick carries ~40 ops per frame, and
+ * a 5 ms bound (~2 ops per frame) cost about half the throughput in writes.
  */
 export class FlushScheduler {
   readonly batches = new BatchCache();
@@ -234,8 +208,10 @@ export class FlushScheduler {
   /** When the oldest unflushed frame was queued (performance.now()). */
   private since = 0;
   private queuedSinceCheck = 0;
+  /** How long the last flush took: an early flush waits at least twice that (writes stay ≤ ⅓ of the time). */
+  private lastFlushMs = 0;
 
-  constructor(private readonly maxDelayMs = 5) {}
+  constructor(private readonly maxDelayMs = 50) {}
 
   private readonly run = (): void => {
     this.scheduled = false;
@@ -243,12 +219,14 @@ export class FlushScheduler {
   };
 
   private flushDirty(): void {
+    const started = performance.now();
     const batch = this.dirty;
     this.dirty = this.spare;
     for (let i = 0; i < batch.length; i++) batch[i].flush();
     batch.length = 0;
     this.batches.clear();
     this.spare = batch;
+    this.lastFlushMs = performance.now() - started;
   }
 
   mark(target: Flushable): void {
@@ -267,7 +245,8 @@ export class FlushScheduler {
   queued(): void {
     if (++this.queuedSinceCheck < 64) return;
     this.queuedSinceCheck = 0;
-    if (this.dirty.length > 0 && performance.now() - this.since > this.maxDelayMs) this.flushDirty();
+    const waited = performance.now() - this.since;
+    if (this.dirty.length > 0 && waited > this.maxDelayMs && waited > 2 * this.lastFlushMs) this.flushDirty();
   }
 }
 
