@@ -27,6 +27,7 @@ import { HookRunner } from './run-hook';
 import { Audit } from './security/audit';
 import { checkOrigin } from './security/origin';
 import {
+  Admission,
   type RedisCounter,
   RedisUserBuckets,
   Throttle,
@@ -134,6 +135,9 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   /** Per-user buckets: shared over Redis when configured (set once the backend exists), else per process. */
   let userBuckets: UserBucketPool | undefined =
     resolved.rateLimits === undefined ? undefined : new UserBuckets(resolved.rateLimits.user);
+  /** The process-wide ops budget (`rateLimits.process`), fair across users. */
+  const admission =
+    resolved.rateLimits?.process === undefined ? undefined : new Admission(resolved.rateLimits.process);
 
   /** Hand a report to this process's connections of the authors involved (from any process). */
   const deliverReport = (report: ConflictReport): void => {
@@ -258,6 +262,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           resume: () => connection.socket.resume?.(),
         },
         userId === undefined ? undefined : userBuckets.acquire(userId, Date.now()),
+        Date.now(),
+        admission && { admission, flow: userId === undefined ? { last: 0 } : admission.acquire(userId) },
       );
     },
     options: resolved,
@@ -272,6 +278,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       connections.delete(connection);
       const throttledUser = throttled.get(connection);
       if (throttledUser !== undefined) userBuckets?.release(throttledUser);
+      if (throttledUser !== undefined) admission?.release(throttledUser);
       metrics.connections--;
       if (connection.principal !== undefined) {
         // Locks belong to the socket's session: a closed tab must not keep others out for a TTL.
@@ -497,6 +504,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           }),
       );
       await Promise.all(closed);
+      admission?.stop();
       const ready = await readyPromise.catch(() => undefined);
       if (ready !== undefined) {
         // Records in flight are stored and reported before pub/sub goes.

@@ -2,7 +2,14 @@ import { ErrorCode, type TandemError } from '@tandem/protocol';
 import { attach } from '@tandem/server';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { type Bucket, RedisUserBuckets, Throttle, TokenBucket } from '../src/security/rate-limit';
+import {
+  Admission,
+  type Bucket,
+  RedisUserBuckets,
+  resolveRateLimits,
+  Throttle,
+  TokenBucket,
+} from '../src/security/rate-limit';
 import { client, rawSocket, until } from './helpers';
 
 const limits = {
@@ -257,6 +264,119 @@ describe('rate limits over real sockets', () => {
       expect(frames.some((f) => f.a === 'tandem' && f.error?.code === ErrorCode.RATE_LIMITED)).toBe(true);
       await doc.submit(['n', { r: true, i: 1 }]);
       expect(doc.data).toEqual({ n: 1 });
+    } finally {
+      await honest.close();
+      await server.close();
+    }
+  });
+});
+
+describe('process-wide ops budget, fair across users', () => {
+  /** A throttle for `user` under `admission`, recording what it passes on as `name:n`. */
+  const socket = (admission: Admission, user: string, name: string, out: string[], notices: TandemError[]) =>
+    new Throttle(
+      limits,
+      { deliver: (m) => out.push(`${name}:${m.n}`), limited: (e) => notices.push(e), violated() {} },
+      undefined,
+      Date.now(),
+      { admission, flow: admission.acquire(user) },
+    );
+
+  it("a light user's op passes before a heavy user's backlog; every op passes, in order per socket", async () => {
+    const admission = new Admission({ rate: 200, burst: 1 });
+    const out: string[] = [];
+    const heavyNotices: TandemError[] = [];
+    const lightNotices: TandemError[] = [];
+    // Two heavy users, one with eight sockets, queue 10 ops per socket at once; ops without a
+    // document, so nothing but the budget holds them.
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const heavy = names.map((name) => socket(admission, 'heavy1', name, out, heavyNotices));
+    heavy.push(socket(admission, 'heavy2', 'z', out, heavyNotices));
+    for (let n = 0; n < 10; n++) for (const t of heavy) t.push({ a: 'op', n });
+    expect(out).toEqual(['a:0']);
+    expect(admission.waiting).toBe(9);
+    const light = socket(admission, 'light', 'l', out, lightNotices);
+    light.push({ a: 'op', n: 0 });
+    await until(() => out.length === 91, 5_000, 'every op passed');
+    // Fair by user, not by socket: behind an op or two of each heavy user, not one per socket.
+    expect(out.indexOf('l:0')).toBeLessThanOrEqual(4);
+    for (const name of [...names, 'z'])
+      expect(out.filter((o) => o.startsWith(`${name}:`))).toEqual(
+        Array.from({ length: 10 }, (_, n) => `${name}:${n}`),
+      );
+    // Max-min: heavy2's one socket gets as many turns as heavy1's eight while both wait.
+    expect(out.slice(0, 20).filter((o) => o.startsWith('z:')).length).toBeGreaterThanOrEqual(9);
+    expect(
+      heavyNotices.some((e) => e.code === ErrorCode.RATE_LIMITED && e.details?.bucket === 'process'),
+    ).toBe(true);
+    expect(Number(heavyNotices[0].details?.retryAfterMs)).toBeGreaterThan(0);
+    expect(lightNotices).toEqual([]);
+    for (const t of [...heavy, light]) t.stop();
+  });
+
+  it('a closed socket gives up its turn; the others still pass', async () => {
+    const admission = new Admission({ rate: 200, burst: 1 });
+    const out: string[] = [];
+    const a = socket(admission, 'u1', 'a', out, []);
+    const b = socket(admission, 'u2', 'b', out, []);
+    for (let n = 0; n < 3; n++) {
+      a.push({ a: 'op', n });
+      b.push({ a: 'op', n });
+    }
+    a.stop();
+    await until(() => out.filter((o) => o.startsWith('b:')).length === 3, 5_000, 'b passed');
+    expect(out).toEqual(['a:0', 'b:0', 'b:1', 'b:2']);
+    b.stop();
+    admission.stop();
+  });
+
+  it('rejects an invalid budget with INVALID_CONFIG; off unless set', () => {
+    expect(resolveRateLimits({})?.process).toBeUndefined();
+    expect(resolveRateLimits({ process: { rate: 100, burst: 10 } })?.process).toEqual({
+      rate: 100,
+      burst: 10,
+    });
+    for (const process of [{ rate: 0, burst: 10 }, { rate: 10, burst: 0 }, { rate: 10 }, 'fast'])
+      expect(() => resolveRateLimits({ process: process as never })).toThrow(
+        expect.objectContaining({
+          code: ErrorCode.INVALID_CONFIG,
+          message: expect.stringContaining('rateLimits.process'),
+        }),
+      );
+  });
+
+  it('over real sockets: a flooding user and a typing user both commit every op', async () => {
+    const server = await attach(
+      { port: 0 },
+      { storage: 'memory:', rateLimits: { process: { rate: 100, burst: 5 } } },
+    );
+    const honest = client(server.url());
+    try {
+      const doc = honest.doc<{ text: string }>('notes', 'typed');
+      await doc.create({ text: '' });
+      const { ws, frames } = await rawSocket(server.url());
+      ws.send(JSON.stringify({ a: 'hs', protocol: 1, protocolMinor: 1 }));
+      const count = 60;
+      for (let seq = 1; seq <= count; seq++)
+        ws.send(
+          JSON.stringify({
+            a: 'op',
+            c: 'notes',
+            d: `flood${seq % 6}`,
+            seq,
+            create: { type: 'json1', data: {} },
+          }),
+        );
+      for (const ch of 'hello') await doc.submit(['text', { es: [doc.data?.text.length ?? 0, ch] }]);
+      await until(
+        () => frames.filter((f) => f.a === 'op' && f.op === undefined).length === count,
+        10_000,
+        'every flooded op answered',
+      );
+      expect(doc.data?.text).toBe('hello');
+      // The flooder was held by the budget and told so.
+      expect(frames.some((f) => f.a === 'tandem' && f.error?.details?.bucket === 'process')).toBe(true);
+      ws.close();
     } finally {
       await honest.close();
       await server.close();

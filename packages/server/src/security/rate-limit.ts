@@ -10,6 +10,9 @@
  * Ops also wait for the answer to the socket's previous op on the same document, as ShareDB clients
  * do on their own: a script pipelining ops into one document would otherwise have ShareDB retry
  * every concurrent submit against every commit that beat it (quadratic work for everyone).
+ * Optionally (`process`) the ops of the whole process share one budget; past it, waiting ops are
+ * admitted in max-min fair order across users (start-time fair queuing), so many accounts that each
+ * stay under their own limits cannot crowd out light users.
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 
@@ -36,9 +39,16 @@ export interface RateLimitOptions {
   user?: BucketOptions;
   /** Messages held for one socket before it counts as abuse and is closed. @default 1000 */
   maxQueued?: number;
+  /**
+   * Ops of every socket of this process. Past it, waiting ops are admitted lightest user first
+   * (max-min fair), delayed and never dropped. Size it below what the server commits without
+   * slowing down, and above active users × their typing rate (a user under `rate / active users`
+   * waits at most for the next token). @default off
+   */
+  process?: BucketOptions;
 }
 
-export type ResolvedRateLimits = Required<RateLimitOptions>;
+export type ResolvedRateLimits = Required<Omit<RateLimitOptions, 'process'>> & { process?: BucketOptions };
 
 const DEFAULTS: ResolvedRateLimits = {
   connection: { rate: 500, burst: 1000 },
@@ -78,6 +88,7 @@ export function resolveRateLimits(
     history: checkBucket('history', o.history, DEFAULTS.history),
     user: checkBucket('user', o.user, DEFAULTS.user),
     maxQueued,
+    process: o.process === undefined ? undefined : checkBucket('process', o.process, o.process),
   };
 }
 
@@ -126,25 +137,179 @@ export interface UserBucketPool {
   release(userId: string): void;
 }
 
-/** Per-user buckets of one process, shared by that user's sockets. */
-export class UserBuckets implements UserBucketPool {
-  private readonly buckets = new Map<string, { bucket: TokenBucket; sockets: number }>();
-  constructor(private readonly options: BucketOptions) {}
+/** A value shared by one user's sockets: made on the first `acquire`, forgotten after the last `release`. */
+class PerUser<T> {
+  private readonly entries = new Map<string, { value: T; sockets: number }>();
+  constructor(private readonly create: (userId: string, now: number) => T) {}
 
-  acquire(userId: string, now: number): TokenBucket {
-    let entry = this.buckets.get(userId);
+  acquire(userId: string, now: number = Date.now()): T {
+    let entry = this.entries.get(userId);
     if (entry === undefined) {
-      entry = { bucket: new TokenBucket(this.options, now), sockets: 0 };
-      this.buckets.set(userId, entry);
+      entry = { value: this.create(userId, now), sockets: 0 };
+      this.entries.set(userId, entry);
     }
     entry.sockets++;
-    return entry.bucket;
+    return entry.value;
   }
 
   /** Forget a user with no sockets left, so the map does not grow with every user ever seen. */
   release(userId: string): void {
-    const entry = this.buckets.get(userId);
-    if (entry !== undefined && --entry.sockets <= 0) this.buckets.delete(userId);
+    const entry = this.entries.get(userId);
+    if (entry !== undefined && --entry.sockets <= 0) this.entries.delete(userId);
+  }
+}
+
+/** Per-user buckets of one process, shared by that user's sockets. */
+export class UserBuckets extends PerUser<TokenBucket> implements UserBucketPool {
+  constructor(options: BucketOptions) {
+    super((_, now) => new TokenBucket(options, now));
+  }
+}
+
+/** One user's (or one anonymous socket's) place in the process-wide admission. */
+export interface Flow {
+  /** The tag of the flow's latest op (virtual time: one unit per op the flow was admitted). */
+  last: number;
+}
+
+/** An op waiting for the process budget. */
+export interface Ticket {
+  readonly tag: number;
+  readonly seq: number;
+  /** Estimated wait (all ops queued now, at the budget's rate). */
+  readonly retryAfterMs: number;
+  /**
+   * The flow had the latest turn when it asked (a backlogged, heavy flow): only such flows are told
+   * they wait; a light one waits for the next token at most.
+   */
+  readonly heavy: boolean;
+  /** Set by the owner when it no longer wants the turn (socket closed). */
+  cancelled: boolean;
+  /** Called at the op's turn; the process token is already taken. */
+  readonly turn: () => void;
+}
+
+/**
+ * The process-wide ops budget with fair admission. While tokens last an op passes at once; past
+ * them ops wait in a heap ordered by start tags (start-time fair queuing): each op is tagged
+ * max(virtual time, its flow's previous tag) + 1 and the lowest tag goes first, virtual time being
+ * the tag last admitted. A flow over its fair share runs ahead of virtual time and waits; one under
+ * it is tagged just past virtual time and goes at the next token. O(log waiting) per held op, one
+ * timer for the whole process, nothing sorted per op.
+ */
+export class Admission extends PerUser<Flow> {
+  private readonly bucket: TokenBucket;
+  private readonly heap: Ticket[] = [];
+  private virtual = 0;
+  private seq = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private pumping = false;
+
+  constructor(
+    private readonly options: BucketOptions,
+    now: number = Date.now(),
+  ) {
+    super(() => ({ last: 0 }));
+    this.bucket = new TokenBucket(options, now);
+  }
+
+  /** Ops waiting for their turn (cancelled ones included until they reach the top). */
+  get waiting(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Admit one op of `flow`: undefined when it passes now (its token taken), else the ticket it waits
+   * with (`turn` is called when it passes). Ops never skip ones already waiting.
+   */
+  request(flow: Flow, turn: () => void, now: number = Date.now()): Ticket | undefined {
+    const tag = Math.max(this.virtual, flow.last) + 1;
+    const heavy = flow.last >= this.virtual;
+    flow.last = tag;
+    if (this.heap.length === 0 && this.bucket.wait(now) === 0) {
+      this.bucket.take();
+      // Uncontended: no backlog to be fair about, so past use is not held against anyone later.
+      this.virtual = tag;
+      return undefined;
+    }
+    const ticket: Ticket = {
+      tag,
+      seq: this.seq++,
+      retryAfterMs: Math.ceil(((this.heap.length + 1) * 1000) / this.options.rate),
+      heavy,
+      cancelled: false,
+      turn,
+    };
+    this.push(ticket);
+    if (this.timer === undefined && !this.pumping)
+      this.timer = setTimeout(() => this.pump(), this.bucket.wait(now));
+    return ticket;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.heap.length = 0;
+  }
+
+  private pump(): void {
+    this.timer = undefined;
+    this.pumping = true;
+    try {
+      while (this.heap.length > 0) {
+        if (this.heap[0].cancelled) {
+          this.pop();
+          continue;
+        }
+        const wait = this.bucket.wait(Date.now());
+        if (wait > 0) {
+          this.timer = setTimeout(() => this.pump(), wait);
+          return;
+        }
+        const ticket = this.pop();
+        this.bucket.take();
+        this.virtual = Math.max(this.virtual, ticket.tag);
+        ticket.turn();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private before(a: Ticket, b: Ticket): boolean {
+    return a.tag < b.tag || (a.tag === b.tag && a.seq < b.seq);
+  }
+
+  private push(ticket: Ticket): void {
+    const heap = this.heap;
+    let i = heap.push(ticket) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(heap[i], heap[parent])) break;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  }
+
+  private pop(): Ticket {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop() as Ticket;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && this.before(heap[l], heap[m])) m = l;
+        if (r < heap.length && this.before(heap[r], heap[m])) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
   }
 }
 
@@ -184,12 +349,18 @@ export class Throttle {
   private paused = false;
   /** Pauses in the current episode: a second one means the sender kept flooding. */
   private pauses = 0;
+  /** The head op's place in the process admission, while it waits for its turn. */
+  private ticket: Ticket | undefined;
+  /** The head op had its turn (process token taken) but is not passed on yet. */
+  private admitted = false;
 
   constructor(
     private readonly limits: ResolvedRateLimits,
     private readonly sink: ThrottleSink,
     private readonly user: Bucket | undefined,
     now: number = Date.now(),
+    /** The process budget (`limits.process`) and this socket's flow in it. */
+    private readonly fair?: { admission: Admission; flow: Flow },
   ) {
     this.pauseAt = Math.max(1, Math.ceil(limits.maxQueued / 10));
     this.resumeAt = Math.floor(this.pauseAt / 2);
@@ -248,6 +419,8 @@ export class Throttle {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
+    if (this.ticket !== undefined) this.ticket.cancelled = true;
+    this.ticket = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -266,6 +439,8 @@ export class Throttle {
 
   private drainQueue(): void {
     while (this.queue.length > 0 && !this.stopped) {
+      // The head op waits for its turn in the process admission, which resumes the drain.
+      if (this.ticket !== undefined) return;
       const message = this.queue[0];
       const doc = docOf(message);
       // Held (in order) until the previous op on this document is answered; replied() resumes.
@@ -285,19 +460,19 @@ export class Throttle {
         }
       }
       if (wait > 0) {
-        if (!this.noticeSent) {
-          this.episodes++;
-          this.noticeSent = true;
-          this.sink.limited(
-            new TandemError(ErrorCode.RATE_LIMITED, `over the ${bucket} rate limit; held`, {
-              bucket,
-              retryAfterMs: wait,
-            }),
-          );
-        }
+        this.notice(bucket, wait);
         this.timer = setTimeout(() => this.drain(), wait);
         return;
       }
+      if (action === 'ops' && this.fair !== undefined && !this.admitted) {
+        const ticket = this.fair.admission.request(this.fair.flow, () => this.turn(), now);
+        if (ticket !== undefined) {
+          this.ticket = ticket;
+          if (ticket.heavy) this.notice('process', ticket.retryAfterMs);
+          return;
+        }
+      }
+      this.admitted = false;
       for (const [, b] of buckets) b.take();
       this.queue.shift();
       if (doc !== undefined) this.inflight.set(doc, message.seq);
@@ -309,6 +484,26 @@ export class Throttle {
     }
     this.noticeSent = false;
     this.pauses = 0;
+  }
+
+  /** The head op's turn in the process admission came. */
+  private turn(): void {
+    this.ticket = undefined;
+    this.admitted = true;
+    if (this.timer === undefined && !this.draining) this.drain();
+  }
+
+  /** One RATE_LIMITED notice per throttled episode. */
+  private notice(bucket: string, retryAfterMs: number): void {
+    if (this.noticeSent) return;
+    this.episodes++;
+    this.noticeSent = true;
+    this.sink.limited(
+      new TandemError(ErrorCode.RATE_LIMITED, `over the ${bucket} rate limit; held`, {
+        bucket,
+        retryAfterMs,
+      }),
+    );
   }
 }
 
@@ -388,29 +583,21 @@ class LeasedBucket implements Bucket {
 }
 
 /** Per-user buckets shared by every process over Redis (`options.redis`). */
-export class RedisUserBuckets implements UserBucketPool {
-  private readonly buckets = new Map<string, { bucket: LeasedBucket; sockets: number }>();
-
+export class RedisUserBuckets extends PerUser<Bucket> implements UserBucketPool {
   constructor(
-    private readonly redis: RedisCounter,
-    private readonly prefix: string,
-    private readonly options: BucketOptions,
-    private readonly onError: (error: unknown) => void,
-  ) {}
-
-  acquire(userId: string): Bucket {
-    let entry = this.buckets.get(userId);
-    if (entry === undefined) {
-      const key = `${this.prefix}:ratelimit:user:${encodeURIComponent(userId)}`;
-      entry = { bucket: new LeasedBucket(this.redis, key, this.options.rate, this.onError), sockets: 0 };
-      this.buckets.set(userId, entry);
-    }
-    entry.sockets++;
-    return entry.bucket;
-  }
-
-  release(userId: string): void {
-    const entry = this.buckets.get(userId);
-    if (entry !== undefined && --entry.sockets <= 0) this.buckets.delete(userId);
+    redis: RedisCounter,
+    prefix: string,
+    options: BucketOptions,
+    onError: (error: unknown) => void,
+  ) {
+    super(
+      (userId) =>
+        new LeasedBucket(
+          redis,
+          `${prefix}:ratelimit:user:${encodeURIComponent(userId)}`,
+          options.rate,
+          onError,
+        ),
+    );
   }
 }
