@@ -3,6 +3,7 @@ import { type } from '@tandem/ot';
 import ShareDB from 'sharedb';
 import OpStream from 'sharedb/lib/op-stream';
 import RedisPubSub from 'sharedb-redis-pubsub';
+import { submitReplies } from './fanout';
 import type { Logger } from './logger';
 import type { ResolvedOptions } from './options';
 import type { Storage } from './storage';
@@ -40,7 +41,7 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
     registered = true;
   }
   const pubsub = redis === undefined ? undefined : new RedisPubSub({ url: redis.url, prefix: redis.prefix });
-  return new ShareDB({
+  const backend = new ShareDB({
     db: storage.db as never,
     milestoneDb: storage.milestoneDb as never,
     pubsub: pubsub as never,
@@ -48,4 +49,10 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
     // Presence errors from other clients are theirs, not this client's business.
     doNotForwardSendPresenceErrorsToClient: true,
   });
+  // The op list a submit's reply will re-send (fanout.ts skips what the subscription delivered).
+  backend.use('afterWrite', (request: { ops?: object }, next: () => void) => {
+    if (request.ops !== undefined) submitReplies.add(request.ops);
+    next();
+  });
+  return backend;
 }

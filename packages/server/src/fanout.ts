@@ -120,10 +120,26 @@ export function sharedOpFrame(
   return frame;
 }
 
+/** A doc subscription's op stream (ShareDB's OpStream), with the run of ops it delivered fast. */
+interface SubscriptionStream {
+  /** First and last version of the latest contiguous run of ops delivered through the fast path. */
+  tandemFrom?: number;
+  tandemTo?: number;
+}
+
+/**
+ * The op lists ShareDB hands to `Agent._sendOps` in submit replies (marked at `afterWrite`, see
+ * backend.ts). Fetch replies are not marked: a client that dropped an op as out of order fetches it,
+ * and must get it.
+ */
+export const submitReplies = new WeakSet<object>();
+
 interface FastAgent {
   backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
+  subscribedDocs: Record<string, Record<string, SubscriptionStream | undefined> | undefined>;
   _onOp(collection: string, id: string, op: PublishedOp): void;
   _isOwnOp(collection: string, op: PublishedOp): boolean;
+  _sendOps(collection: string, id: string, ops: PublishedOp[]): void;
 }
 
 /**
@@ -133,6 +149,11 @@ interface FastAgent {
  * middleware besides Tandem's own), none of that can differ between subscribers, so the op goes
  * straight to the socket's outbox as the shared frame: a WeakMap lookup and an array push.
  * Otherwise ShareDB's path runs unchanged.
+ *
+ * A submit's reply also carries every op the submitted one was transformed over (ShareDB sends them
+ * so the client has them before the ack): O(room) ops per submit in a busy room, read back from
+ * storage as copies the frame cache does not know. Those in the latest contiguous run this socket's
+ * subscription delivered are already ahead of the ack in the same FIFO outbox and are skipped.
  */
 export function installFastOpDelivery(
   agent: FastAgent,
@@ -146,7 +167,22 @@ export function installFastOpDelivery(
       original.call(agent, collection, id, op);
       return;
     }
+    const stream = agent.subscribedDocs[collection]?.[id];
+    if (stream !== undefined) {
+      if (stream.tandemTo !== undefined && op.v === stream.tandemTo + 1) stream.tandemTo = op.v;
+      else stream.tandemFrom = stream.tandemTo = op.v;
+    }
     deliver(collection, id, op);
+  };
+  const sendOps = agent._sendOps;
+  agent._sendOps = function sendMissingOps(collection, id, ops) {
+    const stream = agent.subscribedDocs[collection]?.[id];
+    const from = stream?.tandemFrom;
+    const to = stream?.tandemTo;
+    if (from === undefined || to === undefined || !submitReplies.has(ops))
+      return sendOps.call(agent, collection, id, ops);
+    const missing = ops.filter((op) => op.v < from || op.v > to);
+    if (missing.length > 0) sendOps.call(agent, collection, id, missing);
   };
 }
 

@@ -83,4 +83,43 @@ describe('fan-out under a burst of concurrent submits', () => {
     }
     await tandem.close();
   });
+
+  it('a submit reply skips the ops the subscription already delivered; a fetch reply does not', async () => {
+    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
+    await tandem.ready;
+    const backend = await tandem.backend();
+    const doc = backend.connect().get(ROOM.c, 'skip');
+    await new Promise<void>((resolve, reject) =>
+      doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
+    );
+    const s = memorySocket();
+    tandem.handleConnection(s.socket);
+    s.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
+    s.send({ a: 's', c: ROOM.c, d: 'skip' });
+    await until(() => s.received.some((m) => m.a === 's'), 5_000, 'subscribed');
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve, reject) =>
+        doc.submitOp(['text', { es: [1, 'x'] }], {}, (e) => (e ? reject(e) : resolve())),
+      );
+    }
+    const ops = (v: number) =>
+      s.received.filter((m) => m.a === 'op' && m.op !== undefined && m.v === v).length;
+    await until(() => ops(3) === 1, 5_000, 'ops 1-3 through the subscription');
+
+    // Typed against version 1: transformed over ops 1-3, which the reply need not carry again.
+    s.send({ a: 'op', c: ROOM.c, d: 'skip', v: 1, seq: 1, op: ['text', { es: [2, 'y'] }] });
+    await until(
+      () => s.received.some((m) => m.a === 'op' && m.seq === 1 && m.op === undefined),
+      5_000,
+      'ack',
+    );
+    expect([ops(1), ops(2), ops(3)]).toEqual([1, 1, 1]);
+    expect(s.received.find((m) => m.a === 'op' && m.seq === 1 && m.op === undefined)?.v).toBe(4);
+
+    // A client that dropped an op asks for it again: the fetch gets every op from its version on.
+    s.send({ a: 'f', c: ROOM.c, d: 'skip', v: 1 });
+    await until(() => s.received.some((m) => m.a === 'f'), 5_000, 'fetch reply');
+    expect([ops(1), ops(2), ops(3), ops(4)]).toEqual([2, 2, 2, 1]);
+    await tandem.close();
+  });
 });
