@@ -8,7 +8,8 @@
  * The per-socket op limit is lowered from the default 200/s to 20/s (user limit 400/s → 40/s, the
  * same 2:1 ratio) so that 100 sockets at 10× their limit (20,000 msgs/s) come from one process.
  * Environment overrides: FLOOD_RUNS=3 FLOOD_SCENARIOS=one-same,many-own,many-same
- * FLOOD_ATTACKERS=100 FLOOD_MEASURE_MS=8000 FLOOD_OPS_LIMIT=20 FLOOD_FACTOR=10.
+ * FLOOD_ATTACKERS=100 FLOOD_MEASURE_MS=8000 FLOOD_OPS_LIMIT=20 FLOOD_FACTOR=10 FLOOD_PROCESS_RATE=1200
+ * (the process-wide ops budget, fair across users; 0: none).
  */
 import type { ChildProcess } from 'node:child_process';
 import type { AttackConfig, AttackResult } from '../e2e/attackers';
@@ -49,6 +50,8 @@ export interface FloodPlan {
   /** Attack rate as a multiple of the per-socket op limit. */
   factor: number;
   opsLimit: number;
+  /** The server's process-wide ops budget (`rateLimits.process`, fair across users); 0: none. */
+  processRate: number;
   warmupMs: number;
   measureMs: number;
   drainMs: number;
@@ -65,6 +68,7 @@ export function planFor(options: BenchOptions, env: NodeJS.ProcessEnv = process.
         attackers: 20,
         factor: 10,
         opsLimit: 20,
+        processRate: 1_200,
         warmupMs: 1_000,
         measureMs: 1_500,
         drainMs: 2_000,
@@ -78,6 +82,7 @@ export function planFor(options: BenchOptions, env: NodeJS.ProcessEnv = process.
         attackers: 100,
         factor: 10,
         opsLimit: 20,
+        processRate: 1_200,
         warmupMs: 3_000,
         measureMs: 8_000,
         drainMs: 3_000,
@@ -91,6 +96,7 @@ export function planFor(options: BenchOptions, env: NodeJS.ProcessEnv = process.
   if (env.FLOOD_MEASURE_MS !== undefined) plan.measureMs = Number(env.FLOOD_MEASURE_MS);
   if (env.FLOOD_OPS_LIMIT !== undefined) plan.opsLimit = Number(env.FLOOD_OPS_LIMIT);
   if (env.FLOOD_FACTOR !== undefined) plan.factor = Number(env.FLOOD_FACTOR);
+  if (env.FLOOD_PROCESS_RATE !== undefined) plan.processRate = Number(env.FLOOD_PROCESS_RATE);
   return plan;
 }
 
@@ -99,6 +105,8 @@ export function limitsFor(plan: FloodPlan) {
   return {
     ops: { rate: plan.opsLimit, burst: plan.opsLimit * 2 },
     user: { rate: plan.opsLimit * 2, burst: plan.opsLimit * 4 },
+    process:
+      plan.processRate > 0 ? { rate: plan.processRate, burst: Math.ceil(plan.processRate / 10) } : undefined,
   };
 }
 
@@ -192,7 +200,8 @@ export async function run(options: BenchOptions): Promise<void> {
       `document; ${plan.attackers} attacker sockets each sending ops at ${plan.factor}× the per-socket limit ` +
       `(${plan.opsLimit * plan.factor}/s). Server rate limits on, defaults except ops ${limits.ops.rate}/s ` +
       `(burst ${limits.ops.burst}) per socket and ${limits.user.rate}/s (burst ${limits.user.burst}) per user ` +
-      `— lowered from 200/s and 400/s so 10× the limit is reachable from one client process. Latency = ` +
+      `— lowered from 200/s and 400/s so 10× the limit is reachable from one client process; process ` +
+      `budget ${limits.process === undefined ? 'none' : `${limits.process.rate} ops/s (burst ${limits.process.burst}), fair across users`}. Latency = ` +
       `keystroke → receipt by each other honest client; window ${plan.measureMs} ms after ${plan.warmupMs} ms ` +
       `warm-up; attackers reconnect ${plan.reconnectMs} ms after the server closes them. ` +
       `Children ${pinned ? 'pinned: server core 0 with the attackers at nice 19, honest clients core 1' : 'not pinned'}.\n`,

@@ -263,7 +263,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         },
         userId === undefined ? undefined : userBuckets.acquire(userId, Date.now()),
         Date.now(),
-        admission && { admission, flow: userId === undefined ? { last: 0 } : admission.acquire(userId) },
+        admission && { admission, flow: userId === undefined ? admission.flow() : admission.acquire(userId) },
       );
     },
     options: resolved,

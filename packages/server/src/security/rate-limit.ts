@@ -140,12 +140,21 @@ export interface UserBucketPool {
 /** A value shared by one user's sockets: made on the first `acquire`, forgotten after the last `release`. */
 class PerUser<T> {
   private readonly entries = new Map<string, { value: T; sockets: number }>();
-  constructor(private readonly create: (userId: string, now: number) => T) {}
+  /** Values of users without sockets that `keep` still wants (recent use), swept as more go idle. */
+  private readonly idle = new Map<string, T>();
+  private sweepAt = 64;
+
+  constructor(
+    private readonly create: (userId: string, now: number) => T,
+    private readonly keep?: (value: T, now: number) => boolean,
+  ) {}
 
   acquire(userId: string, now: number = Date.now()): T {
     let entry = this.entries.get(userId);
     if (entry === undefined) {
-      entry = { value: this.create(userId, now), sockets: 0 };
+      const kept = this.idle.get(userId);
+      this.idle.delete(userId);
+      entry = { value: kept ?? this.create(userId, now), sockets: 0 };
       this.entries.set(userId, entry);
     }
     entry.sockets++;
@@ -153,9 +162,15 @@ class PerUser<T> {
   }
 
   /** Forget a user with no sockets left, so the map does not grow with every user ever seen. */
-  release(userId: string): void {
+  release(userId: string, now: number = Date.now()): void {
     const entry = this.entries.get(userId);
-    if (entry !== undefined && --entry.sockets <= 0) this.entries.delete(userId);
+    if (entry === undefined || --entry.sockets > 0) return;
+    this.entries.delete(userId);
+    if (this.keep === undefined || !this.keep(entry.value, now)) return;
+    this.idle.set(userId, entry.value);
+    if (this.idle.size < this.sweepAt) return;
+    for (const [id, value] of this.idle) if (!this.keep(value, now)) this.idle.delete(id);
+    this.sweepAt = Math.max(64, this.idle.size * 2);
   }
 }
 
@@ -168,19 +183,34 @@ export class UserBuckets extends PerUser<TokenBucket> implements UserBucketPool 
 
 /** One user's (or one anonymous socket's) place in the process-wide admission. */
 export interface Flow {
-  /** The tag of the flow's latest op (virtual time: one unit per op the flow was admitted). */
-  last: number;
+  /**
+   * Recent use, as the log of an exponentially decaying count of admitted ops scaled by
+   * e^(t / USAGE_DECAY_S): comparable between flows whenever each was last updated
+   * (-Infinity: none).
+   */
+  usage: number;
+}
+
+/** How fast past use is forgotten (seconds; a count halves in ~0.7× this). */
+const USAGE_DECAY_S = 2;
+
+/** log(e^a + e^b), without overflow. */
+function logAddExp(a: number, b: number): number {
+  const max = Math.max(a, b);
+  return max === Number.NEGATIVE_INFINITY ? max : max + Math.log1p(Math.exp(Math.min(a, b) - max));
 }
 
 /** An op waiting for the process budget. */
 export interface Ticket {
-  readonly tag: number;
+  /** The flow's usage when this ticket was (re)ordered: lowest first. */
+  key: number;
   readonly seq: number;
+  readonly flow: Flow;
   /** Estimated wait (all ops queued now, at the budget's rate). */
   readonly retryAfterMs: number;
   /**
-   * The flow had the latest turn when it asked (a backlogged, heavy flow): only such flows are told
-   * they wait; a light one waits for the next token at most.
+   * A lighter flow was already waiting when it asked: only such flows are told they wait; the
+   * lightest waits for the next token at most.
    */
   readonly heavy: boolean;
   /** Set by the owner when it no longer wants the turn (socket closed). */
@@ -191,16 +221,18 @@ export interface Ticket {
 
 /**
  * The process-wide ops budget with fair admission. While tokens last an op passes at once; past
- * them ops wait in a heap ordered by start tags (start-time fair queuing): each op is tagged
- * max(virtual time, its flow's previous tag) + 1 and the lowest tag goes first, virtual time being
- * the tag last admitted. A flow over its fair share runs ahead of virtual time and waits; one under
- * it is tagged just past virtual time and goes at the next token. O(log waiting) per held op, one
- * timer for the whole process, nothing sorted per op.
+ * them waiting ops are admitted from a heap, the flow with the least recent use (an exponentially
+ * decaying count of its admitted ops) first. A user under the fair share is always lighter than
+ * the backlogged ones and waits for a token, not for them; backlogged users are admitted until
+ * their use is equal (max-min fair, per user: more sockets or accounts' worth of sockets do not
+ * buy a user more). O(log waiting) per held op, one timer for the whole process, nothing sorted.
  */
-export class Admission extends PerUser<Flow> {
+export class Admission {
   private readonly bucket: TokenBucket;
+  /** Per-user flows, kept after a user's last socket closes while their use still counts. */
+  private readonly flows: PerUser<Flow>;
   private readonly heap: Ticket[] = [];
-  private virtual = 0;
+  private readonly epoch: number;
   private seq = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pumping = false;
@@ -209,8 +241,32 @@ export class Admission extends PerUser<Flow> {
     private readonly options: BucketOptions,
     now: number = Date.now(),
   ) {
-    super(() => ({ last: 0 }));
     this.bucket = new TokenBucket(options, now);
+    this.epoch = now;
+    // A user closed and reconnecting does not start over as the lightest.
+    this.flows = new PerUser(
+      () => this.flow(),
+      (flow, at) => flow.usage - this.time(at) > Math.log(0.5),
+    );
+  }
+
+  /** The flow of `userId`, shared by that user's sockets. */
+  acquire(userId: string, now: number = Date.now()): Flow {
+    return this.flows.acquire(userId, now);
+  }
+
+  release(userId: string, now: number = Date.now()): void {
+    this.flows.release(userId, now);
+  }
+
+  /** Time in units of USAGE_DECAY_S since this admission was made. */
+  private time(now: number): number {
+    return (now - this.epoch) / 1000 / USAGE_DECAY_S;
+  }
+
+  /** A flow of its own, for a socket without a user. */
+  flow(): Flow {
+    return { usage: Number.NEGATIVE_INFINITY };
   }
 
   /** Ops waiting for their turn (cancelled ones included until they reach the top). */
@@ -223,20 +279,16 @@ export class Admission extends PerUser<Flow> {
    * with (`turn` is called when it passes). Ops never skip ones already waiting.
    */
   request(flow: Flow, turn: () => void, now: number = Date.now()): Ticket | undefined {
-    const tag = Math.max(this.virtual, flow.last) + 1;
-    const heavy = flow.last >= this.virtual;
-    flow.last = tag;
     if (this.heap.length === 0 && this.bucket.wait(now) === 0) {
-      this.bucket.take();
-      // Uncontended: no backlog to be fair about, so past use is not held against anyone later.
-      this.virtual = tag;
+      this.admit(flow, now);
       return undefined;
     }
     const ticket: Ticket = {
-      tag,
+      key: flow.usage,
       seq: this.seq++,
+      flow,
       retryAfterMs: Math.ceil(((this.heap.length + 1) * 1000) / this.options.rate),
-      heavy,
+      heavy: this.heap.length > 0 && this.heap[0].key < flow.usage,
       cancelled: false,
       turn,
     };
@@ -252,24 +304,37 @@ export class Admission extends PerUser<Flow> {
     this.heap.length = 0;
   }
 
+  private admit(flow: Flow, now: number): void {
+    this.bucket.take();
+    flow.usage = logAddExp(flow.usage, this.time(now));
+  }
+
   private pump(): void {
     this.timer = undefined;
     this.pumping = true;
     try {
       while (this.heap.length > 0) {
-        if (this.heap[0].cancelled) {
+        const top = this.heap[0];
+        if (top.cancelled) {
           this.pop();
           continue;
         }
-        const wait = this.bucket.wait(Date.now());
+        if (top.key < top.flow.usage) {
+          // Its flow was admitted since (another socket of the user): order it again.
+          this.pop();
+          top.key = top.flow.usage;
+          this.push(top);
+          continue;
+        }
+        const now = Date.now();
+        const wait = this.bucket.wait(now);
         if (wait > 0) {
           this.timer = setTimeout(() => this.pump(), wait);
           return;
         }
-        const ticket = this.pop();
-        this.bucket.take();
-        this.virtual = Math.max(this.virtual, ticket.tag);
-        ticket.turn();
+        this.pop();
+        this.admit(top.flow, now);
+        top.turn();
       }
     } finally {
       this.pumping = false;
@@ -277,7 +342,7 @@ export class Admission extends PerUser<Flow> {
   }
 
   private before(a: Ticket, b: Ticket): boolean {
-    return a.tag < b.tag || (a.tag === b.tag && a.seq < b.seq);
+    return a.key < b.key || (a.key === b.key && a.seq < b.seq);
   }
 
   private push(ticket: Ticket): void {
