@@ -45,6 +45,10 @@ export interface DocIO {
     id: string,
     next: (current: StoredDoc) => { op?: JSONOp; create?: Doc; result: T },
   ): Promise<T>;
+  /** Create a document known to be new (its id is unique): no read, no retry. */
+  create(collection: string, id: string, data: Doc): Promise<void>;
+  /** The data of the existing documents a store query matches (MemoryDB: every document). */
+  query(collection: string, query: Record<string, unknown>): Promise<Doc[]>;
   /** Submit an op as a given author (a fresh agent carrying the principal), at the latest version. */
   submitAs(
     principal: { id: string; name?: string },
@@ -94,6 +98,20 @@ export function createDocIO(backend: ShareDB): DocIO {
 
   return {
     read,
+    create: (collection, id, data) =>
+      submit(agent, collection, id, { create: { type: tandemType.uri, data } }).catch((error: unknown) => {
+        throw TandemError.from(error);
+      }),
+    query: (collection, query) =>
+      new Promise((resolve, reject) => {
+        const db = backend.db as unknown as {
+          query(c: string, q: object, f: null, o: null, cb: Callback<RawSnapshot[]>): void;
+        };
+        db.query(collection, query, null, null, (error, snapshots) => {
+          if (error) return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
+          resolve(snapshots.filter((s) => s.type !== null).map((s) => s.data as Doc));
+        });
+      }),
     async update(collection, id, next) {
       for (let attempt = 1; ; attempt++) {
         const current = await read(collection, id);

@@ -53,6 +53,12 @@ describe('on SQLite', () => {
     });
     expect(await serverData(s)).toEqual({ body: 'the cow' });
     expect(await s.handle.list({ author: 'bob', status: 'open' })).toEqual([]);
+    // Each record is its own stored document, found by a store query (by document, by author).
+    expect(await s.handle.list({ author: 'bob', status: 'resolved' })).toMatchObject([
+      { id: open1.id, status: 'resolved', choice: 'incoming' },
+    ]);
+    expect(await s.handle.list({ author: 'carol' })).toEqual([]);
+    expect(await s.handle.list({ collection: 'notes', docId: 'n2' })).toEqual([]);
   });
 
   test('two stores on one file: racing acquires, exactly one wins; a lock taken on one refuses ops on the other', async () => {

@@ -47,6 +47,15 @@ describe('SQLite query subset', () => {
     expect(ids({})).toEqual(['a', 'b', 'c']);
   });
 
+  it('matches a string or number against the elements of an array field, as Mongo does', () => {
+    expect(ids({ tags: 'x' })).toEqual(['a', 'c']);
+    expect(ids({ tags: { $in: ['y'] } })).toEqual(['b']);
+    expect(ids({ tags: { $ne: 'x' } })).toEqual(['b']);
+    // Only arrays: an object's member values are not elements.
+    expect(ids({ meta: 1 })).toEqual([]);
+    expect(ids({ 'meta.deep': 2 })).toEqual([]);
+  });
+
   it('supports comparison, membership and existence operators', () => {
     expect(ids({ score: { $gt: 10, $lte: 30 } })).toEqual(['b', 'c']);
     expect(ids({ name: { $in: ['ada', 'bob'] } })).toEqual(['a', 'b']);

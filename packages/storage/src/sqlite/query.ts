@@ -6,7 +6,7 @@ import { ErrorCode, TandemError } from '@tandem/protocol';
  * Supported (what ShareDB's conformance suite and Tandem use; anything else is rejected rather than
  * silently ignored):
  * - `{ field: value }`, `{ 'nested.field': value }`: equality (objects and arrays compare as JSON);
- *   `null` matches null or missing, as in Mongo.
+ *   `null` matches null or missing, and a string or number matches an array holding it, as in Mongo.
  * - `{ field: { $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists } }`.
  * - `$sort: { field: 1 | -1, … }` (or `[[field, 1 | -1], …]`), `$skip`, `$limit`.
  * - `$count: true`: no snapshots, the number of matches as ShareDB's query `extra`.
@@ -50,8 +50,13 @@ function equals(path: string, value: unknown, params: unknown[]): string {
     params.push(path, path);
     return "(data -> ? IS NULL OR data -> ? = 'null')";
   }
-  params.push(path, JSON.stringify(value));
-  return 'data -> ? = ?';
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    params.push(path, JSON.stringify(value));
+    return 'data -> ? = ?';
+  }
+  // As in Mongo, a scalar also matches an array holding it (`{ tags: 'x' }` finds `tags: ['x', 'y']`).
+  params.push(path, JSON.stringify(value), path, path, value);
+  return `(data -> ? = ? OR (json_type(data, ?) = 'array' AND EXISTS (SELECT 1 FROM json_each(data, ?) AS e WHERE e.type IN ('text', 'integer', 'real') AND e.value = ?)))`;
 }
 
 function fieldCondition(field: string, condition: unknown, params: unknown[]): string {
