@@ -8,7 +8,7 @@
  * The per-socket op limit is lowered from the default 200/s to 20/s (user limit 400/s → 40/s, the
  * same 2:1 ratio) so that 100 sockets at 10× their limit (20,000 msgs/s) come from one process.
  * Environment overrides: FLOOD_RUNS=3 FLOOD_SCENARIOS=one-same,many-own,many-same
- * FLOOD_ATTACKERS=100 FLOOD_MEASURE_MS=8000 FLOOD_OPS_LIMIT=20 FLOOD_FACTOR=10 FLOOD_PROCESS_RATE=1200
+ * FLOOD_ATTACKERS=100 FLOOD_MEASURE_MS=8000 FLOOD_OPS_LIMIT=20 FLOOD_FACTOR=10 FLOOD_PROCESS_RATE=0
  * (the process-wide ops budget, fair across users; 0: none).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -68,7 +68,7 @@ export function planFor(options: BenchOptions, env: NodeJS.ProcessEnv = process.
         attackers: 20,
         factor: 10,
         opsLimit: 20,
-        processRate: 1_200,
+        processRate: 0,
         warmupMs: 1_000,
         measureMs: 1_500,
         drainMs: 2_000,
@@ -82,7 +82,7 @@ export function planFor(options: BenchOptions, env: NodeJS.ProcessEnv = process.
         attackers: 100,
         factor: 10,
         opsLimit: 20,
-        processRate: 1_200,
+        processRate: 0,
         warmupMs: 3_000,
         measureMs: 8_000,
         drainMs: 3_000,
