@@ -29,6 +29,7 @@ export type {
   VersionDiff,
   VersionedSnapshot,
 } from './history';
+export { cloneJson } from './json';
 export type {
   AuthRefreshMessage,
   ConflictKind,

@@ -1,5 +1,6 @@
 import ShareDB from 'sharedb';
 import { closeAsync } from './callback';
+import { FastMemoryDB } from './memory-db';
 import { SqliteConnection, type SqliteOptions } from './sqlite/connection';
 import { SqliteDB } from './sqlite/db';
 import { DEFAULT_MILESTONE_INTERVAL, SqliteMilestoneDB } from './sqlite/milestone-db';
@@ -27,7 +28,7 @@ export function memoryStorage(options: { milestoneInterval?: number } = {}): Sto
   // @types/sharedb does not declare MemoryMilestoneDB, which sharedb exports.
   const MemoryMilestoneDB = (ShareDB as unknown as { MemoryMilestoneDB: MilestoneDBConstructor })
     .MemoryMilestoneDB;
-  const db = new ShareDB.MemoryDB();
+  const db = new FastMemoryDB();
   const milestoneDb = new MemoryMilestoneDB({
     interval: options.milestoneInterval ?? DEFAULT_MILESTONE_INTERVAL,
   });

@@ -41,6 +41,12 @@ describe('SQLite, database file (WAL)', () => {
   runMilestoneSuite({ create: factory((o) => new SqliteMilestoneDB({ path: file(), ...o })) });
 });
 
+// The `memory:` store: MemoryDB with a faster copy. Its queries match every document (no getQuery).
+describe('memory: (MemoryDB with a faster copy)', () => {
+  const { FastMemoryDB } = require('../../src/memory-db.ts');
+  runDbSuite({ create: factory(() => new FastMemoryDB()) });
+});
+
 const mongoUrl = process.env.MONGO_URL;
 if (mongoUrl) {
   describe(`MongoDB preset at ${mongoUrl.replace(/\/\/[^@/]*@/, '//***@')}`, () => {
