@@ -1,6 +1,8 @@
 import { apply, type JSONOp, transform, transformWithConflicts, type } from '@tandem/ot';
+import fc from 'fast-check';
 import * as json1 from 'ot-json1';
 import { describe, expect, it } from 'vitest';
+import { prng, randomTextOp, runs, textArb } from './support/gen';
 
 /** Both orders of applying two concurrent ops must give the same document. */
 function converge(doc: unknown, a: JSONOp, b: JSONOp) {
@@ -112,5 +114,45 @@ describe('transform never throws on conflicts', () => {
       },
     ]);
     expect(transformWithConflicts(['t', { es: ['Q'] }], b, 'left').conflicts).toEqual([]);
+  });
+});
+
+describe('keystroke fast path', () => {
+  // Two text edits of one string skip json1's cursors; the result must be json1's, bit for bit.
+  it('gives json1’s transform for two text edits of one string, either side, with astral text', () => {
+    fc.assert(
+      fc.property(
+        textArb,
+        fc.integer(),
+        fc.integer(),
+        fc.constantFrom('left', 'right'),
+        (s, s1, s2, side) => {
+          const a: JSONOp = ['doc', 'body', { es: randomTextOp(prng(s1), s) }];
+          const b: JSONOp = ['doc', 'body', { es: randomTextOp(prng(s2), s) }];
+          expect(transform(a, b, side as 'left' | 'right')).toEqual(
+            json1.type.transform(a, b, side as never),
+          );
+        },
+      ),
+      { numRuns: runs(500) },
+    );
+  });
+
+  it('leaves other shapes to json1 (different strings, extra components)', () => {
+    const a: JSONOp = ['a', { es: [1, 'x'] }];
+    expect(transform(a, ['b', { es: ['y'] }], 'left')).toEqual(a);
+    const both: JSONOp = [
+      ['a', { es: ['y'] }],
+      ['c', { i: 1 }],
+    ];
+    expect(transform(a, both, 'left')).toEqual(json1.type.transform(a, both, 'left'));
+    expect(transform(both, a, 'right')).toEqual(json1.type.transform(both, a, 'right'));
+    expect(transform(['a', { es: [{ d: 'ab' }] }], ['a', { es: [{ d: 'ab' }] }], 'left')).toBeNull();
+  });
+
+  it('refuses a malformed text edit with INVALID_OP', () => {
+    expect(() => transform(['a', { es: [0] }] as JSONOp, ['a', { es: ['x'] }], 'left')).toThrow(
+      expect.objectContaining({ code: 'INVALID_OP' }),
+    );
   });
 });
