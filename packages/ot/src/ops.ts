@@ -4,6 +4,7 @@
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import { type Doc, type JSONOp, json1 } from './json1';
+import { applyKeystroke } from './keystroke';
 import { numberEditError } from './validate';
 import { eachComponent, numberEditsHitNumbers, scanOp } from './walk';
 
@@ -27,6 +28,8 @@ export function guard<T>(what: string, fn: () => T): T {
 export function apply(doc: Doc | undefined, op: JSONOp): Doc | undefined {
   const scan = scanOp(op);
   if (scan.unsafeKey) throw unsafeKeyError();
+  const typed = applyKeystroke(doc, op);
+  if (typed !== undefined) return typed;
   // json1 adds `ena` to whatever is there (`null + 1` is 1, `'x' + 1` is 'x1'): check first.
   // The common case (edits only) is checked by a direct walk; ops that also move things need the
   // document after their picks and drops, which validate computes.

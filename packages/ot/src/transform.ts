@@ -17,6 +17,7 @@ import {
   type TextOp,
   text,
 } from './json1';
+import { transformKeystrokes } from './keystroke';
 import { eachComponent, hasDropOrEdit, hasPick } from './walk';
 
 export type Side = 'left' | 'right';
@@ -101,50 +102,15 @@ export function transform(op: JSONOp, other: JSONOp, side: Side): JSONOp {
   return run(op, other, side, null);
 }
 
-/**
- * The text edit of an op that is one text edit and nothing else, `[...path, { es }]` (a keystroke);
- * undefined for any other op.
- */
-function soleTextEdit(op: JSONOp): TextOp | undefined {
-  if (!Array.isArray(op) || op.length < 2) return undefined;
-  const last = op[op.length - 1] as JSONOpComponent;
-  if (typeof last !== 'object' || last === null || Array.isArray(last) || last.es === undefined)
-    return undefined;
-  for (const key in last) if (key !== 'es') return undefined;
-  for (let i = 0; i < op.length - 1; i++) {
-    const k = op[i];
-    if (typeof k !== 'string' && typeof k !== 'number') return undefined;
-  }
-  return last.es as TextOp;
-}
-
-/**
- * Two keystrokes in one string: the text type's transform, without json1's cursors (most of a busy
- * room's transforms, on the server and on every client). Same result as json1; undefined when the
- * ops are anything else.
- */
-function transformTextEdits(op: JSONOp, other: JSONOp, side: Side): JSONOp | undefined {
-  const mine = soleTextEdit(op);
-  if (mine === undefined) return undefined;
-  const theirs = soleTextEdit(other);
-  if (theirs === undefined) return undefined;
-  const a = op as unknown[];
-  const b = other as unknown[];
-  if (a.length !== b.length) return undefined;
-  for (let i = 0; i < a.length - 1; i++) if (a[i] !== b[i]) return undefined;
-  let es: TextOp;
-  try {
-    es = text.transform(mine, theirs, side);
-  } catch (e) {
-    throw cannotTransform(e);
-  }
-  return es.length === 0 ? null : ([...a.slice(0, -1), { es }] as JSONOp);
-}
-
 /** json1's resolve-and-retry loop; pushes a description of each conflict when `conflicts` is given. */
 function run(op: JSONOp, other: JSONOp, side: Side, conflicts: TransformConflict[] | null): JSONOp {
   if (op === null || other === null) return op;
-  const keystroke = transformTextEdits(op, other, side);
+  let keystroke: JSONOp | undefined;
+  try {
+    keystroke = transformKeystrokes(op, other, side);
+  } catch (e) {
+    throw cannotTransform(e);
+  }
   if (keystroke !== undefined) return keystroke;
   let op1: JSONOp = op;
   let op2: JSONOp = other;
