@@ -1,5 +1,6 @@
 import { createTandem, type TandemSocket } from '@tandem/server';
 import { describe, expect, it } from 'vitest';
+import { FlushScheduler } from '../src/fanout';
 import { until } from './helpers';
 
 /** A ShareDB message as a Tandem JSON client receives it (frames may batch several). */
@@ -121,5 +122,44 @@ describe('fan-out under a burst of concurrent submits', () => {
     await until(() => s.received.some((m) => m.a === 'f'), 5_000, 'fetch reply');
     expect([ops(1), ops(2), ops(3), ops(4)]).toEqual([2, 2, 2, 1]);
     await tandem.close();
+  });
+});
+
+describe('FlushScheduler pacing', () => {
+  it('after a flush of d ms the next waits until d ms have passed and carries everything queued meanwhile', async () => {
+    const scheduler = new FlushScheduler();
+    const flushes: { at: number; owed: number }[] = [];
+    let owed = 0;
+    let slow = true;
+    const target = {
+      flush() {
+        flushes.push({ at: performance.now(), owed });
+        owed = 0;
+        // The first flush stands for thousands of sockets: 50 ms of writes.
+        if (slow) {
+          slow = false;
+          const until = performance.now() + 50;
+          while (performance.now() < until);
+        }
+      },
+    };
+    // As a connection does: marked once per flush, however many frames it is owed.
+    const queue = () => {
+      if (owed++ === 0) scheduler.mark(target);
+    };
+    queue();
+    await until(() => flushes.length === 1);
+    const firstEnd = performance.now();
+    queue();
+    queue();
+    await until(() => flushes.length === 2);
+    // One frame carried both ops, written no earlier than the first flush's length after it.
+    expect(flushes[1].owed).toBe(2);
+    expect(flushes[1].at - firstEnd).toBeGreaterThanOrEqual(40);
+    // A fast flush is followed at the next tick, not paced.
+    queue();
+    const marked = performance.now();
+    await until(() => flushes.length === 3);
+    expect(flushes[2].at - marked).toBeLessThan(40);
   });
 });
