@@ -131,6 +131,7 @@ describe('FlushScheduler pacing', () => {
     const flushes: { at: number; owed: number }[] = [];
     let owed = 0;
     let slow = true;
+    let firstEnd = 0;
     const target = {
       flush() {
         flushes.push({ at: performance.now(), owed });
@@ -140,6 +141,7 @@ describe('FlushScheduler pacing', () => {
           slow = false;
           const until = performance.now() + 50;
           while (performance.now() < until);
+          firstEnd = performance.now();
         }
       },
     };
@@ -149,7 +151,6 @@ describe('FlushScheduler pacing', () => {
     };
     queue();
     await until(() => flushes.length === 1);
-    const firstEnd = performance.now();
     queue();
     queue();
     await until(() => flushes.length === 2);
