@@ -23,36 +23,63 @@ export interface TandemSocket {
   onPong?(listener: () => void): void;
 }
 
+/** ws reports protocol violations as 'error' and then closes; the close is what Tandem acts on. */
+function ignore(): void {}
+
+/**
+ * A class rather than an object literal of closures: its methods live once on the prototype, where
+ * a literal costs every socket ten closures and their context (idle memory per connection).
+ */
+class WsSocket implements TandemSocket {
+  constructor(private readonly ws: WebSocket) {
+    // Without an 'error' listener a protocol violation (e.g. a frame over maxPayload) would crash
+    // the process; ws closes the socket (1009, 1002, …) after reporting it.
+    ws.on('error', ignore);
+  }
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+  send(frame: string | Uint8Array): void {
+    this.ws.send(frame);
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+  ping(): void {
+    this.ws.ping();
+  }
+  pause(): void {
+    this.ws.pause();
+  }
+  resume(): void {
+    this.ws.resume();
+  }
+  onMessage(listener: (frame: string | Uint8Array) => void): void {
+    this.ws.on('message', (data, isBinary) => {
+      // ws hands text frames over as Buffers too; text stays text so JSON decoding can use it directly.
+      // ws delivers Buffers by default (binaryType 'nodebuffer'); only other binary types need wrapping.
+      const bytes = Buffer.isBuffer(data)
+        ? data
+        : Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.from(data as ArrayBuffer);
+      listener(isBinary ? bytes : bytes.toString('utf8'));
+    });
+  }
+  onClose(listener: (code: number) => void): void {
+    this.ws.on('close', (code) => listener(code));
+  }
+  onPong(listener: () => void): void {
+    this.ws.on('pong', listener);
+  }
+}
+
 export function fromWs(ws: WebSocket): TandemSocket {
-  // ws reports protocol violations (e.g. a frame over maxPayload) as 'error' and then closes the
-  // socket (1009, 1002, …); the close is what we act on. Without a listener the error would crash
-  // the process.
-  ws.on('error', () => {});
-  return {
-    get protocol() {
-      return ws.protocol;
-    },
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    send: (frame) => ws.send(frame),
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
-    ping: () => ws.ping(),
-    pause: () => ws.pause(),
-    resume: () => ws.resume(),
-    onMessage: (listener) =>
-      ws.on('message', (data, isBinary) => {
-        // ws hands text frames over as Buffers too; text stays text so JSON decoding can use it directly.
-        // ws delivers Buffers by default (binaryType 'nodebuffer'); only other binary types need wrapping.
-        const bytes = Buffer.isBuffer(data)
-          ? data
-          : Array.isArray(data)
-            ? Buffer.concat(data)
-            : Buffer.from(data as ArrayBuffer);
-        listener(isBinary ? bytes : bytes.toString('utf8'));
-      }),
-    onClose: (listener) => ws.on('close', (code) => listener(code)),
-    onPong: (listener) => ws.on('pong', listener),
-  };
+  return new WsSocket(ws);
 }
