@@ -54,23 +54,33 @@ const MAX_EARLY_MESSAGES = 256;
 /** Field of a ShareDB error reply that carries the TandemError's details (stock clients ignore it). */
 export const ERROR_DETAILS_FIELD = 'ed';
 
+interface ReplyingAgent {
+  stream: AgentStream;
+  _reply(request: Record<string, unknown>, error: unknown, message?: unknown): void;
+}
+
+function replyWithDetails(
+  this: ReplyingAgent,
+  request: Record<string, unknown>,
+  shareError: unknown,
+  message?: unknown,
+): void {
+  const error = fromShareDBError(shareError);
+  if (isTandemError(error)) {
+    if (error.details !== undefined) request[ERROR_DETAILS_FIELD] = error.details;
+    this.stream.connection.requestFailed(error, request);
+  }
+  // ShareDB's own reply, from the Agent prototype (the instance's is this function).
+  Object.getPrototypeOf(this)._reply.call(this, request, error, message);
+}
+
 /**
  * ShareDB replies to a failed request with `{ code, message }` only; the details a client needs
- * (the failing schema path, a limit, `retryAfterMs`) ride next to it in `ed`.
+ * (the failing schema path, a limit, `retryAfterMs`) ride next to it in `ed`. A shared function,
+ * not a closure per agent (idle memory per connection).
  */
-export function carryErrorDetails(
-  agent: { _reply: (request: any, error: unknown, message?: unknown) => void },
-  onError: (error: TandemError, request: { a?: unknown }) => void,
-): void {
-  const reply = agent._reply;
-  agent._reply = function (this: unknown, request, shareError, message) {
-    const error = fromShareDBError(shareError);
-    if (isTandemError(error)) {
-      if (error.details !== undefined) request[ERROR_DETAILS_FIELD] = error.details;
-      onError(error, request);
-    }
-    return reply.call(this, request, error, message);
-  };
+export function carryErrorDetails(agent: ReplyingAgent): void {
+  agent._reply = replyWithDetails;
 }
 
 /** WebSocket close codes used by Tandem (docs/protocol.md). */
@@ -270,6 +280,13 @@ export class Connection {
     if (this.closed) return;
     if (!this.isTandemClient && message.t !== 'error') return;
     this.enqueue(this.codec.encode(message));
+  }
+
+  /** A request of this socket's that ShareDB answered with an error (see carryErrorDetails). */
+  requestFailed(error: TandemError, request: Record<string, unknown>): void {
+    const metrics = this.env.metrics;
+    if (request.a === 'op') metrics.opsRejected[error.code] = (metrics.opsRejected[error.code] ?? 0) + 1;
+    this.env.onError(this, error);
   }
 
   reportError(error: TandemError): void {

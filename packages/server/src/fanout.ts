@@ -134,12 +134,49 @@ interface SubscriptionStream {
  */
 export const submitReplies = new WeakSet<object>();
 
+/** Where the fast path hands an op: the connection behind the agent's stream (an AgentStream). */
+export interface OpTarget {
+  deliverOp(collection: string, id: string, op: PublishedOp): void;
+}
+
 interface FastAgent {
   backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
+  stream: { connection: OpTarget };
   subscribedDocs: Record<string, Record<string, SubscriptionStream | undefined> | undefined>;
   _onOp(collection: string, id: string, op: PublishedOp): void;
   _isOwnOp(collection: string, op: PublishedOp): boolean;
   _sendOps(collection: string, id: string, ops: PublishedOp[]): void;
+}
+
+/** ShareDB's own methods: the Agent prototype's (the instance's are replaced below). */
+const shareDb = (agent: FastAgent): FastAgent => Object.getPrototypeOf(agent);
+
+function fastOnOp(this: FastAgent, collection: string, id: string, op: PublishedOp): void {
+  if (this._isOwnOp(collection, op)) return;
+  const backend = this.backend;
+  if (backend.projections[collection] !== undefined || (backend.middleware.op?.length ?? 0) > 1) {
+    shareDb(this)._onOp.call(this, collection, id, op);
+    return;
+  }
+  const stream = this.subscribedDocs[collection]?.[id];
+  if (stream !== undefined) {
+    if (stream.tandemTo !== undefined && op.v === stream.tandemTo + 1) stream.tandemTo = op.v;
+    else stream.tandemFrom = stream.tandemTo = op.v;
+  }
+  this.stream.connection.deliverOp(collection, id, op);
+}
+
+function sendMissingOps(this: FastAgent, collection: string, id: string, ops: PublishedOp[]): void {
+  const sendOps = shareDb(this)._sendOps;
+  const stream = this.subscribedDocs[collection]?.[id];
+  const from = stream?.tandemFrom;
+  const to = stream?.tandemTo;
+  if (from === undefined || to === undefined || !submitReplies.has(ops)) {
+    sendOps.call(this, collection, id, ops);
+    return;
+  }
+  const missing = ops.filter((op) => op.v < from || op.v > to);
+  if (missing.length > 0) sendOps.call(this, collection, id, missing);
 }
 
 /**
@@ -154,36 +191,12 @@ interface FastAgent {
  * so the client has them before the ack): O(room) ops per submit in a busy room, read back from
  * storage as copies the frame cache does not know. Those in the latest contiguous run this socket's
  * subscription delivered are already ahead of the ack in the same FIFO outbox and are skipped.
+ *
+ * The replacements are shared functions, not closures per agent (idle memory per connection).
  */
-export function installFastOpDelivery(
-  agent: FastAgent,
-  deliver: (collection: string, id: string, op: PublishedOp) => void,
-): void {
-  const original = agent._onOp;
-  agent._onOp = function fastOnOp(collection, id, op) {
-    if (agent._isOwnOp(collection, op)) return;
-    const backend = agent.backend;
-    if (backend.projections[collection] !== undefined || (backend.middleware.op?.length ?? 0) > 1) {
-      original.call(agent, collection, id, op);
-      return;
-    }
-    const stream = agent.subscribedDocs[collection]?.[id];
-    if (stream !== undefined) {
-      if (stream.tandemTo !== undefined && op.v === stream.tandemTo + 1) stream.tandemTo = op.v;
-      else stream.tandemFrom = stream.tandemTo = op.v;
-    }
-    deliver(collection, id, op);
-  };
-  const sendOps = agent._sendOps;
-  agent._sendOps = function sendMissingOps(collection, id, ops) {
-    const stream = agent.subscribedDocs[collection]?.[id];
-    const from = stream?.tandemFrom;
-    const to = stream?.tandemTo;
-    if (from === undefined || to === undefined || !submitReplies.has(ops))
-      return sendOps.call(agent, collection, id, ops);
-    const missing = ops.filter((op) => op.v < from || op.v > to);
-    if (missing.length > 0) sendOps.call(agent, collection, id, missing);
-  };
+export function installFastOpDelivery(agent: FastAgent): void {
+  agent._onOp = fastOnOp;
+  agent._sendOps = sendMissingOps;
 }
 
 /**
@@ -315,9 +328,13 @@ const AGENT_MAPS = [
   'latestDocVersionStreams',
   'latestDocVersions',
   'protocol',
+  'custom',
 ] as const;
 
-/** Swap a fresh agent's empty maps for fast ones (idle memory per connection). */
+/**
+ * Swap a fresh agent's empty maps for fast ones (idle memory per connection). Run in the `connect`
+ * middleware, before `custom` is written.
+ */
 export function slimAgent(agent: Record<string, unknown>): void {
   for (const name of AGENT_MAPS) {
     const map = agent[name];

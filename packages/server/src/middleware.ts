@@ -7,7 +7,7 @@ import { ErrorCode, type OpAuthor, type PresenceValue, TandemError } from '@tand
 import type ShareDB from 'sharedb';
 import { createAccessCheck } from './access';
 import { AgentStream, type Connection } from './connection';
-import { authorOf } from './fanout';
+import { authorOf, slimAgent } from './fanout';
 import type { AccessAction, Principal } from './hooks';
 import { installLiveAccess, trackAgent } from './live-access';
 import type { Logger } from './logger';
@@ -42,6 +42,8 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
   // connect: bind the socket's session (principal, connection) to its agent.
   use('connect', (context, next) => {
     if (context.stream instanceof AgentStream) {
+      // Before anything writes to the agent: `custom` is one of the maps slimmed while empty.
+      slimAgent(context.agent);
       context.agent.custom.connection = context.stream.connection;
       context.agent.custom.principal = context.stream.connection.principal;
       // The session @tandem/history stamps on ops and @tandem/conflicts ties locks to.

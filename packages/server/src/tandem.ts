@@ -15,7 +15,7 @@ import { codecFor } from './codecs';
 import { toReport } from './conflict-reports';
 import { CloseCode, Connection, type ConnectionEnvironment, carryErrorDetails } from './connection';
 import { type EventsChannel, type EventsMessage, openEventsChannel } from './events';
-import { FlushScheduler, installFastOpDelivery, slimAgent } from './fanout';
+import { FlushScheduler, installFastOpDelivery } from './fanout';
 import type { Principal, RequestInfo } from './hooks';
 import { installTimings, Metrics, type MetricsSnapshot } from './metrics';
 import { installMiddleware } from './middleware';
@@ -369,13 +369,9 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       ...(typeof principal.expiresAt === 'number' ? { expiresAt: principal.expiresAt } : {}),
     });
     const agent = backend.listen(connection.stream as never, request);
-    slimAgent(agent as never);
-    carryErrorDetails(agent as never, (error, request) => {
-      if (request.a === 'op') metrics.opsRejected[error.code] = (metrics.opsRejected[error.code] ?? 0) + 1;
-      audit.error(error, who(connection));
-    });
+    carryErrorDetails(agent as never);
     connection.agent = agent as never;
-    installFastOpDelivery(agent as never, (collection, id, op) => connection.deliverOp(collection, id, op));
+    installFastOpDelivery(agent as never);
     connection.start();
     if (connection.session !== undefined) {
       const id = connection.session.id;
