@@ -53,20 +53,27 @@ interface RawPubSub {
 const agentsOf = new WeakMap<object, Set<LiveAgent>>();
 const checkOf = new WeakMap<object, ReadCheck>();
 
-/** Follow one remote agent until its socket closes. */
-export function trackAgent(
-  backend: ShareDB,
-  agent: LiveAgent,
-  stream: { once(e: 'close', f: () => void): void },
-) {
+/** A socket's agent stream (connection.ts' AgentStream): its connection holds the agent once served. */
+interface TrackedStream {
+  connection: { agent?: unknown };
+  on(event: 'close', listener: (this: TrackedStream) => void): void;
+}
+
+/** One shared 'close' listener instead of a closure per socket (idle memory per connection). */
+function untrack(this: TrackedStream): void {
+  const agent = this.connection.agent as (LiveAgent & { backend: object }) | undefined;
+  if (agent !== undefined) agentsOf.get(agent.backend)?.delete(agent);
+}
+
+/** Follow one remote agent until its socket closes (the caller set `stream.connection.agent`). */
+export function trackAgent(backend: ShareDB, agent: LiveAgent, stream: TrackedStream) {
   let agents = agentsOf.get(backend);
   if (agents === undefined) {
     agents = new Set();
     agentsOf.set(backend, agents);
   }
-  const set = agents;
-  set.add(agent);
-  stream.once('close', () => set.delete(agent));
+  agents.add(agent);
+  stream.on('close', untrack);
 }
 
 function inScope(scope: AccessScope, collection: string, id: string): boolean {

@@ -48,6 +48,9 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
       context.agent.custom.principal = context.stream.connection.principal;
       // The session @tandem/history stamps on ops and @tandem/conflicts ties locks to.
       context.agent.custom.sessionId = context.stream.connection.id;
+      // From here on (not only once `listen` returns) the connection knows its agent: trackAgent's
+      // close listener finds it there.
+      context.stream.connection.agent = context.agent;
       trackAgent(backend, context.agent, context.stream);
     }
     next();

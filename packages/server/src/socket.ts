@@ -73,7 +73,8 @@ class WsSocket implements TandemSocket {
     });
   }
   onClose(listener: (code: number) => void): void {
-    this.ws.on('close', (code) => listener(code));
+    // Directly, not wrapped (a closure per socket): the extra `reason` argument goes unread.
+    this.ws.on('close', listener);
   }
   onPong(listener: () => void): void {
     this.ws.on('pong', listener);
