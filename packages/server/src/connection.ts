@@ -15,7 +15,7 @@ import {
   TandemError,
   type TandemMessage,
 } from '@tandem/protocol';
-import { encodeShared, type FlushScheduler, type PublishedOp, sharedOpFrame } from './fanout';
+import { encodeShared, type FlushScheduler, fastMap, type PublishedOp, sharedOpFrame } from './fanout';
 import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
@@ -97,6 +97,9 @@ export class AgentStream extends EventEmitter {
   readonly isServer = false;
   constructor(readonly connection: Connection) {
     super();
+    // EventEmitter keeps listeners in a dictionary-mode object (`{ __proto__: null }`, ~200 bytes
+    // with ShareDB's three events); a fast-mode map without inherited keys serves it the same.
+    (this as unknown as { _events: object })._events = fastMap();
   }
   write(message: Record<string, unknown>): boolean {
     this.connection.deliver(message);
