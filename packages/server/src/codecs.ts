@@ -1,14 +1,16 @@
 /** The server's codecs, chosen by the negotiated subprotocol. */
-import { decode, Encoder } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { batchedJsonCodec, type Codec, msgpackCodec, plainJsonCodec, Subprotocol } from '@tandem/protocol';
 
 // ShareDB messages carry `undefined` fields (e.g. `seq` on ops without one); JSON drops them, so
 // msgpack must too or a stock-shaped message would grow `null`s.
 const encoder = new Encoder({ ignoreUndefined: true });
+// One decoder for every frame (`decode()` builds a new one per call); re-entrant, reset per call.
+const decoder = new Decoder();
 
 export const serverMsgpackCodec: Codec = msgpackCodec({
   encode: (value) => encoder.encode(value),
-  decode: (bytes) => decode(bytes),
+  decode: (bytes) => decoder.decode(bytes),
 });
 
 export function codecFor(subprotocol: string): Codec {
