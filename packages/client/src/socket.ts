@@ -75,7 +75,12 @@ export class ReconnectingSocket {
     }
     if (this.stopped) return;
     const ws = new this.WebSocketImpl(url, [this.codec.subprotocol]);
-    ws.binaryType = 'arraybuffer';
+    // Node's ws can hand over its own Buffer (a Uint8Array) instead of copying each frame into an
+    // ArrayBuffer. A browser's WebSocket only knows 'arraybuffer' (and warns about other values);
+    // other implementations may turn an unknown value into 'blob': keep 'arraybuffer' for them.
+    const native = (globalThis as { WebSocket?: unknown }).WebSocket;
+    if (this.WebSocketImpl !== native) ws.binaryType = 'nodebuffer';
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {
       if (ws !== this.ws) return;
@@ -103,7 +108,9 @@ export class ReconnectingSocket {
   private receive(data: unknown): void {
     let decoded: unknown;
     try {
-      decoded = this.codec.decode(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+      decoded = this.codec.decode(
+        typeof data === 'string' || data instanceof Uint8Array ? data : new Uint8Array(data as ArrayBuffer),
+      );
     } catch (error) {
       this.hooks.onDecodeError(error);
       return;
