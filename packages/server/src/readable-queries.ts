@@ -4,6 +4,7 @@
  * asking it; so the `query` middleware leaves a reader on the query's options, and the backend's DB
  * is wrapped to cut every result (first run and every poll) through it.
  */
+import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -31,29 +32,67 @@ interface QueryDB {
   queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback): void;
 }
 
+/**
+ * A `$count` query counts every match; for a reader it must count the readable ones only, so it is
+ * run for its ids instead (undefined: not a count query).
+ */
+function countless(query: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(query) || !query.$count) return undefined;
+  const { $count: _, ...rest } = query;
+  return rest;
+}
+
+/**
+ * Any other `extra` (e.g. sharedb-mongo's `$aggregate` results) is computed over documents the reader
+ * was not asked about: refused rather than passed on or silently dropped.
+ */
+function extraRefused(collection: string): TandemError {
+  return new TandemError(
+    ErrorCode.FORBIDDEN,
+    `query results beyond documents (aggregations) are not available when reads are authorized per document`,
+    { collection, reason: 'query-extra' },
+  );
+}
+
 /** The backend's DB with query results cut by the query's reader (queries without one pass as they are). */
 export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
   const target = db as unknown as QueryDB;
   const overrides: Record<string, unknown> = {
     query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback) {
-      target.query(collection, query, fields, options, (error, snapshots: { id: string }[], extra) => {
-        const reader = readerOf(options);
-        if (error || reader === undefined) return cb(error, snapshots, extra);
-        reader(snapshots.map((s) => s.id)).then((ids) => {
-          const keep = new Set(ids);
-          cb(
-            null,
-            snapshots.filter((s) => keep.has(s.id)),
-            extra,
-          );
-        }, cb);
-      });
+      const reader = readerOf(options);
+      if (reader === undefined) return target.query(collection, query, fields, options, cb);
+      const counting = countless(query);
+      target.query(
+        collection,
+        counting ?? query,
+        fields,
+        options,
+        (error, snapshots: { id: string }[], extra) => {
+          if (error) return cb(error);
+          reader(snapshots.map((s) => s.id)).then((ids) => {
+            if (counting !== undefined) return cb(null, [], ids.length);
+            if (extra !== undefined) return cb(extraRefused(collection));
+            const keep = new Set(ids);
+            cb(
+              null,
+              snapshots.filter((s) => keep.has(s.id)),
+              undefined,
+            );
+          }, cb);
+        },
+      );
     },
     queryPoll(collection: string, query: unknown, options: unknown, cb: Callback) {
-      target.queryPoll(collection, query, options, (error, ids: string[], extra) => {
-        const reader = readerOf(options);
-        if (error || reader === undefined) return cb(error, ids, extra);
-        reader(ids).then((readable) => cb(null, readable, extra), cb);
+      const reader = readerOf(options);
+      if (reader === undefined) return target.queryPoll(collection, query, options, cb);
+      const counting = countless(query);
+      target.queryPoll(collection, counting ?? query, options, (error, ids: string[], extra) => {
+        if (error) return cb(error);
+        reader(ids).then((readable) => {
+          if (counting !== undefined) return cb(null, [], readable.length);
+          if (extra !== undefined) return cb(extraRefused(collection));
+          cb(null, readable, undefined);
+        }, cb);
       });
     },
     queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {
