@@ -4,6 +4,7 @@ import ShareDB from 'sharedb';
 import { type NodeCallback, respond, respondDone, respondWithExtra, toStorageError } from '../callback';
 import type { ReadOptions, StoredOp, StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
+import { OpCache } from './op-cache';
 import { compileQuery, isPerDocument } from './query';
 import { SnapshotCache, type SnapshotRow } from './snapshot-cache';
 
@@ -94,6 +95,8 @@ export class SqliteDB extends ShareDB.DB {
   pollDebounce: number | undefined;
   private readonly sql: ReturnType<typeof prepare>;
   private readonly cache: SnapshotCache;
+  /** Recent ops of busy documents (committed ops never change). */
+  private readonly ops = new OpCache();
   private readonly queries = new Map<string, BetterSqlite3.Statement>();
   private pending: PendingCommit[] = [];
   private closed = false;
@@ -241,11 +244,48 @@ export class SqliteDB extends ShareDB.DB {
   }
 
   /**
+   * The ops a submit missed (`from <= v < to`), from the op cache when it holds them. Only this path
+   * (ShareDB's `getOpsToSnapshot`, run by every submit that is behind) is cached: `getOps` — history,
+   * `verify`, subscription catch-up — always reads the file.
+   */
+  private missedOpsSync(
+    collection: string,
+    id: string,
+    from: number | null,
+    to: number,
+    withMetadata: boolean,
+  ) {
+    const key = `${collection}\u0000${id}`;
+    const start = from ?? 0;
+    // Read only what the cache lacks: the ops committed since this document's last read.
+    const have = this.ops.cachedUntil(key, start);
+    if (have < to) {
+      const rows = this.sql.ops.all(collection, id, have, to) as OpRow[];
+      // A gap (compacted ops) or a submit far behind is not worth keeping.
+      const contiguous = rows.length > 0 && rows[rows.length - 1].v === have + rows.length - 1;
+      if (contiguous && rows.length <= this.ops.maxOps) {
+        this.ops.put(
+          key,
+          have,
+          rows.map((row) => ({
+            op: JSON.parse(row.op) as StoredOp,
+            m: row.m === null ? null : JSON.parse(row.m),
+          })),
+        );
+      }
+    }
+    return (
+      this.ops.get(key, start, to, withMetadata) ?? this.getOpsSync(collection, id, start, to, withMetadata)
+    );
+  }
+
+  /**
    * Compaction capability used by @tandem/history (`compact`): delete the ops of one document below
    * `before`, in one statement. ShareDB's DB interface has no such call, so it is an extra method.
    * Returns how many ops were deleted.
    */
   async deleteOpsBefore(collection: string, id: string, before: number): Promise<number> {
+    this.ops.forget(`${collection}\u0000${id}`);
     return this.sql.deleteOpsBefore.run(collection, id, before).changes;
   }
 
@@ -297,7 +337,7 @@ export class SqliteDB extends ShareDB.DB {
     callback: NodeCallback<StoredOp[]>,
   ): void {
     const to = typeof snapshot === 'number' ? snapshot : snapshot.v;
-    this.getOps(collection, id, from, to, options, callback);
+    respond(callback, () => this.missedOpsSync(collection, id, from, to, Boolean(options?.metadata)));
   }
 
   /**
