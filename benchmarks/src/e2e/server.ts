@@ -117,7 +117,7 @@ async function tandem(): Promise<string> {
   const attached = await attach(
     { port: 0, host: '127.0.0.1' },
     {
-      storage: 'memory:',
+      storage: process.env.E2E_TANDEM_STORAGE ?? 'memory:',
       rateLimits: config.rateLimits ?? false,
       hooks: limited ? { authenticate: ({ token }) => ({ id: token ?? `anon-${++anonymous}` }) } : {},
     },
