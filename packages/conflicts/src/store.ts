@@ -20,6 +20,14 @@ export type ListQuery =
 const recordDocId = (collection: string, docId: string, id: string): string =>
   `${docKey(collection, docId)}/${encodeURIComponent(id)}`;
 
+/** The store's equality, applied again here: a value matches a field equal to it or an array holding it. */
+function matchesFilter(record: ConflictRecord, filter: Record<string, string>): boolean {
+  return Object.entries(filter).every(([key, value]) => {
+    const field = (record as unknown as Record<string, unknown>)[key];
+    return Array.isArray(field) ? field.includes(value) : field === value;
+  });
+}
+
 export interface ConflictStore {
   add(records: readonly ConflictRecord[]): Promise<void>;
   list(query: ListQuery): Promise<ConflictRecord[]>;
@@ -39,16 +47,11 @@ export function createConflictStore(io: DocIO): ConflictStore {
     },
     async list(query) {
       const { status } = query;
-      const matches =
-        'docId' in query
-          ? (r: ConflictRecord) => r.collection === query.collection && r.docId === query.docId
-          : (r: ConflictRecord) => r.authors.includes(query.author);
-      const found = (await io.query(
-        CONFLICTS_COLLECTION,
-        'docId' in query ? { collection: query.collection, docId: query.docId } : { authors: query.author },
-      )) as unknown as ConflictRecord[];
+      const filter: Record<string, string> =
+        'docId' in query ? { collection: query.collection, docId: query.docId } : { authors: query.author };
+      const found = (await io.query(CONFLICTS_COLLECTION, filter)) as unknown as ConflictRecord[];
       return found
-        .filter((r) => matches(r) && (status === undefined || r.status === status))
+        .filter((r) => matchesFilter(r, filter) && (status === undefined || r.status === status))
         .sort((a, b) => a.createdAt - b.createdAt);
     },
     async get(collection, docId, id) {

@@ -54,6 +54,22 @@ function extraRefused(collection: string): TandemError {
   );
 }
 
+/**
+ * A reader's answer, `readable` being the results it may see: their number for a `$count` query
+ * (run without it), a refusal for any other extra, else the results themselves.
+ */
+function answer(
+  cb: Callback,
+  collection: string,
+  counting: boolean,
+  extra: unknown,
+  readable: unknown[],
+): void {
+  if (counting) cb(null, [], readable.length);
+  else if (extra !== undefined) cb(extraRefused(collection));
+  else cb(null, readable, undefined);
+}
+
 /** The backend's DB with query results cut by the query's reader (queries without one pass as they are). */
 export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
   const target = db as unknown as QueryDB;
@@ -70,13 +86,13 @@ export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
         (error, snapshots: { id: string }[], extra) => {
           if (error) return cb(error);
           reader(snapshots.map((s) => s.id)).then((ids) => {
-            if (counting !== undefined) return cb(null, [], ids.length);
-            if (extra !== undefined) return cb(extraRefused(collection));
             const keep = new Set(ids);
-            cb(
-              null,
+            answer(
+              cb,
+              collection,
+              counting !== undefined,
+              extra,
               snapshots.filter((s) => keep.has(s.id)),
-              undefined,
             );
           }, cb);
         },
@@ -88,11 +104,7 @@ export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
       const counting = countless(query);
       target.queryPoll(collection, counting ?? query, options, (error, ids: string[], extra) => {
         if (error) return cb(error);
-        reader(ids).then((readable) => {
-          if (counting !== undefined) return cb(null, [], readable.length);
-          if (extra !== undefined) return cb(extraRefused(collection));
-          cb(null, readable, undefined);
-        }, cb);
+        reader(ids).then((readable) => answer(cb, collection, counting !== undefined, extra, readable), cb);
       });
     },
     queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {

@@ -80,6 +80,9 @@ function toOp(row: OpRow, withMetadata: boolean): StoredOp {
   return op;
 }
 
+/** A document's key in the op cache. */
+const opsKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
+
 function wantsMetadata(fields: unknown, options: ReadOptions | null | undefined): boolean {
   return Boolean((fields as { $submit?: boolean } | null)?.$submit || options?.metadata);
 }
@@ -255,7 +258,7 @@ export class SqliteDB extends ShareDB.DB {
     to: number,
     withMetadata: boolean,
   ) {
-    const key = `${collection}\u0000${id}`;
+    const key = opsKey(collection, id);
     const start = from ?? 0;
     // Read only what the cache lacks: the ops committed since this document's last read.
     const have = this.ops.cachedUntil(key, start);
@@ -285,7 +288,7 @@ export class SqliteDB extends ShareDB.DB {
    * Returns how many ops were deleted.
    */
   async deleteOpsBefore(collection: string, id: string, before: number): Promise<number> {
-    this.ops.forget(`${collection}\u0000${id}`);
+    this.ops.forget(opsKey(collection, id));
     return this.sql.deleteOpsBefore.run(collection, id, before).changes;
   }
 
