@@ -144,6 +144,10 @@ async function main(): Promise<void> {
       gc();
     }
     const memory = process.memoryUsage();
+    if (request.gc && process.env.E2E_HEAPSNAP !== undefined) {
+      const { writeHeapSnapshot } = await import('node:v8');
+      writeHeapSnapshot(`${process.env.E2E_HEAPSNAP}/${name}-${request.id}.heapsnapshot`);
+    }
     const cpu = process.cpuUsage();
     send({
       type: 'snapshot',

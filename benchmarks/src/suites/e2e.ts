@@ -9,7 +9,8 @@
  * memory per connection. Environment overrides for exploration: E2E_SYSTEMS=ws,sharedb (also
  * tandem-stock: a stock ShareDB client on Tandem's plain JSON) E2E_CLIENTS=10,100 E2E_RATE=200
  * E2E_MEASURE_MS=5000 E2E_IDLE=1000; E2E_PROF=server.ts writes a CPU profile of each server to
- * /tmp/e2e-prof; E2E_NO_PIN=1 skips taskset.
+ * /tmp/e2e-prof; E2E_HEAPSNAP=dir writes a heap snapshot of the server at each idle measurement;
+ * E2E_NO_PIN=1 skips taskset.
  */
 import { loadavg } from 'node:os';
 import { type IdleCellResult, type LoadCellResult, pinned, runIdleCell, runLoadCell } from '../e2e/harness';

@@ -1,27 +1,14 @@
 /** Builds the ShareDB backend: Tandem's document type, the store, and in-process or Redis pub/sub. */
 import { type } from '@tandem/ot';
 import ShareDB from 'sharedb';
-import OpStream from 'sharedb/lib/op-stream';
 import RedisPubSub from 'sharedb-redis-pubsub';
 import { submitReplies } from './fanout';
 import type { Logger } from './logger';
+import { installSubscriptionStreams } from './op-stream';
 import type { ResolvedOptions } from './options';
 import type { Storage } from './storage';
 
 let registered = false;
-
-/**
- * Pub/sub hands every published op to one object stream per subscribed agent, and `Readable.push`
- * on each costs more than the rest of Tandem's per-subscriber path together. With the reader
- * flowing and nothing buffered (always, in practice), push would just emit 'data' synchronously:
- * do that directly, and fall back to push otherwise (paused or buffered streams keep their order).
- */
-function pushData(this: OpStream, data: unknown): void {
-  if (!this.open) return;
-  if (this.readableFlowing === true && this.readableLength === 0 && this.listenerCount('data') > 0)
-    this.emit('data', data);
-  else this.push(data);
-}
 
 /** ShareDB logs through one process-wide logger (console by default); send it to ours. */
 function routeShareDbLogs(logger: Logger): void {
@@ -37,7 +24,6 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
   routeShareDbLogs(logger);
   if (!registered) {
     ShareDB.types.register(type as never);
-    OpStream.prototype.pushData = pushData;
     registered = true;
   }
   const pubsub = redis === undefined ? undefined : new RedisPubSub({ url: redis.url, prefix: redis.prefix });
@@ -49,6 +35,7 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
     // Presence errors from other clients are theirs, not this client's business.
     doNotForwardSendPresenceErrorsToClient: true,
   });
+  installSubscriptionStreams(backend.pubsub);
   // The op list a submit's reply will re-send (fanout.ts skips what the subscription delivered).
   backend.use('afterWrite', (request: { ops?: object }, next: () => void) => {
     if (request.ops !== undefined) submitReplies.add(request.ops);

@@ -15,13 +15,17 @@ import {
   TandemError,
   type TandemMessage,
 } from '@tandem/protocol';
-import { encodeShared, type FlushScheduler, fastMap, type PublishedOp, sharedOpFrame } from './fanout';
+import { encodeShared, type FlushScheduler, type PublishedOp, sharedOpFrame } from './fanout';
+import { fastMapKind } from './fast-map';
 import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
 import type { Throttle } from './security/rate-limit';
 import { fromShareDBError } from './sharedb-errors';
-import type { TandemSocket } from './socket';
+import type { SocketListener, TandemSocket } from './socket';
+
+/** Listener maps of agent streams (ShareDB listens to three events). */
+const listenerMap = fastMapKind();
 
 /** Actions a ShareDB client may send; anything else is answered by us, not by ShareDB. */
 const SHAREDB_ACTIONS = new Set([
@@ -99,7 +103,7 @@ export class AgentStream extends EventEmitter {
     super();
     // EventEmitter keeps listeners in a dictionary-mode object (`{ __proto__: null }`, ~200 bytes
     // with ShareDB's three events); a fast-mode map without inherited keys serves it the same.
-    (this as unknown as { _events: object })._events = fastMap();
+    (this as unknown as { _events: object })._events = listenerMap();
   }
   write(message: Record<string, unknown>): boolean {
     this.connection.deliver(message);
@@ -124,7 +128,7 @@ export interface ConnectionEnvironment {
   throttleFor(connection: Connection): Throttle | undefined;
 }
 
-export class Connection {
+export class Connection implements SocketListener {
   readonly stream: AgentStream = new AgentStream(this);
   /** Heartbeat round-trip time in ms; undefined until the first pong. */
   rtt: number | undefined;
@@ -149,12 +153,12 @@ export class Connection {
     public principal: Principal | undefined,
     private readonly env: ConnectionEnvironment,
   ) {
-    socket.onMessage((frame) => this.receive(frame));
-    socket.onClose((code) => this.onSocketClosed(code));
-    socket.onPong?.(() => {
-      this.awaitingPong = false;
-      this.rtt = Date.now() - this.pingSentAt;
-    });
+    socket.listen(this);
+  }
+
+  socketPong(): void {
+    this.awaitingPong = false;
+    this.rtt = Date.now() - this.pingSentAt;
   }
 
   /** Replace the principal (auth refresh) here and on the agent, where middleware reads it. */
@@ -194,7 +198,8 @@ export class Connection {
     else this.stream.emit('data', message);
   }
 
-  private receive(frame: Frame): void {
+  /** A frame from the client. */
+  socketMessage(frame: Frame): void {
     if (this.closed) return;
     const size = typeof frame === 'string' ? frame.length : frame.byteLength;
     this.env.metrics.bytesIn += size;
@@ -380,7 +385,7 @@ export class Connection {
     this.socket.ping();
   }
 
-  private onSocketClosed(code: number): void {
+  socketClosed(code: number): void {
     if (this.closed) return;
     this.closed = true;
     this.throttle?.stop();

@@ -8,6 +8,8 @@
  * frame: one WeakMap lookup, no encoding, no allocation. The cache dies with the op.
  */
 import { AUTHOR_FIELD, type Codec, type Frame, type OpAuthor } from '@tandem/protocol';
+import { fastMap } from './fast-map';
+import { subscribeToDocStream } from './op-stream';
 
 /**
  * A cached frame and the fields it was encoded from. The key object alone is not enough: projections
@@ -146,6 +148,7 @@ interface FastAgent {
   _onOp(collection: string, id: string, op: PublishedOp): void;
   _isOwnOp(collection: string, op: PublishedOp): boolean;
   _sendOps(collection: string, id: string, ops: PublishedOp[]): void;
+  _subscribeToStream: typeof subscribeToDocStream;
 }
 
 /** ShareDB's own methods: the Agent prototype's (the instance's are replaced below). */
@@ -197,6 +200,7 @@ function sendMissingOps(this: FastAgent, collection: string, id: string, ops: Pu
 export function installFastOpDelivery(agent: FastAgent): void {
   agent._onOp = fastOnOp;
   agent._sendOps = sendMissingOps;
+  agent._subscribeToStream = subscribeToDocStream;
 }
 
 /**
@@ -308,20 +312,6 @@ export class FlushScheduler {
     const waited = performance.now() - this.since;
     if (this.dirty.length > 0 && waited > this.maxDelayMs && waited > 2 * this.lastFlushMs) this.flushDirty();
   }
-}
-
-/**
- * A map object with no inherited keys that stays in V8's fast mode. `Object.create(null)` objects
- * start as hash tables (~250 bytes each, even empty); ShareDB's Agent allocates nine of them per
- * connection, most never written. A null-prototype *prototype* gives the same "no inherited keys"
- * guarantee with a small fast object.
- */
-function Dict(this: object): void {}
-Dict.prototype = Object.create(null);
-
-/** An empty map object without inherited keys, in fast mode (see Dict). */
-export function fastMap(): Record<string, unknown> {
-  return new (Dict as unknown as new () => Record<string, unknown>)();
 }
 
 const AGENT_MAPS = [

@@ -20,7 +20,8 @@ export interface Principal {
 
 /**
  * What a connection keeps of its upgrade request after the upgrade (the full IncomingMessage is
- * not retained: it would cost every idle connection several kilobytes).
+ * not retained: it would cost every idle connection several kilobytes). Every header but the
+ * handshake's one-time `sec-websocket-key`.
  */
 export interface RequestInfo {
   headers: IncomingMessage['headers'];

@@ -46,7 +46,7 @@ export type {
   VerifiedToken,
 } from './security/tokens';
 export { createTokens, tokenAuth } from './security/tokens';
-export type { TandemSocket } from './socket';
+export type { SocketListener, TandemSocket } from './socket';
 export { fromWs } from './socket';
 export type { Storage } from './storage';
 export type { ConnectionContext, Readiness, Tandem } from './tandem';

@@ -3,6 +3,18 @@
  * any WebSocket implementation. `fromWs` adapts a `ws` WebSocket.
  */
 import type { WebSocket } from 'ws';
+import { fastMapKind } from './fast-map';
+
+/** Listener maps of ws sockets (ws's and ours). */
+const listenerMap = fastMapKind();
+
+/** What a socket reports to (Tandem's connection): an object with methods, not closures per socket. */
+export interface SocketListener {
+  socketMessage(frame: string | Uint8Array): void;
+  socketClosed(code: number): void;
+  /** The answer to a `ping`. */
+  socketPong(): void;
+}
 
 export interface TandemSocket {
   /** The negotiated subprotocol ('' when none). It selects the codec. */
@@ -18,13 +30,34 @@ export interface TandemSocket {
   /** Stop reading (TCP then pushes back on the sender) and read again; absent: always reads. */
   pause?(): void;
   resume?(): void;
-  onMessage(listener: (frame: string | Uint8Array) => void): void;
-  onClose(listener: (code: number) => void): void;
-  onPong?(listener: () => void): void;
+  /** Report this socket's frames, close and pongs to `listener` (called once). */
+  listen(listener: SocketListener): void;
 }
 
 /** ws reports protocol violations as 'error' and then closes; the close is what Tandem acts on. */
 function ignore(): void {}
+
+/** The listener a ws WebSocket reports to (set by `WsSocket.listen`). */
+const LISTENER = Symbol('tandem.listener');
+type ListenedWs = WebSocket & { [LISTENER]: SocketListener };
+
+// Shared ws listeners: ws calls them with the WebSocket as `this` (no closure per socket).
+function onWsMessage(this: WebSocket, data: unknown, isBinary: boolean): void {
+  // ws hands text frames over as Buffers too; text stays text so JSON decoding can use it directly.
+  // ws delivers Buffers by default (binaryType 'nodebuffer'); only other binary types need wrapping.
+  const bytes = Buffer.isBuffer(data)
+    ? data
+    : Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.from(data as ArrayBuffer);
+  (this as ListenedWs)[LISTENER].socketMessage(isBinary ? bytes : bytes.toString('utf8'));
+}
+function onWsClose(this: WebSocket, code: number): void {
+  (this as ListenedWs)[LISTENER].socketClosed(code);
+}
+function onWsPong(this: WebSocket): void {
+  (this as ListenedWs)[LISTENER].socketPong();
+}
 
 /**
  * A class rather than an object literal of closures: its methods live once on the prototype, where
@@ -32,6 +65,12 @@ function ignore(): void {}
  */
 class WsSocket implements TandemSocket {
   constructor(private readonly ws: WebSocket) {
+    // EventEmitter keeps listeners in a dictionary-mode object (~300 bytes with ws's and ours); a
+    // fast-mode map without inherited keys serves it the same.
+    const events = listenerMap();
+    const old = (ws as unknown as { _events: Record<string | symbol, unknown> })._events;
+    for (const key of Reflect.ownKeys(old)) events[key as string] = old[key as string];
+    (ws as unknown as { _events: object })._events = events;
     // Without an 'error' listener a protocol violation (e.g. a frame over maxPayload) would crash
     // the process; ws closes the socket (1009, 1002, …) after reporting it.
     ws.on('error', ignore);
@@ -60,24 +99,12 @@ class WsSocket implements TandemSocket {
   resume(): void {
     this.ws.resume();
   }
-  onMessage(listener: (frame: string | Uint8Array) => void): void {
-    this.ws.on('message', (data, isBinary) => {
-      // ws hands text frames over as Buffers too; text stays text so JSON decoding can use it directly.
-      // ws delivers Buffers by default (binaryType 'nodebuffer'); only other binary types need wrapping.
-      const bytes = Buffer.isBuffer(data)
-        ? data
-        : Array.isArray(data)
-          ? Buffer.concat(data)
-          : Buffer.from(data as ArrayBuffer);
-      listener(isBinary ? bytes : bytes.toString('utf8'));
-    });
-  }
-  onClose(listener: (code: number) => void): void {
-    // Directly, not wrapped (a closure per socket): the extra `reason` argument goes unread.
-    this.ws.on('close', listener);
-  }
-  onPong(listener: () => void): void {
-    this.ws.on('pong', listener);
+  listen(listener: SocketListener): void {
+    const ws = this.ws as ListenedWs;
+    ws[LISTENER] = listener;
+    ws.on('message', onWsMessage);
+    ws.on('close', onWsClose);
+    ws.on('pong', onWsPong);
   }
 }
 

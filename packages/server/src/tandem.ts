@@ -23,6 +23,7 @@ import { type ResolvedOptions, resolveOptions, type TandemOptions } from './opti
 import { createPluginCalls } from './plugin-calls';
 import { installPlugins, type Plugins } from './plugins';
 import { anonymousPrincipal, userInfo } from './principal';
+import { keepRequest } from './request-info';
 import { HookRunner } from './run-hook';
 import { Audit } from './security/audit';
 import { checkOrigin } from './security/origin';
@@ -130,6 +131,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     remoteAddress: connection.request?.remoteAddress,
   });
   const connections = new Set<Connection>();
+  /** `close()` waiting for these sockets to close. */
+  const closeWaiters = new Map<Connection, () => void>();
   let closing = false;
   let storage: Storage | undefined;
   /** Per-user buckets: shared over Redis when configured (set once the backend exists), else per process. */
@@ -276,6 +279,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     ),
     onClosed(connection, code) {
       connections.delete(connection);
+      closeWaiters.get(connection)?.();
+      closeWaiters.delete(connection);
       const throttledUser = throttled.get(connection);
       if (throttledUser !== undefined) userBuckets?.release(throttledUser);
       if (throttledUser !== undefined) admission?.release(throttledUser);
@@ -400,10 +405,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       return closing;
     },
     handleConnection(socket, request, context = {}) {
-      const info: RequestInfo | undefined =
-        request === undefined
-          ? undefined
-          : { headers: request.headers, url: request.url, remoteAddress: request.socket?.remoteAddress };
+      const info: RequestInfo | undefined = request === undefined ? undefined : keepRequest(request);
       const connection = new Connection(
         randomUUID(),
         socket,
@@ -491,7 +493,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       const closed = [...connections].map(
         (connection) =>
           new Promise<void>((resolve) => {
-            connection.socket.onClose(() => resolve());
+            closeWaiters.set(connection, resolve);
             connection.fail(
               new TandemError(ErrorCode.SHUTTING_DOWN, 'server is shutting down'),
               CloseCode.goingAway,

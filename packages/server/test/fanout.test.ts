@@ -19,10 +19,9 @@ function memorySocket() {
     },
     close: () => {},
     terminate: () => {},
-    onMessage: (l) => {
-      onMessage = l;
+    listen: (l) => {
+      onMessage = (frame) => l.socketMessage(frame);
     },
-    onClose: () => {},
   };
   return { socket, received, send: (message: object) => onMessage(JSON.stringify(message)) };
 }

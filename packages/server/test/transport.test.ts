@@ -23,10 +23,10 @@ function stuckSocket() {
       for (const l of closeListeners) l(code);
     },
     terminate: () => socket.close(1006, ''),
-    onMessage: (l) => {
-      onMessage = l;
+    listen: (l) => {
+      onMessage = (frame) => l.socketMessage(frame);
+      closeListeners.push((code) => l.socketClosed(code));
     },
-    onClose: (l) => void closeListeners.push(l),
   };
   return { socket, sent, closed: () => closedWith, receive: (frame: string) => onMessage(frame) };
 }
