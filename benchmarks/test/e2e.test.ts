@@ -4,7 +4,7 @@
  * thresholds, since the machine is shared.
  */
 import { describe, expect, it } from 'vitest';
-import { procStat, runIdleCell, runLoadCell } from '../src/e2e/harness';
+import { linearFit, procStat, runIdleCell, runLoadCell } from '../src/e2e/harness';
 
 const tiny = { clients: 3, warmupMs: 200, measureMs: 1_000, drainMs: 3_000 };
 
@@ -32,8 +32,29 @@ describe('e2e harness', () => {
     const result = await runIdleCell('ws', 5);
     expect(result.connected).toBe(5);
     expect(result.loadedRss).toBeGreaterThan(0);
-    expect(Number.isFinite(result.bytesPerConnection)).toBe(true);
+    expect(Number.isFinite(result.rssPerConnection)).toBe(true);
+    expect(Number.isFinite(result.heapPerConnection)).toBe(true);
   }, 60_000);
+
+  it('fits memory growth per connection by least squares', () => {
+    expect(
+      linearFit([
+        [0, 100],
+        [250, 600],
+        [500, 1100],
+        [750, 1600],
+        [1000, 2100],
+      ]),
+    ).toEqual({ slope: 2, r2: 1 });
+    const noisy = linearFit([
+      [0, 0],
+      [1, 3],
+      [2, 1],
+      [3, 4],
+    ]);
+    expect(noisy.slope).toBeCloseTo(1, 9);
+    expect(noisy.r2).toBeLessThan(1);
+  });
 
   it('reads CPU and RSS of a live process from /proc', () => {
     const stat = procStat(process.pid);

@@ -8,7 +8,15 @@
 import { percentile, seededRandom } from '../report';
 import { createDriver, type SimClient } from './drivers';
 import { LoadStats } from './stats';
-import type { ClientsConfig, ClientsMessage, IdleConfig, LoadConfig, LoadResult } from './types';
+import {
+  type ClientsConfig,
+  type ClientsMessage,
+  type ClientsPhase,
+  IDLE_STEPS,
+  type IdleConfig,
+  type LoadConfig,
+  type LoadResult,
+} from './types';
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -22,10 +30,7 @@ function send(message: ClientsMessage): Promise<void> {
 
 let continueWaiter: (() => void) | undefined;
 /** Announce a phase; with `wait`, block until the orchestrator says continue (after its snapshot). */
-function phase(
-  name: 'baseline' | 'half' | 'connected' | 'measure-start' | 'measure-end',
-  wait = false,
-): Promise<void> {
+function phase(name: ClientsPhase, wait = false): Promise<void> {
   void send({ type: 'phase', phase: name } as ClientsMessage);
   if (!wait) return Promise.resolve();
   return new Promise((resolve) => {
@@ -151,14 +156,15 @@ async function runIdle(config: IdleConfig): Promise<void> {
   await openAll(Math.min(50, config.clients) + 1, (i) => driver.open(i, noop), warm, 1);
   for (const client of warm) client.close();
   await sleep(500);
-  await phase('baseline', true);
+  await phase('idle-step', true);
   const start = now();
-  const half = 1 + Math.floor(config.clients / 2);
-  await openAll(half, (i) => driver.open(i, noop), clients, 1);
-  await phase('half', true);
-  await openAll(config.clients + 1, (i) => driver.open(i, noop), clients, half);
+  for (let step = 1, opened = 1; step <= IDLE_STEPS; step++) {
+    const target = 1 + Math.round((config.clients * step) / IDLE_STEPS);
+    await openAll(target, (i) => driver.open(i, noop), clients, opened);
+    opened = target;
+    await phase('idle-step', true);
+  }
   const connectMs = now() - start;
-  await phase('connected', true);
   for (const client of clients) client.close();
   await send({ type: 'result', result: { kind: 'idle', connected: clients.length - 1, connectMs } });
 }

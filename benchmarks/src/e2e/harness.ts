@@ -17,7 +17,7 @@ import type {
   ServerMessage,
   SystemName,
 } from './types';
-import { serverOf } from './types';
+import { IDLE_STEPS, serverOf } from './types';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** The benchmarks package: `--import tsx` resolves from here. */
@@ -199,15 +199,36 @@ export interface LoadCellResult extends LoadResult {
 }
 
 export interface IdleCellResult extends IdleResult {
-  /** Server RSS after GC with one client, then with N more idle clients (bytes). */
+  /** Server RSS after GC with one client, then with all N more idle clients (bytes). */
   baselineRss: number;
   loadedRss: number;
-  /** Server RSS growth per connection over the second half of the connections (after GC). */
-  bytesPerConnection: number;
-  /** JS heap + external growth per connection over the second half. */
+  /**
+   * Growth per connection: the least-squares slope of the server's RSS (and of its V8 heap +
+   * external memory) over five GC'd points, at 0, ¼, ½, ¾ and all of the connections. A slope over
+   * five points is far steadier than a difference of two (RSS moves in pages as V8 and malloc
+   * take and return memory).
+   */
+  rssPerConnection: number;
   heapPerConnection: number;
-  /** RSS growth per connection over all of them, from the baseline. */
-  bytesPerConnectionAll: number;
+  /** How well a straight line explains the RSS points (1 = exactly; low values mean noise). */
+  rssFit: number;
+}
+
+/** Least-squares slope of y over x, and R². */
+export function linearFit(points: readonly (readonly [number, number])[]): { slope: number; r2: number } {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+    syy += (y - my) ** 2;
+  }
+  const slope = sxy / sxx;
+  return { slope, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
 }
 
 async function withChildren<T>(
@@ -307,14 +328,13 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
 
 export function runIdleCell(system: SystemName, count: number): Promise<IdleCellResult> {
   return withChildren(system, 120_000, undefined, async (server, url, clients) => {
-    const snapshots: Partial<Record<'baseline' | 'half' | 'connected', ServerSnapshot>> = {};
+    const snapshots: ServerSnapshot[] = [];
     clients.on('message', async (message: ClientsMessage) => {
-      if (message.type !== 'phase') return;
-      if (message.phase === 'baseline' || message.phase === 'half' || message.phase === 'connected') {
-        // Let connection setup garbage settle before the GC'd measurement.
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        snapshots[message.phase] = await server.snapshot(true, 60_000);
-      }
+      if (message.type !== 'phase' || message.phase !== 'idle-step') return;
+      // Let connection setup garbage settle before the GC'd measurement.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const snapshot = await server.snapshot(true, 60_000);
+      if (snapshot !== undefined) snapshots.push(snapshot);
       clients.send({ type: 'continue' });
     });
     const result = resultOf(clients);
@@ -327,19 +347,17 @@ export function runIdleCell(system: SystemName, count: number): Promise<IdleCell
       docId: `room-${++roomSeq}`,
     } satisfies ClientsConfig);
     const idle = (await result) as IdleResult;
-    const { baseline, half, connected: loaded } = snapshots;
-    if (baseline === undefined || half === undefined || loaded === undefined)
-      throw new Error('idle phases missing');
-    // The second half of the connections is what is charged: by then startup garbage and lazily
-    // initialised code are out of the picture (RSS right after startup can still shrink).
-    const secondHalf = count - Math.floor(count / 2);
+    if (snapshots.length !== IDLE_STEPS + 1) throw new Error('idle steps missing');
+    const at = (step: number) => Math.round((count * step) / IDLE_STEPS);
+    const rss = linearFit(snapshots.map((s, step) => [at(step), s.rss]));
+    const heap = linearFit(snapshots.map((s, step) => [at(step), s.heapUsed]));
     return {
       ...idle,
-      baselineRss: baseline.rss,
-      loadedRss: loaded.rss,
-      bytesPerConnection: (loaded.rss - half.rss) / secondHalf,
-      heapPerConnection: (loaded.heapUsed - half.heapUsed) / secondHalf,
-      bytesPerConnectionAll: (loaded.rss - baseline.rss) / idle.connected,
+      baselineRss: snapshots[0].rss,
+      loadedRss: snapshots[IDLE_STEPS].rss,
+      rssPerConnection: rss.slope,
+      heapPerConnection: heap.slope,
+      rssFit: rss.r2,
     };
   });
 }

@@ -86,7 +86,10 @@ export interface IdleResult {
 
 export type ClientsResult = LoadResult | IdleResult;
 
-export type ClientsPhase = 'baseline' | 'half' | 'connected' | 'measure-start' | 'measure-end';
+/** Idle cells measure the server after 0, ¼, ½, ¾ and all of the sockets opened (`idle-step`). */
+export const IDLE_STEPS = 4;
+
+export type ClientsPhase = 'idle-step' | 'connected' | 'measure-start' | 'measure-end';
 
 /** clients → orchestrator */
 export type ClientsMessage =

@@ -71,6 +71,8 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
     maxPayload: maxPayloadBytes,
     // Compression costs ~300 KB per socket in zlib state; ops are tiny.
     perMessageDeflate: false,
+    // Tandem tracks its connections; ws's own set would cost every socket a listener and an entry.
+    clientTracking: false,
     handleProtocols: (offered) => selectSubprotocol(offered) || false,
   });
 

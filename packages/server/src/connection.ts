@@ -139,7 +139,8 @@ export class Connection implements SocketListener {
   private outbox: Frame[] = [];
   private marked = false;
   private started = false;
-  private early: unknown[] = [];
+  /** Messages that arrived before `start` (undefined once started). */
+  private early: unknown[] | undefined = [];
   private throttle: Throttle | undefined;
   private closed = false;
   private awaitingPong = false;
@@ -180,8 +181,8 @@ export class Connection implements SocketListener {
   start(): void {
     this.started = true;
     this.throttle = this.env.throttleFor(this);
-    const early = this.early;
-    this.early = [];
+    const early = this.early ?? [];
+    this.early = undefined;
     for (const message of early) this.forward(message as Record<string, unknown>);
   }
 
@@ -258,7 +259,7 @@ export class Connection implements SocketListener {
       return;
     }
     if (this.started) this.forward(message as Record<string, unknown>);
-    else if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(message);
+    else if (this.early !== undefined && this.early.length < MAX_EARLY_MESSAGES) this.early.push(message);
     else
       this.fail(
         new TandemError(ErrorCode.TOO_LARGE, 'too many messages before the session started', {

@@ -8,7 +8,7 @@
  * frame: one WeakMap lookup, no encoding, no allocation. The cache dies with the op.
  */
 import { AUTHOR_FIELD, type Codec, type Frame, type OpAuthor } from '@tandem/protocol';
-import { fastMap } from './fast-map';
+import { fastMapKind } from './fast-map';
 import { subscribeToDocStream } from './op-stream';
 
 /**
@@ -326,6 +326,12 @@ const AGENT_MAPS = [
   'custom',
 ] as const;
 
+/** A kind per map: V8 then sizes each by what it holds (see fastMapKind). */
+const agentMapOf = Object.fromEntries(AGENT_MAPS.map((name) => [name, fastMapKind()])) as Record<
+  (typeof AGENT_MAPS)[number],
+  () => Record<string, unknown>
+>;
+
 /**
  * Swap a fresh agent's empty maps for fast ones (idle memory per connection). Run in the `connect`
  * middleware, before `custom` is written.
@@ -334,7 +340,7 @@ export function slimAgent(agent: Record<string, unknown>): void {
   for (const name of AGENT_MAPS) {
     const map = agent[name];
     if (typeof map === 'object' && map !== null && Object.keys(map).length === 0) {
-      agent[name] = fastMap();
+      agent[name] = agentMapOf[name]();
     }
   }
 }

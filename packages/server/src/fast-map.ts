@@ -13,6 +13,3 @@ export function fastMapKind(): () => Record<string, unknown> {
   Dict.prototype = Object.create(null);
   return () => new (Dict as unknown as new () => Record<string, unknown>)();
 }
-
-/** An empty map object without inherited keys, in fast mode, for maps that mostly stay empty. */
-export const fastMap = fastMapKind();
