@@ -8,7 +8,7 @@
  * types its next character when the previous one is acknowledged); and N idle subscribed sockets for
  * memory per connection. Environment overrides for exploration: E2E_SYSTEMS=ws,sharedb (also
  * tandem-stock: a stock ShareDB client on Tandem's plain JSON) E2E_CLIENTS=10,100 E2E_RATE=200
- * E2E_MEASURE_MS=5000 E2E_IDLE=1000; E2E_PROF=server.ts writes a CPU profile of each server to
+ * E2E_WARMUP_MS=1000 E2E_MEASURE_MS=5000 E2E_IDLE=1000; E2E_PROF=server.ts writes a CPU profile of each server to
  * /tmp/e2e-prof; E2E_HEAPSNAP=dir writes a heap snapshot of the server at each idle measurement;
  * E2E_NO_PIN=1 skips taskset.
  */
@@ -68,6 +68,7 @@ export function planFor(options: BenchOptions, env: NodeJS.ProcessEnv = process.
   if (clients !== undefined) plan.clients = clients.map(Number);
   if (env.E2E_RATE !== undefined) plan.rate = Number(env.E2E_RATE);
   if (env.E2E_MEASURE_MS !== undefined) plan.measureMs = Number(env.E2E_MEASURE_MS);
+  if (env.E2E_WARMUP_MS !== undefined) plan.warmupMs = Number(env.E2E_WARMUP_MS);
   if (env.E2E_IDLE !== undefined) plan.idle = Number(env.E2E_IDLE);
   // Full runs: every client count at the fixed rate and at full speed. Quick runs keep one cell per
   // count (the smallest at the fixed rate, the others at full speed) so the suite takes about a minute.

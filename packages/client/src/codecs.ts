@@ -1,12 +1,16 @@
 /** The client's codecs (the msgpack implementation is bundled for browsers). */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { batchedJsonCodec, type Codec, msgpackCodec } from '@tandem/protocol';
+import { cacheStringValues, StringCache } from './string-cache';
 
 // ShareDB messages carry `undefined` fields; drop them like JSON does.
 const encoder = new Encoder({ ignoreUndefined: true });
 // One decoder for every frame: `decode()` builds a new one per call (a browser tab or a Node process
 // with many sockets decodes thousands of frames a second). It is re-entrant and resets per call.
-const decoder = new Decoder();
+const strings = new StringCache();
+const decoder = new Decoder({ keyDecoder: strings });
+const sample = { a: 'op', c: 'rooms', d: 'doc-1', v: 7, src: 'f00d', op: ['text', { es: [3, 'héllo ✓'] }] };
+cacheStringValues(decoder, strings, encoder.encode(sample), JSON.stringify(sample));
 
 export type CodecName = 'msgpack' | 'json';
 
