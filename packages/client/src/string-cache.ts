@@ -7,44 +7,48 @@ import type { Decoder } from '@msgpack/msgpack';
 
 /** Longest string (in bytes) worth caching: ShareDB client ids are 32 bytes. */
 const MAX_BYTES = 48;
-/** Strings kept per byte length; a new one replaces the oldest (round robin). */
-const PER_LENGTH = 32;
+/** Slots in the table (a power of two): room for the ids and names of a few thousand peers. */
+const SLOTS = 2048;
 
 const utf8 = new TextDecoder();
 
+/**
+ * A direct-mapped table: a string's bytes hash to one slot, a hit is one comparison, a miss
+ * decodes and takes the slot. Lookups stay O(length) however many distinct strings go by (a
+ * searched list per length was slower than plain decoding once a room had hundreds of peers).
+ */
 export class StringCache {
-  private readonly buckets: { bytes: Uint8Array; value: string }[][] = [];
-  private readonly next: number[] = [];
-
-  constructor() {
-    for (let i = 0; i <= MAX_BYTES; i++) {
-      this.buckets.push([]);
-      this.next.push(0);
-    }
-  }
+  private readonly keys: (Uint8Array | undefined)[] = new Array(SLOTS).fill(undefined);
+  private readonly values: string[] = new Array(SLOTS).fill('');
 
   canBeCached(byteLength: number): boolean {
     return byteLength > 0 && byteLength <= MAX_BYTES;
   }
 
   decode(bytes: Uint8Array, offset: number, byteLength: number): string {
-    const bucket = this.buckets[byteLength];
-    search: for (let i = 0; i < bucket.length; i++) {
-      const entry = bucket[i];
-      const known = entry.bytes;
-      for (let j = 0; j < byteLength; j++) if (known[j] !== bytes[offset + j]) continue search;
-      return entry.value;
+    let hash = 2166136261 ^ byteLength; // FNV-1a
+    for (let i = 0; i < byteLength; i++) hash = Math.imul(hash ^ bytes[offset + i], 16777619);
+    const slot = (hash ^ (hash >>> 13)) & (SLOTS - 1);
+    const known = this.keys[slot];
+    if (known !== undefined && known.length === byteLength) {
+      let same = true;
+      for (let i = 0; i < byteLength && same; i++) same = known[i] === bytes[offset + i];
+      if (same) return this.values[slot];
     }
     // A copy: `bytes` may be a pooled Buffer that is reused for the next frame.
     const copy = bytes.slice(offset, offset + byteLength);
-    const value = utf8.decode(copy);
-    if (bucket.length < PER_LENGTH) bucket.push({ bytes: copy, value });
-    else {
-      bucket[this.next[byteLength]] = { bytes: copy, value };
-      this.next[byteLength] = (this.next[byteLength] + 1) % PER_LENGTH;
-    }
+    const value = isAscii(copy)
+      ? String.fromCharCode.apply(null, copy as unknown as number[])
+      : utf8.decode(copy);
+    this.keys[slot] = copy;
+    this.values[slot] = value;
     return value;
   }
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return false;
+  return true;
 }
 
 /** The decoder state the override reads (fields of @msgpack/msgpack's Decoder, not its public API). */
