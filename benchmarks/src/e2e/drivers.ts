@@ -122,8 +122,12 @@ interface ShareDbDoc {
 const promisify = (fn: (cb: (error?: unknown) => void) => void) =>
   new Promise<void>((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
 
-/** Typing stamps by op identity (`src:seq`), shared by every client of the process. */
-const stampsById = new Map<string, number[]>();
+/**
+ * Keystroke times of each op by its identity, client id then seq (shared by every client of the
+ * process). Nested maps rather than a `${src}:${seq}` key: every receipt looks one up (100k/s at
+ * 500 clients), and a string per receipt was ~5 % of the clients process — the instrument's own cost.
+ */
+const stampsById = new Map<string, Map<number, number[]>>();
 
 async function shareDbClient(
   connection: ShareDbConnection,
@@ -138,7 +142,13 @@ async function shareDbClient(
   connection.on('send', (message) => {
     if (message.a === 'op' && message.op !== undefined && typedSinceSend.length > 0) {
       // The first send of an op omits src (the server uses the session id, which is ours).
-      stampsById.set(`${message.src ?? connection.id}:${message.seq}`, typedSinceSend);
+      const src = message.src ?? connection.id;
+      let bySeq = stampsById.get(src);
+      if (bySeq === undefined) {
+        bySeq = new Map();
+        stampsById.set(src, bySeq);
+      }
+      bySeq.set(message.seq, typedSinceSend);
       typedSinceSend = [];
     }
   });
@@ -150,7 +160,7 @@ async function shareDbClient(
     if (typeof data.v !== 'number' || data.v <= lastVersion) return;
     lastVersion = data.v;
     if (data.src === connection.id) return;
-    const stamps = stampsById.get(`${data.src}:${data.seq}`);
+    const stamps = stampsById.get(data.src)?.get(data.seq);
     if (stamps === undefined) return;
     const t = now();
     for (const sentAt of stamps) stats.deliver(sentAt, t);
