@@ -91,6 +91,13 @@ const isError = (cell: Cell | undefined): cell is { error: string } => cell !== 
 /** Below this R², an RSS slope is page noise, not growth per connection. */
 const MIN_RSS_FIT = 0.9;
 
+/**
+ * Whether two RSS slopes can be compared: both fits straight lines and bare ws growing at all (at
+ * 1,000 sockets bare ws grows by a few MB, which V8 and malloc page moves can hide entirely).
+ */
+const rssComparable = (cell: IdleCellResult, ws: IdleCellResult): boolean =>
+  ws.rssPerConnection > 0 && ws.rssFit >= MIN_RSS_FIT && cell.rssFit >= MIN_RSS_FIT;
+
 const ms = (n: number) => (Number.isFinite(n) ? formatNumber(n, 1) : '—');
 const mb = (bytes: number) => formatNumber(bytes / 1_048_576, 1);
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -271,8 +278,8 @@ export async function run(options: BenchOptions): Promise<void> {
           formatNumber(cell.heapPerConnection / 1024, 1),
           formatNumber(cell.rssFit, 2),
           `${mb(cell.baselineRss)} → ${mb(cell.loadedRss)}`,
-          wsCell !== undefined && wsCell.rssFit >= MIN_RSS_FIT && cell.rssFit >= MIN_RSS_FIT
-            ? positiveRatio(cell.rssPerConnection, wsCell.rssPerConnection)
+          wsCell !== undefined && rssComparable(cell, wsCell)
+            ? ratio(cell.rssPerConnection, wsCell.rssPerConnection)
             : '— (R² < 0.9)',
           positiveRatio(cell.heapPerConnection, wsCell?.heapPerConnection),
         ];
@@ -357,10 +364,7 @@ export async function run(options: BenchOptions): Promise<void> {
       if (cell === undefined || 'error' in cell || wsIdle === undefined || 'error' in wsIdle) continue;
       const r = cell.rssPerConnection / wsIdle.rssPerConnection;
       const h = cell.heapPerConnection / wsIdle.heapPerConnection;
-      // RSS counts only when both fits are straight lines: at 1,000 sockets bare ws grows by a few
-      // MB, which V8 and malloc page moves can hide entirely.
-      const rssValid =
-        wsIdle.rssPerConnection > 0 && wsIdle.rssFit >= MIN_RSS_FIT && cell.rssFit >= MIN_RSS_FIT;
+      const rssValid = rssComparable(cell, wsIdle);
       rows.push([
         'idle memory ≤ 1.2× bare ws',
         SYSTEM_LABELS[t],

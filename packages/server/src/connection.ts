@@ -16,16 +16,13 @@ import {
   type TandemMessage,
 } from '@tandem/protocol';
 import { encodeShared, type FlushScheduler, type PublishedOp, sharedOpFrame } from './fanout';
-import { fastMapKind } from './fast-map';
+import { fastListeners } from './fast-map';
 import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
 import type { Throttle } from './security/rate-limit';
 import { fromShareDBError } from './sharedb-errors';
 import type { SocketListener, TandemSocket } from './socket';
-
-/** Listener maps of agent streams (ShareDB listens to three events). */
-const listenerMap = fastMapKind();
 
 /** Actions a ShareDB client may send; anything else is answered by us, not by ShareDB. */
 const SHAREDB_ACTIONS = new Set([
@@ -101,9 +98,7 @@ export class AgentStream extends EventEmitter {
   readonly isServer = false;
   constructor(readonly connection: Connection) {
     super();
-    // EventEmitter keeps listeners in a dictionary-mode object (`{ __proto__: null }`, ~200 bytes
-    // with ShareDB's three events); a fast-mode map without inherited keys serves it the same.
-    (this as unknown as { _events: object })._events = listenerMap();
+    fastListeners(this);
   }
   write(message: Record<string, unknown>): boolean {
     this.connection.deliver(message);

@@ -9,7 +9,7 @@
  */
 import { AUTHOR_FIELD, type Codec, type Frame, type OpAuthor } from '@tandem/protocol';
 import { fastMapKind } from './fast-map';
-import { subscribeToDocStream } from './op-stream';
+import { type SubscriptionStream, subscribeToDocStream } from './op-stream';
 
 /**
  * A cached frame and the fields it was encoded from. The key object alone is not enough: projections
@@ -120,13 +120,6 @@ export function sharedOpFrame(
   const frame = codec.encode(message);
   cache.set(op, { c: collection, frame });
   return frame;
-}
-
-/** A doc subscription's op stream (ShareDB's OpStream), with the run of ops it delivered fast. */
-interface SubscriptionStream {
-  /** First and last version of the latest contiguous run of ops delivered through the fast path. */
-  tandemFrom?: number;
-  tandemTo?: number;
 }
 
 /**

@@ -13,3 +13,18 @@ export function fastMapKind(): () => Record<string, unknown> {
   Dict.prototype = Object.create(null);
   return () => new (Dict as unknown as new () => Record<string, unknown>)();
 }
+
+/** Listener maps of Tandem's emitters: ws sockets (ws's events and ours) and agent streams. */
+const listenerMap = fastMapKind();
+
+/**
+ * Keep `emitter`'s listeners in a fast map. EventEmitter starts them in a dictionary-mode object
+ * (`{ __proto__: null }`, ~200–300 bytes with a handful of events); a fast-mode map without
+ * inherited keys serves it the same. Listeners already added are kept.
+ */
+export function fastListeners(emitter: object): void {
+  const holder = emitter as { _events: Record<string | symbol, unknown> };
+  const events = listenerMap();
+  for (const key of Reflect.ownKeys(holder._events)) events[key as string] = holder._events[key as string];
+  holder._events = events;
+}

@@ -66,6 +66,9 @@ export class SubscriptionStream {
   agent: DocSubscriber | undefined = undefined;
   collection = '';
   docId = '';
+  /** First and last version of the latest contiguous run of ops fanout.ts delivered on its fast path. */
+  tandemFrom: number | undefined = undefined;
+  tandemTo: number | undefined = undefined;
 
   constructor(
     private readonly pubsub: PubSubInternals | undefined,
@@ -87,10 +90,6 @@ export class SubscriptionStream {
     else if (event === 'close') this.onClose = add(this.onClose, listener);
     else throw new TypeError(`subscription streams emit data, end and close, not ${String(event)}`);
     return this;
-  }
-
-  once(event: 'close', listener: Listener): this {
-    return this.on(event, listener);
   }
 
   destroy(): void {

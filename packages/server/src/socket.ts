@@ -3,10 +3,7 @@
  * any WebSocket implementation. `fromWs` adapts a `ws` WebSocket.
  */
 import type { WebSocket } from 'ws';
-import { fastMapKind } from './fast-map';
-
-/** Listener maps of ws sockets (ws's and ours). */
-const listenerMap = fastMapKind();
+import { fastListeners } from './fast-map';
 
 /** What a socket reports to (Tandem's connection): an object with methods, not closures per socket. */
 export interface SocketListener {
@@ -65,12 +62,7 @@ function onWsPong(this: WebSocket): void {
  */
 class WsSocket implements TandemSocket {
   constructor(private readonly ws: WebSocket) {
-    // EventEmitter keeps listeners in a dictionary-mode object (~300 bytes with ws's and ours); a
-    // fast-mode map without inherited keys serves it the same.
-    const events = listenerMap();
-    const old = (ws as unknown as { _events: Record<string | symbol, unknown> })._events;
-    for (const key of Reflect.ownKeys(old)) events[key as string] = old[key as string];
-    (ws as unknown as { _events: object })._events = events;
+    fastListeners(ws);
     // Without an 'error' listener a protocol violation (e.g. a frame over maxPayload) would crash
     // the process; ws closes the socket (1009, 1002, …) after reporting it.
     ws.on('error', ignore);
