@@ -74,7 +74,22 @@ text.on('change', ({ value, shift, local }) => {
   render();
 });
 
-const escapeHtml = (s) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+// Everything users control (text, names, ids, colours) goes in as text or a checked style value,
+// never as markup: another window's content can never run here.
+const safeColour = (c) => (typeof c === 'string' && CSS.supports('color', c) ? c : '#888');
+
+function caret(peer) {
+  const mark = document.createElement('span');
+  mark.className = 'caret';
+  mark.dataset.user = peer.user.id;
+  mark.style.borderColor = safeColour(peer.user.colour);
+  const label = document.createElement('span');
+  label.className = 'label';
+  label.style.background = safeColour(peer.user.colour);
+  label.textContent = `${peer.user.name}${peer.rtt === undefined ? '' : ` · ${Math.round(peer.rtt)} ms`}`;
+  mark.append(label);
+  return mark;
+}
 
 function render() {
   const value = text.value;
@@ -82,22 +97,23 @@ function render() {
   const marks = peers
     .map((p) => ({ at: Math.min(text.toIndex(p.offset), value.length), peer: p }))
     .sort((a, b) => a.at - b.at);
-  let html = '';
+  const parts = [];
   let last = 0;
   for (const { at, peer } of marks) {
-    html += escapeHtml(value.slice(last, at));
-    const label = `${escapeHtml(peer.user.name)}${peer.rtt === undefined ? '' : ` · ${Math.round(peer.rtt)} ms`}`;
-    html += `<span class="caret" data-user="${escapeHtml(peer.user.id)}" style="border-color:${peer.user.colour}"><span class="label" style="background:${peer.user.colour}">${label}</span></span>`;
+    parts.push(value.slice(last, at), caret(peer));
     last = at;
   }
-  overlay.innerHTML = `${html + escapeHtml(value.slice(last))}\n`;
+  parts.push(`${value.slice(last)}\n`);
+  overlay.replaceChildren(...parts);
   overlay.scrollTop = textarea.scrollTop;
-  people.innerHTML = [{ user: { name: `${name} (you)`, colour: '#555' } }, ...doc.presence.peers()]
-    .map(
-      (p) =>
-        `<li style="background:${p.user.colour}">${escapeHtml(p.user.name)}${p.status ? ` · ${p.status}` : ''}</li>`,
-    )
-    .join('');
+  people.replaceChildren(
+    ...[{ user: { name: `${name} (you)`, colour: '#555' } }, ...doc.presence.peers()].map((p) => {
+      const item = document.createElement('li');
+      item.style.background = safeColour(p.user.colour);
+      item.textContent = `${p.user.name}${p.status ? ` · ${p.status}` : ''}`;
+      return item;
+    }),
+  );
 }
 
 doc.presence.on('change', render);

@@ -3,8 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from '@tandem/client';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type Demo, startDemo } from '../src/app';
 
 // The system Chromium (Debian package, installed by scripts/ensure-chromium.sh); never a download.
@@ -104,5 +106,41 @@ describe.skipIf(!haveChromium)('the demo in two real browser windows', () => {
     const final = await bob.inputValue('#text');
     expect(final.split('Offline edit.')).toHaveLength(2); // exactly once
     expect(await ann.inputValue('#text')).toBe(final);
+  });
+
+  it('renders hostile ids, names, text and presence from another user as inert text', async () => {
+    const page = await open('Cat');
+    await page.evaluate(() => {
+      (window as unknown as { __xss: number }).__xss = 0;
+    });
+    // A raw client whose id and name try to break out of an attribute and out of text.
+    const id = `x" onmouseover="window.__xss=1" data-x="`;
+    const hostileName = `<img src=x onerror="window.__xss=2"></textarea><script>window.__xss=3</script>`;
+    const attacker = connect(demo.url.replace('http', 'ws') + 'tandem', {
+      token: `${id}:${hostileName}`,
+      WebSocket: WebSocket as never,
+    });
+    try {
+      const doc = attacker.doc('pads', 'browser-test');
+      await doc.subscribe();
+      const text = doc.text(['text']);
+      await text.set(`${text.value}<img src=x onerror="window.__xss=4">`);
+      await doc.presence.update({ path: ['text'], offset: 1, selections: [{ anchor: 0, head: 1 }] });
+      await page.waitForSelector('#overlay .caret .label:has-text("onerror")');
+      await page.waitForFunction(() =>
+        (document.getElementById('text') as HTMLTextAreaElement).value.includes('window.__xss=4'),
+      );
+      // The name and the text are shown as text: no element, attribute or script came from them.
+      expect(await page.evaluate(() => (window as unknown as { __xss: number }).__xss)).toBe(0);
+      expect(await page.locator('#overlay img, #people img, #overlay script, #people script').count()).toBe(
+        0,
+      );
+      expect(await page.locator('[onmouseover], [onerror]').count()).toBe(0);
+      const mark = page.locator('#overlay .caret', { has: page.locator('.label', { hasText: 'onerror' }) });
+      expect(await mark.getAttribute('data-user')).toBe(id);
+      expect(await page.textContent('#people')).toContain(hostileName);
+    } finally {
+      await attacker.close();
+    }
   });
 });

@@ -77,8 +77,18 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
   });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (pathname !== path) return; // another upgrade handler of the host's may want it
+    // The path as sent (`//tandem` is a path, not a host); the query carries the token.
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    if ((query < 0 ? url : url.slice(0, query)) !== path) {
+      // Another upgrade handler of the host's may want it; with none, nobody would ever answer and
+      // the socket would stay open for free.
+      if (server !== undefined && server.listenerCount('upgrade') === 1) {
+        socket.on('error', destroyOnError);
+        refuse(socket, 404, 'Not Found', new TandemError(ErrorCode.NOT_FOUND, 'no WebSocket endpoint here'));
+      }
+      return;
+    }
     // Until ws owns the socket (it adds its own handlers), a client reset must not crash the host.
     // A plain function, not a closure: a listener left on the socket would otherwise keep this
     // handler's scope (the whole IncomingMessage and `head`) alive for the connection's lifetime.

@@ -3,8 +3,10 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { batchedJsonCodec, type Codec, msgpackCodec, plainJsonCodec, Subprotocol } from '@tandem/protocol';
 
 // ShareDB messages carry `undefined` fields (e.g. `seq` on ops without one); JSON drops them, so
-// msgpack must too or a stock-shaped message would grow `null`s.
-const encoder = new Encoder({ ignoreUndefined: true });
+// msgpack must too or a stock-shaped message would grow `null`s. The depth bound (the default is
+// 100, below what documents may nest) stays above anything a client may send (security/limits.ts),
+// so a reply echoing a request can always be encoded.
+const encoder = new Encoder({ ignoreUndefined: true, maxDepth: 1_024 });
 // One decoder for every frame (`decode()` builds a new one per call); re-entrant, reset per call.
 const decoder = new Decoder();
 

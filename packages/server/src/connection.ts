@@ -1,9 +1,12 @@
 /**
  * One socket's session: decodes frames, routes Tandem's own messages away from ShareDB, feeds the
  * rest to this socket's ShareDB agent, and writes what the agent owes the socket — coalesced into
- * one frame per tick where the codec allows batching. Limits (message size, buffered bytes,
- * heartbeat) are enforced here; bad input gets a typed error and is counted, never a crash.
+ * few frames where the codec allows batching. Every frame is checked here before anything else
+ * sees it (size in bytes, decoding, JSON values and depth, each message's shape), and whatever goes
+ * wrong while serving the socket (a reply that cannot be encoded included) costs this socket at
+ * most: a typed error, counted, never a crash.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   type Codec,
@@ -15,42 +18,47 @@ import {
   TandemError,
   type TandemMessage,
 } from '@tandem/protocol';
-import { encodeShared, type FlushScheduler, type PublishedOp, sharedOpFrame } from './fanout';
+import { encodeShared, type FlushScheduler, type PublishedOp, sharedOpFrame, wireSrc } from './fanout';
 import { fastListeners } from './fast-map';
 import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
-import type { Throttle } from './security/rate-limit';
+import { type Throttle, TokenBucket } from './security/rate-limit';
 import { fromShareDBError } from './sharedb-errors';
 import type { SocketListener, TandemSocket } from './socket';
-
-/** Actions a ShareDB client may send; anything else is answered by us, not by ShareDB. */
-const SHAREDB_ACTIONS = new Set([
-  'hs',
-  'qf',
-  'qs',
-  'qu',
-  'bf',
-  'bs',
-  'bu',
-  'f',
-  's',
-  'u',
-  'op',
-  'nf',
-  'nt',
-  'pp',
-  'p',
-  'ps',
-  'pu',
-  'pr',
-]);
+import { checkJsonValue } from './transport/json-value';
+import { SHAREDB_ACTIONS, type ShapeLimits, shapeMessage } from './transport/shapes';
 
 /**
  * Messages buffered while authentication or storage is pending. A client legitimately sends a
  * handshake and a burst of subscriptions; anything beyond this is a flood that must not grow memory.
  */
 const MAX_EARLY_MESSAGES = 256;
+
+/**
+ * Messages one batch frame may hold. Clients send one message per frame (only the server batches);
+ * a batch is accepted for symmetry, and bounded so one frame cannot queue unbounded work.
+ */
+const MAX_BATCH_MESSAGES = 256;
+
+/** A client is asked to resend its presence at most this often per channel. */
+const PRESENCE_REQUEST_INTERVAL_MS = 1_000;
+
+/** Documents one message may name (bulk subscribe, query resubscribe); the limiter charges each. */
+const SHAPE_LIMITS: ShapeLimits = { maxBulkIds: 1_000 };
+
+/**
+ * Codes a request of the client's own making earns: charged to its fault budget (a socket sending
+ * nothing but bad messages is closed instead of being answered forever). Refusals that honest
+ * clients meet while working (locks, conflicts, schema checks, limits) are not faults.
+ */
+const FAULTS: ReadonlySet<string> = new Set([
+  ErrorCode.INVALID_MESSAGE,
+  ErrorCode.INVALID_OP,
+  ErrorCode.TOO_LARGE,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.NOT_FOUND,
+]);
 
 /** Field of a ShareDB error reply that carries the TandemError's details (stock clients ignore it). */
 export const ERROR_DETAILS_FIELD = 'ed';
@@ -66,10 +74,13 @@ function replyWithDetails(
   shareError: unknown,
   message?: unknown,
 ): void {
-  const error = fromShareDBError(shareError);
+  let error = fromShareDBError(shareError);
   if (isTandemError(error)) {
-    if (error.details !== undefined) request[ERROR_DETAILS_FIELD] = error.details;
-    this.stream.connection.requestFailed(error, request);
+    const connection = this.stream.connection;
+    const sent = connection.wire(error);
+    if (sent.details !== undefined) request[ERROR_DETAILS_FIELD] = sent.details;
+    connection.requestFailed(sent, request);
+    error = sent;
   }
   // ShareDB's own reply, from the Agent prototype (the instance's is this function).
   Object.getPrototypeOf(this)._reply.call(this, request, error, message);
@@ -89,6 +100,7 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   policy: 1008,
+  internalError: 1011,
   tryAgainLater: 1013,
 } as const;
 
@@ -135,11 +147,15 @@ export class Connection implements SocketListener {
   private marked = false;
   private started = false;
   /** Messages that arrived before `start` (undefined once started). */
-  private early: unknown[] | undefined = [];
+  private early: Record<string, unknown>[] | undefined = [];
   private throttle: Throttle | undefined;
   private closed = false;
   private awaitingPong = false;
   private pingSentAt = 0;
+  /** When each presence channel last asked this client for its presence (see presenceRequestDue). */
+  private presenceAsked: Map<string, number> | undefined;
+  /** Client faults this socket may still commit (undefined: rate limits are off). */
+  private readonly faults: TokenBucket | undefined;
 
   constructor(
     readonly id: string,
@@ -149,6 +165,8 @@ export class Connection implements SocketListener {
     public principal: Principal | undefined,
     private readonly env: ConnectionEnvironment,
   ) {
+    const budget = env.options.rateLimits?.faults;
+    this.faults = budget === undefined ? undefined : new TokenBucket(budget, Date.now());
     socket.listen(this);
   }
 
@@ -178,7 +196,7 @@ export class Connection implements SocketListener {
     this.throttle = this.env.throttleFor(this);
     const early = this.early ?? [];
     this.early = undefined;
-    for (const message of early) this.forward(message as Record<string, unknown>);
+    for (const message of early) this.forward(message);
   }
 
   /** Through the rate limiter (which may hold it, in order), then to ShareDB or Tandem's handler. */
@@ -190,22 +208,35 @@ export class Connection implements SocketListener {
   /** Hand a message past the limiter. */
   pass(message: Record<string, unknown>): void {
     if (this.closed) return;
-    if (message.a === TANDEM_ACTION) this.env.onTandemMessage(this, message as unknown as TandemMessage);
-    else this.stream.emit('data', message);
+    try {
+      if (message.a === TANDEM_ACTION) this.env.onTandemMessage(this, message as unknown as TandemMessage);
+      else this.stream.emit('data', message);
+    } catch (error) {
+      this.internalError(error, 'handling a message');
+    }
   }
 
-  /** A frame from the client. */
+  /** A frame from the client. Whatever it holds costs this socket at most, never the process. */
   socketMessage(frame: Frame): void {
     if (this.closed) return;
-    const size = typeof frame === 'string' ? frame.length : frame.byteLength;
+    try {
+      this.receive(frame);
+    } catch (error) {
+      this.internalError(error, 'receiving a frame');
+    }
+  }
+
+  /** Size, decoding, JSON values and depth, then each message's shape: nothing else sees it before. */
+  private receive(frame: Frame): void {
+    // Bytes, not UTF-16 units: a frame of 3-byte characters is three times its string length.
+    const size = typeof frame === 'string' ? Buffer.byteLength(frame, 'utf8') : frame.byteLength;
     this.env.metrics.bytesIn += size;
-    // String length counts UTF-16 units, at most the byte length of its UTF-8 form divided by ~1: a
-    // conservative-enough bound that avoids encoding the frame just to measure it.
-    if (size > this.env.options.maxMessageBytes) {
-      this.reportError(
+    const maxBytes = this.env.options.maxMessageBytes;
+    if (size > maxBytes) {
+      this.fault(
         new TandemError(ErrorCode.TOO_LARGE, 'message over the size limit', {
           what: 'message',
-          limit: this.env.options.maxMessageBytes,
+          limit: maxBytes,
           actual: size,
         }),
       );
@@ -215,46 +246,59 @@ export class Connection implements SocketListener {
     try {
       decoded = this.codec.decode(frame);
     } catch (error) {
-      this.reportError(TandemError.from(error, ErrorCode.INVALID_MESSAGE));
+      this.fault(TandemError.from(error, ErrorCode.INVALID_MESSAGE));
       return;
     }
-    if (Array.isArray(decoded) && this.codec.batching) {
-      for (const message of decoded) this.dispatch(message);
-    } else {
+    if (!Array.isArray(decoded) || !this.codec.batching) {
       this.dispatch(decoded);
+      return;
     }
+    if (decoded.length > MAX_BATCH_MESSAGES) {
+      this.fault(
+        new TandemError(ErrorCode.TOO_LARGE, 'too many messages in one frame', {
+          what: 'batch',
+          limit: MAX_BATCH_MESSAGES,
+          actual: decoded.length,
+        }),
+      );
+      return;
+    }
+    for (const message of decoded) if (!this.closed) this.dispatch(message);
   }
 
   private dispatch(message: unknown): void {
     this.env.metrics.messagesIn++;
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      this.reportError(
+      this.fault(
         new TandemError(ErrorCode.INVALID_MESSAGE, 'a message must be an object', { reason: 'shape' }),
       );
       return;
     }
+    const unsafe = checkJsonValue(message, this.env.options.validation.maxMessageDepth);
+    if (unsafe !== undefined) {
+      this.fault(unsafe);
+      return;
+    }
     const action = (message as { a?: unknown }).a;
+    let accepted: Record<string, unknown> | TandemError;
     if (action === TANDEM_ACTION) {
-      // History calls are metered; other Tandem messages (ping, auth, locks) are cheap and answered now.
-      if (isTandemMessage(message) && message.t === 'history' && this.started) this.forward(message as never);
-      else if (isTandemMessage(message)) this.env.onTandemMessage(this, message);
-      else
-        this.reportError(
-          new TandemError(ErrorCode.INVALID_MESSAGE, 'Tandem message without a type', { reason: 'shape' }),
-        );
+      accepted = isTandemMessage(message)
+        ? (message as unknown as Record<string, unknown>)
+        : new TandemError(ErrorCode.INVALID_MESSAGE, 'Tandem message without a type', { reason: 'shape' });
+    } else if (typeof action === 'string' && SHAREDB_ACTIONS.has(action)) {
+      accepted = shapeMessage(message as Record<string, unknown>, SHAPE_LIMITS);
+    } else {
+      accepted = new TandemError(ErrorCode.INVALID_MESSAGE, 'unknown message action', {
+        reason: 'action',
+        action: String(action).slice(0, 64),
+      });
+    }
+    if (accepted instanceof TandemError) {
+      this.fault(accepted);
       return;
     }
-    if (typeof action !== 'string' || !SHAREDB_ACTIONS.has(action)) {
-      this.reportError(
-        new TandemError(ErrorCode.INVALID_MESSAGE, 'unknown message action', {
-          reason: 'action',
-          action: String(action),
-        }),
-      );
-      return;
-    }
-    if (this.started) this.forward(message as Record<string, unknown>);
-    else if (this.early !== undefined && this.early.length < MAX_EARLY_MESSAGES) this.early.push(message);
+    if (this.started) this.forward(accepted);
+    else if (this.early !== undefined && this.early.length < MAX_EARLY_MESSAGES) this.early.push(accepted);
     else
       this.fail(
         new TandemError(ErrorCode.TOO_LARGE, 'too many messages before the session started', {
@@ -269,21 +313,100 @@ export class Connection implements SocketListener {
   deliver(message: Record<string, unknown>): void {
     if (this.closed) return;
     if (message.a === 'op') this.throttle?.replied(message);
-    this.enqueue(encodeShared(this.codec, message, this.env.metrics));
+    else if (message.a === 'pr' && !this.presenceRequestDue(message)) return;
+    this.sendShareDb(message);
   }
 
   /** A published op for this socket's subscriptions (the fast path, see fanout.ts). */
   deliverOp(collection: string, id: string, op: PublishedOp): void {
     if (this.closed) return;
     observeFanout(this.env.metrics, collection, id, op.v);
-    this.enqueue(sharedOpFrame(this.codec, collection, id, op, this.env.metrics));
+    let frame: Frame;
+    try {
+      frame = sharedOpFrame(this.codec, collection, id, op, this.env.metrics);
+    } catch (error) {
+      this.internalError(error, 'encoding an op');
+      return;
+    }
+    this.enqueue(frame);
+  }
+
+  /**
+   * A presence request asks this client to send its presence again (someone joined the channel).
+   * Any reader of a document can ask, so each client is asked at most once per interval and
+   * channel; a request within the interval is delivered when it ends (one at most). Otherwise one
+   * reader asking in a loop would make every other client spend its presence rate limit.
+   */
+  private presenceRequestDue(message: Record<string, unknown>): boolean {
+    const channel = message.ch as string;
+    const now = Date.now();
+    if (this.presenceAsked === undefined) this.presenceAsked = new Map();
+    const asked = this.presenceAsked;
+    const last = asked.get(channel);
+    if (last === undefined || now - last >= PRESENCE_REQUEST_INTERVAL_MS) {
+      if (asked.size >= 64)
+        for (const [ch, at] of asked) if (now - at >= PRESENCE_REQUEST_INTERVAL_MS) asked.delete(ch);
+      asked.set(channel, now);
+      return true;
+    }
+    if (last > now) return false; // one is already scheduled
+    const due = last + PRESENCE_REQUEST_INTERVAL_MS;
+    asked.set(channel, due);
+    setTimeout(() => {
+      if (!this.closed) this.sendShareDb(message);
+    }, due - now).unref();
+    return false;
+  }
+
+  private sendShareDb(message: Record<string, unknown>): void {
+    let frame: Frame;
+    try {
+      const agent = this.agent as { src?: string | null; clientId?: string } | undefined;
+      const own = agent?.src ?? agent?.clientId;
+      frame = encodeShared(this.codec, message, this.env.metrics, wireSrc(message, own));
+    } catch (error) {
+      this.internalError(error, 'encoding a reply');
+      return;
+    }
+    this.enqueue(frame);
   }
 
   /** One of Tandem's own messages. Plain ShareDB clients only get errors (they log and ignore them). */
   sendTandem(message: TandemMessage): void {
     if (this.closed) return;
     if (!this.isTandemClient && message.t !== 'error') return;
-    this.enqueue(this.codec.encode(message));
+    let frame: Frame;
+    try {
+      frame = this.codec.encode(message);
+    } catch (error) {
+      this.internalError(error, 'encoding a Tandem message');
+      return;
+    }
+    this.enqueue(frame);
+  }
+
+  /**
+   * The error as the client may see it: INTERNAL and STORAGE_UNAVAILABLE lose their message and
+   * details (database text, stack-shaped messages) for a generic one and an id; the cause is logged
+   * under that id.
+   */
+  wire(error: TandemError): TandemError {
+    if (error.code !== ErrorCode.INTERNAL && error.code !== ErrorCode.STORAGE_UNAVAILABLE) return error;
+    if (typeof error.details?.errorId === 'string') return error;
+    const errorId = randomUUID();
+    this.env.options.logger.error('request failed', {
+      connection: this.id,
+      errorId,
+      code: error.code,
+      message: error.message,
+      cause: error.cause === undefined ? undefined : String(error.cause),
+    });
+    const retryAfterMs = error.details?.retryAfterMs;
+    return new TandemError(
+      error.code,
+      error.code === ErrorCode.INTERNAL ? 'internal error' : 'storage unavailable; try again',
+      typeof retryAfterMs === 'number' ? { errorId, retryAfterMs } : { errorId },
+    );
   }
 
   /** A request of this socket's that ShareDB answered with an error (see carryErrorDetails). */
@@ -291,17 +414,55 @@ export class Connection implements SocketListener {
     const metrics = this.env.metrics;
     if (request.a === 'op') metrics.opsRejected[error.code] = (metrics.opsRejected[error.code] ?? 0) + 1;
     this.env.onError(this, error);
+    this.charge(error);
   }
 
-  reportError(error: TandemError): void {
-    this.env.metrics.countError(error.code);
-    this.env.onError(this, error);
+  /** Send a typed error (as `wire` makes it) to the client, counted; returns what was sent. */
+  reportError(error: TandemError): TandemError {
+    const sent = this.wire(error);
+    this.env.metrics.countError(sent.code);
+    this.env.onError(this, sent);
     this.env.options.logger.debug('client error', {
       connection: this.id,
-      code: error.code,
-      message: error.message,
+      code: sent.code,
+      message: sent.message,
     });
-    this.sendTandem({ a: TANDEM_ACTION, t: 'error', error: error.toJSON() });
+    this.sendTandem({ a: TANDEM_ACTION, t: 'error', error: sent.toJSON() });
+    return sent;
+  }
+
+  /** A bad message of the client's own making: answered, and charged to its fault budget. */
+  fault(error: TandemError): void {
+    this.reportError(error);
+    this.charge(error);
+  }
+
+  /** A client that keeps sending bad messages is closed rather than answered forever. */
+  private charge(error: TandemError): void {
+    const faults = this.faults;
+    if (faults === undefined || this.closed || !FAULTS.has(error.code)) return;
+    if (faults.wait(Date.now()) === 0) {
+      faults.take();
+      return;
+    }
+    this.fail(
+      new TandemError(ErrorCode.RATE_LIMITED, 'too many bad messages; closing', {
+        bucket: 'faults',
+        retryAfterMs: 1_000,
+      }),
+      CloseCode.policy,
+    );
+  }
+
+  /** Something Tandem did not expect while serving this socket: logged, and this socket (only) ends. */
+  private internalError(error: unknown, doing: string): void {
+    const errorId = randomUUID();
+    this.env.options.logger.error(`internal error ${doing}`, {
+      connection: this.id,
+      errorId,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    this.fail(new TandemError(ErrorCode.INTERNAL, 'internal error', { errorId }), CloseCode.internalError);
   }
 
   private enqueue(frame: Frame): void {
@@ -349,13 +510,14 @@ export class Connection implements SocketListener {
   /** Send a typed error now, then close. A peer that never completes the close is terminated. */
   fail(error: TandemError, code: number): void {
     if (this.closed) return;
-    this.env.metrics.countError(error.code);
-    this.env.onError(this, error);
+    const sent = this.wire(error);
+    this.env.metrics.countError(sent.code);
+    this.env.onError(this, sent);
     // Bypass the outbox: the error must go before the close frame.
-    if (this.isTandemClient || error.code !== ErrorCode.SHUTTING_DOWN) {
-      this.write(this.codec.encode({ a: TANDEM_ACTION, t: 'error', error: error.toJSON() }));
+    if (this.isTandemClient || sent.code !== ErrorCode.SHUTTING_DOWN) {
+      this.write(this.codec.encode({ a: TANDEM_ACTION, t: 'error', error: sent.toJSON() }));
     }
-    this.close(code, error.code);
+    this.close(code, sent.code);
   }
 
   close(code: number, reason: string): void {

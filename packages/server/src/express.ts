@@ -109,6 +109,14 @@ async function jsonBody(request: IncomingMessage): Promise<Record<string, unknow
   return body as Record<string, unknown>;
 }
 
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badInput('url', 'the path is not valid percent-encoding');
+  }
+}
+
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
   if (value !== undefined && typeof value !== 'string') throw badInput(key, `${key} must be a string`);
@@ -188,7 +196,7 @@ export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
       .catch(() => undefined);
     if (principal === undefined)
       return json(response, 401, { code: ErrorCode.UNAUTHORIZED, message: 'sign in' });
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
     const refuse = () => json(response, 403, { code: ErrorCode.FORBIDDEN, message: 'not an administrator' });
     if (request.method === 'GET' && parts.length === 1 && parts[0] === 'sessions') {
       if (!(await allowed(principal, 'sessions', '*'))) return refuse();

@@ -10,6 +10,7 @@
 import { AUTHOR_FIELD, type Codec, type Frame, type OpAuthor } from '@tandem/protocol';
 import { fastMapKind } from './fast-map';
 import { type SubscriptionStream, subscribeToDocStream } from './op-stream';
+import { aliasOf } from './security/client-ids';
 
 /**
  * A cached frame and the fields it was encoded from. The key object alone is not enough: projections
@@ -21,11 +22,19 @@ interface CachedFrame {
   v: unknown;
   seq: unknown;
   p: unknown;
+  /** The sender's id as encoded: its own, or the alias everyone else gets. */
+  src: unknown;
   frame: Frame;
 }
 
-function matches(hit: CachedFrame, message: Record<string, unknown>): boolean {
-  return hit.c === message.c && hit.v === message.v && hit.seq === message.seq && hit.p === message.p;
+function matches(hit: CachedFrame, message: Record<string, unknown>, src: unknown): boolean {
+  return (
+    hit.c === message.c &&
+    hit.v === message.v &&
+    hit.seq === message.seq &&
+    hit.p === message.p &&
+    hit.src === src
+  );
 }
 
 const cacheByFormat = {
@@ -51,22 +60,44 @@ export interface EncodeStats {
   encodeCacheHits: number;
 }
 
-/** Encode a ShareDB message for `codec`, reusing the frame other subscribers already got. */
-export function encodeShared(codec: Codec, message: Record<string, unknown>, stats: EncodeStats): Frame {
+/**
+ * The `src` a message carries to a client whose own id is `own`: an op or presence of another
+ * client names it by its alias (security/client-ids.ts); acks and the client's own stay as they are.
+ */
+export function wireSrc(message: Record<string, unknown>, own: string | undefined): unknown {
+  const src = message.src;
+  if (typeof src !== 'string' || src === own) return src;
+  if (message.a === 'p' || (message.a === 'op' && ('op' in message || message.create || message.del)))
+    return aliasOf(src);
+  return src;
+}
+
+/**
+ * Encode a ShareDB message for `codec` with `src` as given (see `wireSrc`), reusing the frame other
+ * subscribers already got. The message itself is not changed: ShareDB hands one presence object to
+ * every agent.
+ */
+export function encodeShared(
+  codec: Codec,
+  message: Record<string, unknown>,
+  stats: EncodeStats,
+  src: unknown = message.src,
+): Frame {
   const key = payloadKey(message);
-  if (key === undefined) return codec.encode(message);
+  const wire = src === message.src ? message : { ...message, src };
+  if (key === undefined) return codec.encode(wire);
   const cache = cacheByFormat[codec.name];
   const hit = cache.get(key);
-  if (hit !== undefined && matches(hit, message)) {
+  if (hit !== undefined && matches(hit, message, src)) {
     stats.encodeCacheHits++;
     return hit.frame;
   }
   if (message.a === 'op') {
     const author = authorOf.get(key);
-    if (author !== undefined) message[AUTHOR_FIELD] = author;
+    if (author !== undefined) wire[AUTHOR_FIELD] = author;
   }
-  const frame = codec.encode(message);
-  cache.set(key, { c: message.c, v: message.v, seq: message.seq, p: message.p, frame });
+  const frame = codec.encode(wire);
+  cache.set(key, { c: message.c, v: message.v, seq: message.seq, p: message.p, src, frame });
   return frame;
 }
 
@@ -90,7 +121,8 @@ export interface PublishedOp {
 
 /**
  * The frame for a published op, encoded on first use and then shared. Built like ShareDB's
- * `Agent._sendOp`, plus the author.
+ * `Agent._sendOp`, plus the author; its sender never gets it this way, so it names the sender by
+ * alias.
  */
 export function sharedOpFrame(
   codec: Codec,
@@ -110,7 +142,7 @@ export function sharedOpFrame(
     c: collection,
     d: id,
     v: op.v,
-    src: op.src,
+    src: op.src === undefined ? undefined : aliasOf(op.src),
     seq: op.seq,
   };
   if ('op' in op) message.op = op.op;

@@ -3,6 +3,8 @@
  * Each step is one named action; the principal rides on `agent.custom.principal`, so the host's
  * own middleware (added through `tandem.backend.use`) sees it too.
  */
+
+import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, type OpAuthor, type PresenceValue, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import { createAccessCheck } from './access';
@@ -14,6 +16,8 @@ import type { Logger } from './logger';
 import { userInfo } from './principal';
 import { filterQueries, setReader } from './readable-queries';
 import type { HookRunner } from './run-hook';
+import { isResumableClientId, newClientId } from './security/client-ids';
+import { channelDoc } from './transport/shapes';
 
 type Next = (error?: unknown) => void;
 
@@ -46,6 +50,8 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
       slimAgent(context.agent);
       context.agent.custom.connection = context.stream.connection;
       context.agent.custom.principal = context.stream.connection.principal;
+      // The id ShareDB hands the client (its ops' `src`): unguessable (security/client-ids.ts).
+      context.agent.clientId = newClientId();
       // The session @tandem/history stamps on ops and @tandem/conflicts ties locks to.
       context.agent.custom.sessionId = context.stream.connection.id;
       // From here on (not only once `listen` returns) the connection knows its agent: trackAgent's
@@ -91,13 +97,19 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     return ids.filter((_, i) => allowed[i]);
   };
 
-  // receive: reads that skip ShareDB's `readSnapshots` are checked here: a presence subscription
-  // (who is where in a document), ops fetched from a version (`f`/`s` with `v`, bulk with versions)
-  // and the ids a query names itself (a resubscribe's `o.ids`, `o.fetch`, `o.fetchOps`).
+  // receive: every message as ShareDB will act on it (transport/shapes.ts rebuilt it): client ids
+  // bound to the principal, Tandem's reserved collections closed, and the reads that skip ShareDB's
+  // `readSnapshots` authorized here — ops fetched from a version (`f`/`s` with `v`, bulk with
+  // versions), snapshots of past versions (`nf`, `nt`), the documents a query resubscribe names in
+  // `r` (ShareDB fetches them and their ops, whatever the query matches) and presence channels.
   use('receive', (context, next) => {
+    const principal = principalOf(context.agent);
     const data = context.data as Record<string, unknown> | null;
-    if (!hooks.has('authorize') || principalOf(context.agent) === undefined) return next();
-    if (typeof data !== 'object' || data === null) return next();
+    // Server-side agents (backend.connect) have no principal and are trusted.
+    if (principal === undefined || typeof data !== 'object' || data === null) return next();
+    const refused = checkClientId(data) ?? reservedRefusal(data);
+    if (refused !== undefined) return next(refused);
+    if (!hooks.has('authorize')) return next();
     // Ops and everything else pass synchronously: only these reads wait for the hook.
     const pending = checkReceived(context.agent, data);
     if (pending === undefined) return next();
@@ -105,40 +117,48 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
   });
 
   const checkReceived = (agent: unknown, data: Record<string, unknown>): Promise<unknown> | undefined => {
-    const { a, c, d } = data;
-    if (a === 'ps' && typeof data.ch === 'string') {
-      // ShareDB's presence channel of a document is `collection.id`.
-      const dot = data.ch.indexOf('.');
-      return dot < 0 ? undefined : authorize(agent, 'read', data.ch.slice(0, dot), data.ch.slice(dot + 1));
+    const { a, c, d } = data as { a: string; c: string; d: string };
+    switch (a) {
+      case 'f':
+      case 's':
+        // Without a version ShareDB reads the snapshot through `readSnapshots`.
+        return data.v === null ? undefined : authorize(agent, 'read', c, d);
+      case 'bf':
+      case 'bs':
+        // Ids alone are snapshot reads (`readSnapshots`, refused one by one); versions are op reads.
+        return Array.isArray(data.b)
+          ? undefined
+          : Promise.all(Object.keys(data.b as object).map((id) => authorize(agent, 'read', c, id)));
+      case 'qf':
+      case 'qs':
+        return Array.isArray(data.r) ? keepReadableResults(agent, c, data) : undefined;
+      case 'nf':
+        return authorize(agent, data.v === null ? 'read' : 'history', c, d);
+      case 'nt':
+        return authorize(agent, data.ts === null ? 'read' : 'history', c, d);
+      case 'ps':
+      case 'pr': {
+        const doc = channelDoc(data.ch as string);
+        return doc === undefined
+          ? Promise.reject(notADocumentChannel(data.ch as string))
+          : authorize(agent, 'read', doc.collection, doc.id);
+      }
+      default:
+        return undefined;
     }
-    if (typeof c !== 'string') return undefined;
-    if ((a === 'f' || a === 's') && data.v !== undefined && data.v !== null && typeof d === 'string') {
-      return authorize(agent, 'read', c, d);
-    }
-    if ((a === 'bf' || a === 'bs') && isRecord(data.b)) {
-      return Promise.all(Object.keys(data.b).map((id) => authorize(agent, 'read', c, id)));
-    }
-    if ((a === 'qf' || a === 'qs') && isRecord(data.o)) return filterQueryOptions(agent, c, data.o);
-    return undefined;
   };
 
-  /** A query names documents itself (a resubscribe's ids, ids to fetch, ops to fetch): keep the readable ones. */
-  const filterQueryOptions = async (agent: unknown, collection: string, o: Record<string, unknown>) => {
-    for (const key of ['ids', 'fetch'] as const) {
-      const ids = o[key];
-      if (Array.isArray(ids)) {
-        o[key] = await readable(
-          agent,
-          collection,
-          ids.filter((id) => typeof id === 'string'),
-        );
-      }
-    }
-    const ops = o.fetchOps;
-    if (isRecord(ops)) {
-      const keep = new Set(await readable(agent, collection, Object.keys(ops)));
-      for (const id of Object.keys(ops)) if (!keep.has(id)) delete ops[id];
-    }
+  /** A query resubscribe's known results: ShareDB fetches each (and its ops); keep the readable. */
+  const keepReadableResults = async (agent: unknown, collection: string, data: Record<string, unknown>) => {
+    const entries = data.r as [string, number | null][];
+    const keep = new Set(
+      await readable(
+        agent,
+        collection,
+        entries.map(([id]) => id),
+      ),
+    );
+    data.r = entries.filter(([id]) => keep.has(id));
   };
 
   // query: results hold only documents this principal may read (also when the query is polled
@@ -235,6 +255,38 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     if (!hooks.has('authorize')) return next();
     const { c, d } = context.presence as { c: string; d: string };
     done(next, authorize(context.agent, 'presence', c, d));
+  });
+}
+
+/**
+ * A handshake may resume an earlier client id (dropped when it could be guessed: ShareDB then uses
+ * the one it handed out); an op's `src` must be such an id. Others' ids are never shown (client-ids.ts).
+ */
+function checkClientId(data: Record<string, unknown>): TandemError | undefined {
+  if (data.a === 'hs' && typeof data.id === 'string' && !isResumableClientId(data.id)) delete data.id;
+  if (data.a === 'op' && typeof data.src === 'string' && !isResumableClientId(data.src))
+    return new TandemError(ErrorCode.INVALID_MESSAGE, 'an op carries a client id that was never handed out', {
+      reason: 'src',
+    });
+  return undefined;
+}
+
+/** Tandem's own records (sessions, versions, locks, conflicts) are read and written through the server only. */
+function reservedRefusal(data: Record<string, unknown>): TandemError | undefined {
+  const collection =
+    typeof data.c === 'string'
+      ? data.c
+      : typeof data.ch === 'string'
+        ? channelDoc(data.ch)?.collection
+        : undefined;
+  if (collection === undefined || !isReservedCollection(collection)) return undefined;
+  return new TandemError(ErrorCode.FORBIDDEN, `${collection} is not open to clients`, { collection });
+}
+
+function notADocumentChannel(channel: string): TandemError {
+  return new TandemError(ErrorCode.FORBIDDEN, 'presence channels are those of documents (collection.id)', {
+    channel,
+    reason: 'channel',
   });
 }
 

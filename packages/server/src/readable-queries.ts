@@ -3,6 +3,11 @@
  * only refuse a query whole, and the polls of a subscribed query take new ids from the DB without
  * asking it; so the `query` middleware leaves a reader on the query's options, and the backend's DB
  * is wrapped to cut every result (first run and every poll) through it.
+ *
+ * The cut comes before paging: `$skip`, `$limit` and `$count` are taken off the query the store
+ * runs and applied to the readable results, so the answer is the query over readable documents
+ * only. Paged by the store, unreadable matches would move readable ones in and out of the page, and
+ * bisecting on a sort key would read a forbidden field one comparison at a time.
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
@@ -32,14 +37,33 @@ interface QueryDB {
   queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback): void;
 }
 
+/** How a reader's query is paged and counted, after the store ran it without these. */
+interface Paging {
+  skip: number;
+  limit: number;
+  count: boolean;
+}
+
 /**
- * A `$count` query counts every match; for a reader it must count the readable ones only, so it is
- * run for its ids instead (undefined: not a count query).
+ * The query the store runs for a reader (no `$skip`, `$limit`, `$count`) and the paging to apply to
+ * its readable results. Bad values are the store's to refuse, so they stay in the query.
  */
-function countless(query: unknown): Record<string, unknown> | undefined {
-  if (!isRecord(query) || !query.$count) return undefined;
-  const { $count: _, ...rest } = query;
-  return rest;
+function unpaged(query: unknown): { query: unknown; paging: Paging } {
+  const paging: Paging = { skip: 0, limit: Number.POSITIVE_INFINITY, count: false };
+  if (!isRecord(query)) return { query, paging };
+  const { $skip, $limit, $count, ...rest } = query;
+  const valid = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if ($skip !== undefined && !valid($skip)) return { query, paging };
+  if ($limit !== undefined && !valid($limit)) return { query, paging };
+  if ($skip !== undefined) paging.skip = $skip as number;
+  if ($limit !== undefined) paging.limit = $limit as number;
+  paging.count = Boolean($count);
+  return { query: rest, paging };
+}
+
+function page<T>(readable: T[], paging: Paging): T[] {
+  if (paging.skip === 0 && paging.limit >= readable.length) return readable;
+  return readable.slice(paging.skip, paging.skip + paging.limit);
 }
 
 /**
@@ -55,19 +79,14 @@ function extraRefused(collection: string): TandemError {
 }
 
 /**
- * A reader's answer, `readable` being the results it may see: their number for a `$count` query
- * (run without it), a refusal for any other extra, else the results themselves.
+ * A reader's answer, `readable` being the results it may see: paged, then their number for a
+ * `$count` query, a refusal for any other extra, else the results themselves.
  */
-function answer(
-  cb: Callback,
-  collection: string,
-  counting: boolean,
-  extra: unknown,
-  readable: unknown[],
-): void {
-  if (counting) cb(null, [], readable.length);
+function answer(cb: Callback, collection: string, paging: Paging, extra: unknown, readable: unknown[]): void {
+  const paged = page(readable, paging);
+  if (paging.count) cb(null, [], paged.length);
   else if (extra !== undefined) cb(extraRefused(collection));
-  else cb(null, readable, undefined);
+  else cb(null, paged, undefined);
 }
 
 /** The backend's DB with query results cut by the query's reader (queries without one pass as they are). */
@@ -77,34 +96,28 @@ export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
     query(collection: string, query: unknown, fields: unknown, options: unknown, cb: Callback) {
       const reader = readerOf(options);
       if (reader === undefined) return target.query(collection, query, fields, options, cb);
-      const counting = countless(query);
-      target.query(
-        collection,
-        counting ?? query,
-        fields,
-        options,
-        (error, snapshots: { id: string }[], extra) => {
-          if (error) return cb(error);
-          reader(snapshots.map((s) => s.id)).then((ids) => {
-            const keep = new Set(ids);
-            answer(
-              cb,
-              collection,
-              counting !== undefined,
-              extra,
-              snapshots.filter((s) => keep.has(s.id)),
-            );
-          }, cb);
-        },
-      );
+      const run = unpaged(query);
+      target.query(collection, run.query, fields, options, (error, snapshots: { id: string }[], extra) => {
+        if (error) return cb(error);
+        reader(snapshots.map((s) => s.id)).then((ids) => {
+          const keep = new Set(ids);
+          answer(
+            cb,
+            collection,
+            run.paging,
+            extra,
+            snapshots.filter((s) => keep.has(s.id)),
+          );
+        }, cb);
+      });
     },
     queryPoll(collection: string, query: unknown, options: unknown, cb: Callback) {
       const reader = readerOf(options);
       if (reader === undefined) return target.queryPoll(collection, query, options, cb);
-      const counting = countless(query);
-      target.queryPoll(collection, counting ?? query, options, (error, ids: string[], extra) => {
+      const run = unpaged(query);
+      target.queryPoll(collection, run.query, options, (error, ids: string[], extra) => {
         if (error) return cb(error);
-        reader(ids).then((readable) => answer(cb, collection, counting !== undefined, extra, readable), cb);
+        reader(ids).then((readable) => answer(cb, collection, run.paging, extra, readable), cb);
       });
     },
     queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {

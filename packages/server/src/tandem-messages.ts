@@ -20,9 +20,8 @@ export function createTandemMessageHandler(
     result.then(
       (value) => connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, value }),
       (error: unknown) => {
-        const wire = TandemError.from(error);
-        connection.reportError(wire);
-        connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, error: wire.toJSON() });
+        const sent = connection.reportError(TandemError.from(error));
+        connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, error: sent.toJSON() });
       },
     );
   };

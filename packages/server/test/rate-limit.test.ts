@@ -17,6 +17,9 @@ const limits = {
   ops: { rate: 1000, burst: 1000 },
   presence: { rate: 1000, burst: 1000 },
   history: { rate: 1000, burst: 1000 },
+  calls: { rate: 1000, burst: 1000 },
+  faults: { rate: 1000, burst: 1000 },
+  inflightOps: 1000,
   user: { rate: 1000, burst: 1000 },
   maxQueued: 1000,
 };

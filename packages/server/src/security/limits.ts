@@ -16,7 +16,11 @@ export interface ValidationOptions {
    * move to the Mongo preset. @default 16_777_216
    */
   maxDocumentBytes?: number;
-  /** Deepest path in a document; recursive code (diff, transform) must not blow the stack. @default 64 */
+  /**
+   * Deepest path in a document; recursive code (diff, transform) must not blow the stack. Messages
+   * may nest `2 × maxDepth + 8` levels (an op descends one array per key, then the value it
+   * inserts). At most 256. @default 64
+   */
   maxDepth?: number;
   /** Longest string an op may carry (UTF-16 units). @default 1_048_576 */
   maxStringLength?: number;
@@ -30,10 +34,15 @@ export interface ResolvedValidation {
   maxOpBytes: number;
   maxDocumentBytes: number;
   maxDepth: number;
+  /** Deepest nesting of any message a client sends (see `maxDepth`). */
+  maxMessageDepth: number;
   maxStringLength: number;
   collectionAllowed: (name: string) => boolean;
   schemaFor: (collection: string) => SchemaCheck | undefined;
 }
+
+/** The largest `maxDepth`: messages then nest at most 520 levels, well inside the encoders' 1,024. */
+const MAX_DOCUMENT_DEPTH = 256;
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -61,10 +70,21 @@ export function resolveValidation(options: ValidationOptions | undefined): Resol
       option: 'validation.collections',
     });
   }
+  const maxDepth = positive('maxDepth', o.maxDepth, 64);
+  // The encoders' own depth bound (1,024, codecs.ts) must stay above any message we accept.
+  if (maxDepth > MAX_DOCUMENT_DEPTH)
+    throw new TandemError(
+      ErrorCode.INVALID_CONFIG,
+      `invalid option validation.maxDepth: at most ${MAX_DOCUMENT_DEPTH}`,
+      {
+        option: 'validation.maxDepth',
+      },
+    );
   return {
     maxOpBytes: positive('maxOpBytes', o.maxOpBytes, 1_048_576),
     maxDocumentBytes: positive('maxDocumentBytes', o.maxDocumentBytes, 16_777_216),
-    maxDepth: positive('maxDepth', o.maxDepth, 64),
+    maxDepth,
+    maxMessageDepth: 2 * Math.floor(maxDepth) + 8,
     maxStringLength: positive('maxStringLength', o.maxStringLength, 1_048_576),
     collectionAllowed,
     schemaFor: compileSchemas(o.schemas),
@@ -78,7 +98,7 @@ const tooLarge = (what: string, limit: number, actual: number) =>
   new TandemError(ErrorCode.TOO_LARGE, `${what} over the limit`, { what, limit, actual });
 
 /** Depth of a value (a scalar is 0, `{a: 1}` is 1). Iterative: a hostile value must not recurse us to death. */
-function depthOf(value: unknown, limit: number): number {
+export function depthOf(value: unknown, limit: number): number {
   let max = 0;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
@@ -120,7 +140,8 @@ export function checkSubmittedOp(
 ): number {
   const body = op.create !== undefined ? op.create.data : op.op;
   if (body === undefined) return 0;
-  const bytes = JSON.stringify(body)?.length ?? 0;
+  const json = JSON.stringify(body);
+  const bytes = json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
   if (bytes > limits.maxOpBytes) throw tooLarge('op', limits.maxOpBytes, bytes);
   checkStrings(body, limits.maxStringLength);
   if (op.create !== undefined) {
@@ -134,6 +155,27 @@ export function checkSubmittedOp(
     if (depth > limits.maxDepth) throw tooLarge('depth', limits.maxDepth, depth);
   }
   return bytes;
+}
+
+/**
+ * What an op's values cannot show: a number added to (`ena`) may leave the finite range, and a
+ * moved subtree (`d`, a drop) may land deeper than `maxDepth`. Only ops with such components pay
+ * for a walk of the resulting document.
+ */
+export function checkResultingDocument(op: unknown, data: unknown, limits: ResolvedValidation): void {
+  const components = opComponents(op);
+  if (!components.some(({ component }) => 'ena' in component || 'd' in component)) return;
+  const depth = depthOf(data, limits.maxDepth);
+  if (depth > limits.maxDepth) throw tooLarge('depth', limits.maxDepth, depth);
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw new TandemError(ErrorCode.INVALID_OP, 'the op makes a number that JSON cannot hold', {
+        reason: 'number',
+      });
+    if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) stack.push(child);
+  }
 }
 
 /** The resulting document's size against the limit (measured only when an estimate says it may be close). */
@@ -150,7 +192,8 @@ export class DocumentSizes {
       this.estimates.set(key, estimate);
       return;
     }
-    const actual = JSON.stringify(data())?.length ?? 0;
+    const json = JSON.stringify(data());
+    const actual = json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
     if (actual > this.limit) throw tooLarge('document', this.limit, actual);
     if (this.estimates.size >= DocumentSizes.MAX_TRACKED) this.estimates.clear();
     this.estimates.set(key, actual);

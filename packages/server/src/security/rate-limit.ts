@@ -15,6 +15,7 @@
  * stay under their own limits cannot crowd out light users.
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
+import { costOf } from '../transport/shapes';
 
 export interface BucketOptions {
   /** Tokens added per second (the sustained rate). */
@@ -32,6 +33,23 @@ export interface RateLimitOptions {
   presence?: BucketOptions;
   /** History calls of one socket; each may read many ops. @default { rate: 20, burst: 40 } */
   history?: BucketOptions;
+  /**
+   * Other Tandem calls of one socket: lock requests and auth refreshes (each runs the host's
+   * `authenticate` or writes the lock store). A UI takes a lock per field focused. @default { rate: 20, burst: 40 }
+   */
+  calls?: BucketOptions;
+  /**
+   * Bad messages of one socket (malformed, refused, over a limit): each is answered, and past this
+   * budget the socket is closed with RATE_LIMITED (`bucket: 'faults'`) instead. An honest client
+   * meets a refusal now and then. @default { rate: 10, burst: 100 }
+   */
+  faults?: BucketOptions;
+  /**
+   * Ops of one socket awaiting their answer, over all documents; later ones wait in order. ShareDB
+   * clients keep one op in flight per document; a script pipelining hundreds would otherwise queue
+   * them all in front of everyone else's. @default 32
+   */
+  inflightOps?: number;
   /**
    * Ops of one user over all their sockets (every process with `options.redis`, where `rate` is per
    * one-second window and `burst` is not used). @default { rate: 400, burst: 800 }
@@ -55,6 +73,9 @@ const DEFAULTS: ResolvedRateLimits = {
   ops: { rate: 200, burst: 400 },
   presence: { rate: 60, burst: 120 },
   history: { rate: 20, burst: 40 },
+  calls: { rate: 20, burst: 40 },
+  faults: { rate: 10, burst: 100 },
+  inflightOps: 32,
   user: { rate: 400, burst: 800 },
   maxQueued: 1000,
 };
@@ -81,21 +102,27 @@ export function resolveRateLimits(
   const o = options ?? {};
   const maxQueued = o.maxQueued ?? DEFAULTS.maxQueued;
   if (typeof maxQueued !== 'number' || !(maxQueued >= 1)) throw invalid('maxQueued: must be >= 1');
+  const inflightOps = o.inflightOps ?? DEFAULTS.inflightOps;
+  if (!Number.isInteger(inflightOps) || inflightOps < 1)
+    throw invalid('inflightOps: must be an integer >= 1');
   return {
     connection: checkBucket('connection', o.connection, DEFAULTS.connection),
     ops: checkBucket('ops', o.ops, DEFAULTS.ops),
     presence: checkBucket('presence', o.presence, DEFAULTS.presence),
     history: checkBucket('history', o.history, DEFAULTS.history),
+    calls: checkBucket('calls', o.calls, DEFAULTS.calls),
+    faults: checkBucket('faults', o.faults, DEFAULTS.faults),
+    inflightOps,
     user: checkBucket('user', o.user, DEFAULTS.user),
     maxQueued,
     process: o.process === undefined ? undefined : checkBucket('process', o.process, o.process),
   };
 }
 
-/** What the throttle asks of a bucket: how long until a token, and take one. */
+/** What the throttle asks of a bucket: how long until `cost` tokens (default 1), and take them. */
 export interface Bucket {
-  wait(now: number): number;
-  take(): void;
+  wait(now: number, cost?: number): number;
+  take(cost?: number): void;
 }
 
 export class TokenBucket implements Bucket {
@@ -109,25 +136,33 @@ export class TokenBucket implements Bucket {
     this.at = now;
   }
 
-  /** Milliseconds until one token is available (0: now). */
-  wait(now: number): number {
+  /**
+   * Milliseconds until `cost` tokens are available (0: now). A cost over the burst waits for a full
+   * bucket and takes it all: the largest message still passes, at the bucket's rate.
+   */
+  wait(now: number, cost = 1): number {
     this.tokens = Math.min(this.options.burst, this.tokens + ((now - this.at) * this.options.rate) / 1000);
     this.at = now;
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.options.rate);
+    const need = Math.min(cost, this.options.burst);
+    return this.tokens >= need ? 0 : Math.ceil(((need - this.tokens) * 1000) / this.options.rate);
   }
 
-  take(): void {
-    this.tokens -= 1;
+  take(cost = 1): void {
+    this.tokens -= Math.min(cost, this.options.burst);
   }
 }
 
-export type ActionBucket = 'ops' | 'presence' | 'history';
+export type ActionBucket = 'ops' | 'presence' | 'history' | 'calls';
 
 /** Which per-action bucket a message draws from (undefined: only the connection's). */
 export function bucketOf(message: { a?: unknown; t?: unknown }): ActionBucket | undefined {
   if (message.a === 'op') return 'ops';
-  if (message.a === 'p') return 'presence';
-  if (message.a === 'tandem' && message.t === 'history') return 'history';
+  // A presence request makes every other client of the channel send its presence again.
+  if (message.a === 'p' || message.a === 'pr') return 'presence';
+  if (message.a === 'tandem') {
+    if (message.t === 'history') return 'history';
+    if (message.t === 'lock' || message.t === 'auth') return 'calls';
+  }
   return undefined;
 }
 
@@ -434,6 +469,7 @@ export class Throttle {
       ops: new TokenBucket(limits.ops, now),
       presence: new TokenBucket(limits.presence, now),
       history: new TokenBucket(limits.history, now),
+      calls: new TokenBucket(limits.calls, now),
     };
   }
 
@@ -508,17 +544,21 @@ export class Throttle {
       if (this.ticket !== undefined) return;
       const message = this.queue[0];
       const doc = docOf(message);
-      // Held (in order) until the previous op on this document is answered; replied() resumes.
-      if (doc !== undefined && this.inflight.has(doc)) return;
+      // Held (in order) until the previous op on this document is answered, and while this socket
+      // has its fill of ops in flight; replied() resumes.
+      if (doc !== undefined && (this.inflight.has(doc) || this.inflight.size >= this.limits.inflightOps))
+        return;
       const now = Date.now();
       const action = bucketOf(message);
+      // A message naming many documents costs one per document, on the connection's bucket.
+      const cost = costOf(message);
       const buckets: [string, Bucket][] = [['connection', this.connection]];
       if (action !== undefined) buckets.push([action, this.actions[action]]);
       if (action === 'ops' && this.user !== undefined) buckets.push(['user', this.user]);
       let wait = 0;
       let bucket = '';
       for (const [name, b] of buckets) {
-        const w = b.wait(now);
+        const w = b === this.connection ? b.wait(now, cost) : b.wait(now);
         if (w > wait) {
           wait = w;
           bucket = name;
@@ -538,7 +578,7 @@ export class Throttle {
         }
       }
       this.admitted = false;
-      for (const [, b] of buckets) b.take();
+      for (const [, b] of buckets) b === this.connection ? b.take(cost) : b.take();
       this.queue.shift();
       if (doc !== undefined) this.inflight.set(doc, message.seq);
       this.sink.deliver(message);

@@ -4,9 +4,10 @@
  * (on the snapshot the op produces). Server-side agents (no principal) are trusted and skipped.
  */
 import { isReservedCollection } from '@tandem/conflicts';
+import { type as tandemType } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import { checkSubmittedOp, DocumentSizes, type ResolvedValidation } from './limits';
+import { checkResultingDocument, checkSubmittedOp, DocumentSizes, type ResolvedValidation } from './limits';
 
 type Next = (error?: unknown) => void;
 
@@ -32,9 +33,15 @@ export function installValidation(backend: ShareDB, limits: ResolvedValidation):
     next(new TandemError(ErrorCode.NOT_FOUND, `unknown collection '${collection}'`, { collection }));
   });
 
-  // submit: size, strings, depth of the op itself.
+  // submit: size, strings, depth of the op itself; documents are Tandem's one type (ShareDB also
+  // knows json0, whose documents would bypass every check written for json1).
   use('submit', (context, next) => {
     if (!isClient(context.agent)) return next();
+    const create = context.op.create as { type?: unknown } | undefined;
+    if (create !== undefined && create.type !== tandemType.uri && create.type !== tandemType.name)
+      return next(
+        new TandemError(ErrorCode.INVALID_OP, `documents are of type ${tandemType.name}`, { reason: 'type' }),
+      );
     try {
       context.custom[OP_BYTES] = checkSubmittedOp(context.op, limits);
       next();
@@ -52,6 +59,7 @@ export function installValidation(backend: ShareDB, limits: ResolvedValidation):
         context.custom[OP_BYTES] ?? 0,
         () => context.snapshot.data,
       );
+      checkResultingDocument(context.op.op, context.snapshot.data, limits);
       limits.schemaFor(context.collection)?.(context.snapshot.data);
       next();
     } catch (error) {
