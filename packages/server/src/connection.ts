@@ -513,7 +513,8 @@ export class Connection implements SocketListener {
     const sent = this.wire(error);
     this.env.metrics.countError(sent.code);
     this.env.onError(this, sent);
-    // Bypass the outbox: the error must go before the close frame.
+    // What was owed goes first, then the error, then the close frame.
+    this.flush();
     if (this.isTandemClient || sent.code !== ErrorCode.SHUTTING_DOWN) {
       this.write(this.codec.encode({ a: TANDEM_ACTION, t: 'error', error: sent.toJSON() }));
     }

@@ -82,6 +82,30 @@ describe('SQLite query subset', () => {
     expect(() => db.querySync('q', { $limit: -1 })).toThrow();
   });
 
+  it('refuses hostile queries with a typed error, never a database error', async () => {
+    const { ErrorCode, isTandemError } = await import('@tandem/protocol');
+    const refusal = (query: Record<string, unknown>) => {
+      try {
+        db.querySync('q', query);
+      } catch (error) {
+        expect(isTandemError(error), `${JSON.stringify(query)} threw ${String(error)}`).toBe(true);
+        return (error as { code: string }).code;
+      }
+      return 'accepted';
+    };
+    for (const key of ['a\u0000b', 'a"b', 'a\\b', 'a\nb', 'a..b', '']) {
+      expect(refusal({ [key]: 1 })).toBe(ErrorCode.INVALID_MESSAGE);
+      expect(refusal({ $sort: { [key]: 1 } })).toBe(ErrorCode.INVALID_MESSAGE);
+    }
+    expect(refusal({ $limit: 1e308 })).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(refusal({ $skip: 2 ** 63 })).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(refusal({ $limit: 1.5 })).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(refusal({ name: { $in: Array.from({ length: 2_000 }, (_, i) => i) } })).toBe(ErrorCode.TOO_LARGE);
+    // The largest accepted list runs.
+    expect(ids({ score: { $in: Array.from({ length: 256 }, (_, i) => i * 10) } })).toEqual(['a', 'b', 'c']);
+    expect(ids({ score: { $nin: Array.from({ length: 256 }, (_, i) => i + 1000) } })).toEqual(['a', 'b', 'c']);
+  });
+
   it('polls a single document only for per-document queries', () => {
     expect(db.canPollDoc('q', { name: 'ada' })).toBe(true);
     expect(db.canPollDoc('q', { $sort: { name: 1 } })).toBe(false);

@@ -204,6 +204,7 @@ export function shapeMessage(message: Message, limits: ShapeLimits): Message | T
   try {
     return builders[action](message, limits);
   } catch (error) {
+    if (error instanceof TandemError) return error;
     if (error instanceof Malformed)
       return new TandemError(
         ErrorCode.INVALID_MESSAGE,

@@ -29,13 +29,24 @@ function invalid(message: string, details?: Record<string, unknown>): TandemErro
   return new TandemError(ErrorCode.INVALID_MESSAGE, message, details);
 }
 
-/** A Mongo dotted path as an SQLite JSON path: quoted keys, so any character is safe. */
+/**
+ * Keys SQLite's JSON paths cannot quote (a quote ends the key; NUL ends the string) and characters
+ * no honest field name has (backslashes, control characters).
+ */
+const UNQUOTABLE = /["\\\u0000-\u001f]/;
+
+/** A Mongo dotted path as an SQLite JSON path: every key quoted. */
 export function jsonPath(field: string): string {
-  return `$${field
-    .split('.')
-    .map((key) => `."${key.replaceAll('"', '""')}"`)
-    .join('')}`;
+  const keys = field.split('.');
+  if (keys.some((key) => key === '' || UNQUOTABLE.test(key)))
+    throw invalid('a query field name may not be empty or hold quotes, backslashes or control characters', {
+      reason: 'field',
+    });
+  return `$${keys.map((key) => `."${key}"`).join('')}`;
 }
+
+/** Values one `$in`/`$nin` may list: each is a condition, and SQLite bounds an expression's depth (1,000). */
+export const MAX_IN_VALUES = 256;
 
 /** SQL parameter for a scalar compared with `json_extract` (which yields 1/0 for booleans). */
 function scalar(value: unknown, operator: string): unknown {
@@ -78,6 +89,12 @@ function fieldCondition(field: string, condition: unknown, params: unknown[]): s
       parts.push(`json_extract(data, ?) ${comparisons[operator]} ?`);
     } else if (operator === '$in' || operator === '$nin') {
       if (!Array.isArray(operand)) throw invalid(`${operator} needs an array`, { operator });
+      if (operand.length > MAX_IN_VALUES)
+        throw new TandemError(ErrorCode.TOO_LARGE, `${operator} lists too many values`, {
+          what: 'query',
+          limit: MAX_IN_VALUES,
+          actual: operand.length,
+        });
       const any =
         operand.length === 0 ? '0' : `(${operand.map((v) => equals(path, v, params)).join(' OR ')})`;
       parts.push(operator === '$in' ? any : `NOT ${any}`);
@@ -102,8 +119,9 @@ function sortEntries(sort: unknown): [string, number][] {
   });
 }
 
+/** `$skip`/`$limit`: SQLite takes 64-bit integers; anything past 2^53 is not one here. */
 function nonNegativeInteger(value: unknown, name: string): number {
-  if (!Number.isInteger(value) || (value as number) < 0)
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
     throw invalid(`${name} needs a non-negative integer`);
   return value as number;
 }
