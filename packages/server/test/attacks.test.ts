@@ -114,7 +114,9 @@ describe('1. no frame takes the process down', () => {
   ];
 
   it('deep messages anywhere, in every codec: a typed error, the socket and the room carry on', async () => {
-    const sockets = Object.fromEntries(await Promise.all(CODECS.map(async (c) => [c, await attacker(c)])));
+    const sockets: Record<string, RawClient> = Object.fromEntries(
+      await Promise.all(CODECS.map(async (c) => [c, await attacker(c)])),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...CODECS),
@@ -122,7 +124,7 @@ describe('1. no frame takes the process down', () => {
         // Deeper than this, the test's own encoders (recursive, like most) overflow the stack.
         fc.integer({ min: 140, max: 1_500 }),
         async (codec, carrier, depth) => {
-          const a = sockets[codec] as RawClient;
+          const a = sockets[codec];
           const from = a.messages.length;
           a.send(carriers[carrier](deep(depth)));
           const answer = await a.next(isErrorAnswer, from, `an answer to depth ${depth}`);
@@ -132,11 +134,11 @@ describe('1. no frame takes the process down', () => {
       { numRuns: 60 },
     );
     // 10,000-deep frames, written by hand (no encoder would produce them).
-    const plain = sockets.plain as RawClient;
+    const plain = sockets.plain;
     const from = plain.messages.length;
     plain.sendFrame(`{"a":"f","c":"notes","d":"shared","x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`);
     expect(codeOf(await plain.next(isErrorAnswer, from))).toBe(ErrorCode.TOO_LARGE);
-    const msgpack = sockets.msgpack as RawClient;
+    const msgpack = sockets.msgpack;
     const at = msgpack.messages.length;
     const nested = new Uint8Array(4 * 10_000 + 1);
     for (let i = 0; i < 10_000; i++) nested.set([0x81, 0xa1, 0x64], i * 3); // { d: … }
