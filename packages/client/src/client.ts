@@ -7,6 +7,7 @@ import { type } from '@tandem/ot';
 import {
   AUTHOR_FIELD,
   type ConflictReport,
+  clientIdAlias,
   ErrorCode,
   type HistoryCallMessage,
   type LockMessage,
@@ -151,6 +152,13 @@ export class TandemClient extends Emitter<ClientEvents> {
     this.connection.on('receive', (request: { data: Record<string, unknown> }) => {
       const data = request.data;
       this.author = data?.a === 'op' ? (data[AUTHOR_FIELD] as OpAuthor | undefined) : undefined;
+      // Others see a client id only as its alias; an op or presence of our own comes back under it
+      // too when it was sent under an earlier id (a restart). ShareDB must see our id to know it.
+      const src = data?.src;
+      if (typeof src === 'string' && src.startsWith('~')) {
+        const own = this.ownIds.get(src);
+        if (own !== undefined) data.src = own;
+      }
     });
     // Write-ahead: an op going out has its identity (src/seq) now; it is persisted before the socket
     // may send it, so after a crash a restart resends it (deduplicated) instead of submitting it anew.
@@ -161,6 +169,8 @@ export class TandemClient extends Emitter<ClientEvents> {
       if (doc !== undefined) this.socket.holdUntil(doc.persistNow());
     });
     this.connection.on('state', (state: string) => {
+      const id = (this.connection as unknown as { id: string | null }).id;
+      if (state === 'connected' && id !== null) this.ownClientId(id);
       const next: ConnectionStatus =
         this.endedBy !== undefined
           ? 'ended'
@@ -178,6 +188,14 @@ export class TandemClient extends Emitter<ClientEvents> {
       this.socket.sendTandem({ a: TANDEM_ACTION, t: 'ping', ts: Date.now() });
     }, options.pingIntervalMs ?? 10_000);
     (this.pinger as { unref?: () => void }).unref?.();
+  }
+
+  /** Client ids this client has held, by the alias others see them under (see clientIdAlias). */
+  private readonly ownIds = new Map<string, string>();
+
+  private ownClientId(id: string): void {
+    const alias = clientIdAlias(id);
+    if (alias !== undefined) this.ownIds.set(alias, id);
   }
 
   get status(): ConnectionStatus {
@@ -216,6 +234,7 @@ export class TandemClient extends Emitter<ClientEvents> {
         presenceFor: (c, d) => this.connection.getDocPresence(c, d),
         store: this.options.offlineStore,
         connectionId: () => (this.connection as unknown as { id: string | null }).id,
+        ownClientId: (ownId) => this.ownClientId(ownId),
         watchOnline: (listener) => {
           this.on('status', (status) => {
             if (status !== 'connecting') listener(status === 'online');

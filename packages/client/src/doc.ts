@@ -6,7 +6,7 @@ import { type JSONOp, makeInvertible, type Path, type } from '@tandem/ot';
 import { type ConflictReport, type LockInfo, type OpAuthor, TandemError } from '@tandem/protocol';
 import type { TandemRequest } from './client';
 import { Emitter } from './emitter';
-import { capture, type OfflineStore, type QueueableDoc, restore } from './offline';
+import { capture, type OfflineStore, type PersistedDoc, type QueueableDoc, restore } from './offline';
 import { DocPresence } from './presence';
 import { TextBinding } from './text';
 import { UndoStack } from './undo';
@@ -51,6 +51,8 @@ export interface DocContext {
   presenceFor(collection: string, id: string): unknown;
   store: OfflineStore | undefined;
   connectionId(): string | null;
+  /** A client id this client holds (a restored op's `src`): its ops come back under their alias. */
+  ownClientId(id: string): void;
   /** Subscribe to the client's online/offline transitions. */
   watchOnline(listener: (online: boolean) => void): void;
   typeFor(name: string): unknown;
@@ -280,7 +282,9 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
     if (store === undefined) return;
     const saved = await store.get(this.storeKey);
     if (saved === undefined) return;
-    restore(this.raw, JSON.parse(saved), this.context.typeFor);
+    const state = JSON.parse(saved) as PersistedDoc;
+    for (const op of state.ops) if (op.src !== undefined) this.context.ownClientId(op.src);
+    restore(this.raw, state, this.context.typeFor);
     this.context.pendingChanged();
     // Sending before subscribing puts the first op in flight, so the server's catch-up ops can be
     // matched against it (ShareDB's reconnect path).

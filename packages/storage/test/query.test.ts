@@ -103,7 +103,11 @@ describe('SQLite query subset', () => {
     expect(refusal({ name: { $in: Array.from({ length: 2_000 }, (_, i) => i) } })).toBe(ErrorCode.TOO_LARGE);
     // The largest accepted list runs.
     expect(ids({ score: { $in: Array.from({ length: 256 }, (_, i) => i * 10) } })).toEqual(['a', 'b', 'c']);
-    expect(ids({ score: { $nin: Array.from({ length: 256 }, (_, i) => i + 1000) } })).toEqual(['a', 'b', 'c']);
+    expect(ids({ score: { $nin: Array.from({ length: 256 }, (_, i) => i + 1000) } })).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
   });
 
   it('polls a single document only for per-document queries', () => {
