@@ -163,6 +163,53 @@ function corpus(version: number, src: string): Case[] {
       },
     });
   }
+  // Issue #11's families: each a typed refusal, whatever the field it rides in.
+  const deepJson = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  for (const n of [100, 1_000, 10_000])
+    for (const field of ['extra', 'q', 'p'])
+      cases.push({
+        name: `deep ${field} ${n}`,
+        frame: `{"a":"f","c":"notes","d":"target","${field}":${deepJson(n)}}`,
+      });
+  for (const frame of [
+    '{"a":"op","c":"notes","d":"target","v":1,"seq":900,"op":["p",{"i":{"__proto__":1}}]}',
+    '{"__proto__":{"x":1},"a":"f","c":"notes","d":"target"}',
+    '{"a":"qf","id":1,"c":"notes","q":{"__proto__":{"title":1}}}',
+  ])
+    cases.push({ name: `__proto__ key ${frame.slice(0, 40)}`, frame });
+  cases.push({
+    name: 'bytes, not units: 1,400 × € in a 4,096-byte limit',
+    frame: { a: 'f', c: 'notes', d: '€'.repeat(1_400) },
+  });
+  const reads: Record<string, unknown>[] = [
+    // (A query resubscribe naming `secret` in `r` is not refused: it is dropped; attacks.test.ts.)
+    { a: 'bf', c: 'notes', b: { secret: 0 } },
+    { a: 'nf', id: 52, c: 'notes', d: 'secret', v: 0 },
+    { a: 'nt', id: 53, c: 'notes', d: 'secret', ts: 0 },
+    { a: 'ps', ch: 'notes.secret', seq: 1 },
+    { a: 'pr', ch: 'notes.secret' },
+    { a: 'f', c: '_tandem_sessions', d: 'x', v: 0 },
+    { a: 'qs', id: 54, c: '_tandem_versions', q: {}, r: [['x', 0]] },
+    { a: 'bs', c: '_tandem_locks', b: { x: 0 } },
+  ];
+  for (const [i, frame] of reads.entries()) cases.push({ name: `forbidden path ${i} ${frame.a}`, frame });
+  // (Hostile query keys and bounds are the store's to refuse: attacks.test.ts runs them on SQLite.)
+  const shapes: Record<string, unknown>[] = [
+    { a: 'op' },
+    { a: 'op', c: 'notes', d: 'target', v: 'one', seq: 1, op: [] },
+    { a: 'op', c: 'notes', d: 'target', v: 1, seq: 0, op: [] },
+    { a: 'op', c: 'notes', d: 'target', v: 1, seq: 1, op: [], create: { type: 'json1' } },
+    { a: 'op', c: 'notes', d: 'target', v: 1, seq: 1, src: 'short', op: [] },
+    { a: 'op', c: 'notes', d: 'zero', v: 0, seq: 1, src, create: { type: 'json0', data: {} } },
+    { a: 'f', c: 'no.tes', d: 'x' },
+    { a: 'f', c: 'notes', d: '' },
+    { a: 'qs', id: 'x', c: 'notes', q: {} },
+    { a: 'bs', c: 'notes', b: Array.from({ length: 1_001 }, (_, i) => `d${i}`) },
+    { a: 'p', ch: 'notes.other', c: 'notes', d: 'target', id: 'p', pv: 0, v: 1, p: { path: [] } },
+    { a: 'ps', ch: 'notes.target', seq: -1 },
+  ];
+  for (const [i, frame] of shapes.entries())
+    cases.push({ name: `shape ${i} ${JSON.stringify(frame).slice(0, 60)}`, frame });
   return cases;
 }
 
