@@ -68,6 +68,10 @@ describe('admin handler', () => {
       const health = await fetch(`${base}/health`, { headers: admin });
       expect(await health.json()).toMatchObject({ ready: true, store: true });
       expect((await fetch(`${base}/nope`, { headers: admin })).status).toBe(404);
+      // Bad percent-encoding in the path is the caller's error, not a 500.
+      const garbled = await fetch(`${base}/users/%E0%A4%A/revoke`, { method: 'POST', headers: admin });
+      expect(garbled.status).toBe(400);
+      expect(await garbled.json()).toMatchObject({ code: ErrorCode.INVALID_MESSAGE, details: { reason: 'url' } });
     } finally {
       await c.close();
       await close();
