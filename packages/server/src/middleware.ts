@@ -3,7 +3,6 @@
  * Each step is one named action; the principal rides on `agent.custom.principal`, so the host's
  * own middleware (added through `tandem.backend.use`) sees it too.
  */
-
 import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, type OpAuthor, type PresenceValue, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
@@ -98,7 +97,7 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
   };
 
   // receive: every message as ShareDB will act on it (transport/shapes.ts rebuilt it): client ids
-  // bound to the principal, Tandem's reserved collections closed, and the reads that skip ShareDB's
+  // that cannot be guessed, Tandem's reserved collections closed, and the reads that skip ShareDB's
   // `readSnapshots` authorized here — ops fetched from a version (`f`/`s` with `v`, bulk with
   // versions), snapshots of past versions (`nf`, `nt`), the documents a query resubscribe names in
   // `r` (ShareDB fetches them and their ops, whatever the query matches) and presence channels.
