@@ -177,7 +177,14 @@ export function randomOp(doc: Doc, rng: Rng, { maxParts = 3, moveBias = 0.2 } = 
 export const json = (x: unknown): string => JSON.stringify(x);
 
 /** The saved cases of test/corpus/<name>.json (an empty list when there is no such file). */
+/**
+ * The saved cases of one law (test/corpus/<name>.json). A missing or empty corpus is an error, not
+ * zero cases: a corpus test that replays nothing must not pass.
+ */
 export function corpus<T>(name: string): T[] {
   const url = new URL(`../corpus/${name}.json`, import.meta.url);
-  return existsSync(url) ? (JSON.parse(readFileSync(url, 'utf8')) as T[]) : [];
+  if (!existsSync(url)) throw new Error(`test/corpus/${name}.json is missing`);
+  const cases = JSON.parse(readFileSync(url, 'utf8')) as T[];
+  if (!Array.isArray(cases) || cases.length === 0) throw new Error(`test/corpus/${name}.json holds no cases`);
+  return cases;
 }
