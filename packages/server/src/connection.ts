@@ -48,14 +48,15 @@ const PRESENCE_REQUEST_INTERVAL_MS = 1_000;
 const SHAPE_LIMITS: ShapeLimits = { maxBulkIds: 1_000 };
 
 /**
- * Codes a request of the client's own making earns: charged to its fault budget (a socket sending
- * nothing but bad messages is closed instead of being answered forever). Refusals that honest
- * clients meet while working (locks, conflicts, schema checks, limits) are not faults.
+ * Codes of refusals by the engine (ShareDB's replies) that are charged to the sender's fault
+ * budget: a socket sending nothing but bad requests is closed instead of being answered forever.
+ * Refusals honest clients meet while working (locks, conflicts, schemas, document and op size
+ * limits) are not charged; every refusal at the transport (undecodable, malformed, too large or too
+ * deep messages) is.
  */
-const FAULTS: ReadonlySet<string> = new Set([
+const ENGINE_FAULTS: ReadonlySet<string> = new Set([
   ErrorCode.INVALID_MESSAGE,
   ErrorCode.INVALID_OP,
-  ErrorCode.TOO_LARGE,
   ErrorCode.FORBIDDEN,
   ErrorCode.NOT_FOUND,
 ]);
@@ -93,6 +94,39 @@ function replyWithDetails(
  */
 export function carryErrorDetails(agent: ReplyingAgent): void {
   agent._reply = replyWithDetails;
+}
+
+/** A short string or a safe integer: a field that identifies a request and is safe to echo. */
+function identifier(value: unknown): boolean {
+  return (typeof value === 'string' && value.length <= 1_024) || Number.isSafeInteger(value);
+}
+
+/**
+ * The reply a refused request's sender waits for, when it can be told which request it answers:
+ * ShareDB's reply shape (the request's identifying fields and `error`, the details in `ed`), or a
+ * Tandem call's `result`. Only identifying fields are echoed, never the refused payload.
+ */
+function refusalOf(
+  request: unknown,
+  error: TandemError,
+  tandemClient: boolean,
+): Record<string, unknown> | undefined {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) return undefined;
+  const m = request as Record<string, unknown>;
+  // Plain ShareDB clients are sent no Tandem results: they get the `error` message instead.
+  if (m.a === TANDEM_ACTION)
+    return tandemClient && Number.isSafeInteger(m.rid)
+      ? { a: TANDEM_ACTION, t: 'result', rid: m.rid, error: error.toJSON() }
+      : undefined;
+  if (typeof m.a !== 'string' || !SHAREDB_ACTIONS.has(m.a)) return undefined;
+  const reply: Record<string, unknown> = { a: m.a };
+  for (const key of ['c', 'd', 'ch', 'id', 'seq', 'src']) if (identifier(m[key])) reply[key] = m[key];
+  // A bulk request's documents: ShareDB's client hands the error to each of them.
+  if (Array.isArray(m.b) && m.b.every((id) => typeof id === 'string')) reply.b = m.b;
+  else if (typeof m.b === 'object' && m.b !== null) reply.b = Object.keys(m.b);
+  reply.error = { code: error.code, message: error.message };
+  if (error.details !== undefined) reply[ERROR_DETAILS_FIELD] = error.details;
+  return reply;
 }
 
 /** WebSocket close codes used by Tandem (docs/protocol.md). */
@@ -232,21 +266,23 @@ export class Connection implements SocketListener {
     const size = typeof frame === 'string' ? Buffer.byteLength(frame, 'utf8') : frame.byteLength;
     this.env.metrics.bytesIn += size;
     const maxBytes = this.env.options.maxMessageBytes;
+    let decoded: unknown;
+    try {
+      decoded = this.codec.decode(frame);
+    } catch (error) {
+      this.fault(TandemError.from(error, ErrorCode.INVALID_MESSAGE));
+      return;
+    }
     if (size > maxBytes) {
+      // Decoded anyway (ws bounds a frame at maxPayloadBytes) so the request can be answered.
       this.fault(
         new TandemError(ErrorCode.TOO_LARGE, 'message over the size limit', {
           what: 'message',
           limit: maxBytes,
           actual: size,
         }),
+        Array.isArray(decoded) ? undefined : decoded,
       );
-      return;
-    }
-    let decoded: unknown;
-    try {
-      decoded = this.codec.decode(frame);
-    } catch (error) {
-      this.fault(TandemError.from(error, ErrorCode.INVALID_MESSAGE));
       return;
     }
     if (!Array.isArray(decoded) || !this.codec.batching) {
@@ -276,7 +312,7 @@ export class Connection implements SocketListener {
     }
     const unsafe = checkJsonValue(message, this.env.options.validation.maxMessageDepth);
     if (unsafe !== undefined) {
-      this.fault(unsafe);
+      this.fault(unsafe, message);
       return;
     }
     const action = (message as { a?: unknown }).a;
@@ -294,7 +330,7 @@ export class Connection implements SocketListener {
       });
     }
     if (accepted instanceof TandemError) {
-      this.fault(accepted);
+      this.fault(accepted, message);
       return;
     }
     if (this.started) this.forward(accepted);
@@ -313,7 +349,7 @@ export class Connection implements SocketListener {
   deliver(message: Record<string, unknown>): void {
     if (this.closed) return;
     if (message.a === 'op') this.throttle?.replied(message);
-    else if (message.a === 'pr' && !this.presenceRequestDue(message)) return;
+    else if (message.a === 'pr' && message.error === undefined && !this.presenceRequestDue(message)) return;
     this.sendShareDb(message);
   }
 
@@ -414,7 +450,7 @@ export class Connection implements SocketListener {
     const metrics = this.env.metrics;
     if (request.a === 'op') metrics.opsRejected[error.code] = (metrics.opsRejected[error.code] ?? 0) + 1;
     this.env.onError(this, error);
-    this.charge(error);
+    if (ENGINE_FAULTS.has(error.code)) this.charge();
   }
 
   /** Send a typed error (as `wire` makes it) to the client, counted; returns what was sent. */
@@ -431,16 +467,28 @@ export class Connection implements SocketListener {
     return sent;
   }
 
-  /** A bad message of the client's own making: answered, and charged to its fault budget. */
-  fault(error: TandemError): void {
-    this.reportError(error);
-    this.charge(error);
+  /**
+   * A bad message of the client's own making: answered, and charged to its fault budget. A request
+   * is answered the way its sender waits for (ShareDB's reply with `error`, a call's `result`), so a
+   * ShareDB client rolls back instead of waiting forever; anything else gets an `error` message.
+   */
+  fault(error: TandemError, request?: unknown): void {
+    const sent = this.wire(error);
+    const reply = request === undefined ? undefined : refusalOf(request, sent, this.isTandemClient);
+    if (reply === undefined) this.reportError(sent);
+    else {
+      this.env.metrics.countError(sent.code);
+      this.env.onError(this, sent);
+      if (reply.a === TANDEM_ACTION) this.sendTandem(reply as unknown as TandemMessage);
+      else this.sendShareDb(reply);
+    }
+    this.charge();
   }
 
   /** A client that keeps sending bad messages is closed rather than answered forever. */
-  private charge(error: TandemError): void {
+  private charge(): void {
     const faults = this.faults;
-    if (faults === undefined || this.closed || !FAULTS.has(error.code)) return;
+    if (faults === undefined || this.closed) return;
     if (faults.wait(Date.now()) === 0) {
       faults.take();
       return;

@@ -84,7 +84,14 @@ export function encodeShared(
   src: unknown = message.src,
 ): Frame {
   const key = payloadKey(message);
-  const wire = src === message.src ? message : { ...message, src };
+  // Another client's presence id is namespaced by its sender's alias: presence ids are the
+  // client's own choice, and one user's must never stand for another's cursor.
+  const wire =
+    src === message.src
+      ? message
+      : message.a === 'p'
+        ? { ...message, src, id: `${src as string}:${message.id as string}` }
+        : { ...message, src };
   if (key === undefined) return codec.encode(wire);
   const cache = cacheByFormat[codec.name];
   const hit = cache.get(key);

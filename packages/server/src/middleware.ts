@@ -15,7 +15,7 @@ import type { Logger } from './logger';
 import { userInfo } from './principal';
 import { filterQueries, setReader } from './readable-queries';
 import type { HookRunner } from './run-hook';
-import { isResumableClientId, newClientId } from './security/client-ids';
+import { newClientId } from './security/client-ids';
 import { channelDoc } from './transport/shapes';
 
 type Next = (error?: unknown) => void;
@@ -96,8 +96,8 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     return ids.filter((_, i) => allowed[i]);
   };
 
-  // receive: every message as ShareDB will act on it (transport/shapes.ts rebuilt it): client ids
-  // that cannot be guessed, Tandem's reserved collections closed, and the reads that skip ShareDB's
+  // receive: every message as ShareDB will act on it (transport/shapes.ts rebuilt it): Tandem's
+  // reserved collections closed, and the reads that skip ShareDB's
   // `readSnapshots` authorized here — ops fetched from a version (`f`/`s` with `v`, bulk with
   // versions), snapshots of past versions (`nf`, `nt`), the documents a query resubscribe names in
   // `r` (ShareDB fetches them and their ops, whatever the query matches) and presence channels.
@@ -106,7 +106,7 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     const data = context.data as Record<string, unknown> | null;
     // Server-side agents (backend.connect) have no principal and are trusted.
     if (principal === undefined || typeof data !== 'object' || data === null) return next();
-    const refused = checkClientId(data) ?? reservedRefusal(data);
+    const refused = reservedRefusal(data);
     if (refused !== undefined) return next(refused);
     if (!hooks.has('authorize')) return next();
     // Ops and everything else pass synchronously: only these reads wait for the hook.
@@ -238,36 +238,34 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     next();
   });
 
-  // receivePresence: the server, not the client, says who a cursor belongs to.
+  // receivePresence: the server, not the client, says who a cursor belongs to. Leaving (`p: null`)
+  // is published on the document's channel too, so it is authorized like any presence, unless it
+  // ends a presence that was allowed there: when a socket's presence subscription ends (it closed,
+  // or refreshAccess cut it), ShareDB publishes the leave with the very request it last published.
+  const allowedPresence = new WeakSet<object>();
   use('receivePresence', (context, next) => {
-    const presence = context.presence as { p: unknown };
+    const presence = context.presence as { p: unknown; c: string; d: string };
     const principal = principalOf(context.agent);
-    if (presence.p === null || principal === undefined) return next();
-    const value = sanitisePresence(presence.p);
-    if (value === undefined) {
-      return next(new TandemError(ErrorCode.INVALID_MESSAGE, 'malformed presence', { reason: 'presence' }));
+    if (principal === undefined || (presence.p === null && allowedPresence.has(presence))) return next();
+    if (presence.p !== null) {
+      const value = sanitisePresence(presence.p);
+      if (value === undefined) {
+        return next(new TandemError(ErrorCode.INVALID_MESSAGE, 'malformed presence', { reason: 'presence' }));
+      }
+      value.user = userInfo(principal);
+      const rtt = connectionOf(context.agent)?.rtt;
+      if (rtt !== undefined) value.rtt = rtt;
+      presence.p = value;
     }
-    value.user = userInfo(principal);
-    const rtt = connectionOf(context.agent)?.rtt;
-    if (rtt !== undefined) value.rtt = rtt;
-    presence.p = value;
-    if (!hooks.has('authorize')) return next();
-    const { c, d } = context.presence as { c: string; d: string };
-    done(next, authorize(context.agent, 'presence', c, d));
+    if (!hooks.has('authorize')) {
+      allowedPresence.add(presence);
+      return next();
+    }
+    done(
+      next,
+      authorize(context.agent, 'presence', presence.c, presence.d).then(() => allowedPresence.add(presence)),
+    );
   });
-}
-
-/**
- * A handshake may resume an earlier client id (dropped when it could be guessed: ShareDB then uses
- * the one it handed out); an op's `src` must be such an id. Others' ids are never shown (client-ids.ts).
- */
-function checkClientId(data: Record<string, unknown>): TandemError | undefined {
-  if (data.a === 'hs' && typeof data.id === 'string' && !isResumableClientId(data.id)) delete data.id;
-  if (data.a === 'op' && typeof data.src === 'string' && !isResumableClientId(data.src))
-    return new TandemError(ErrorCode.INVALID_MESSAGE, 'an op carries a client id that was never handed out', {
-      reason: 'src',
-    });
-  return undefined;
 }
 
 /** Tandem's own records (sessions, versions, locks, conflicts) are read and written through the server only. */

@@ -7,7 +7,8 @@
  * The cut comes before paging: `$skip`, `$limit` and `$count` are taken off the query the store
  * runs and applied to the readable results, so the answer is the query over readable documents
  * only. Paged by the store, unreadable matches would move readable ones in and out of the page, and
- * bisecting on a sort key would read a forbidden field one comparison at a time.
+ * bisecting on a sort key would read a forbidden field one comparison at a time. A paged query
+ * reads the store's sorted matches in chunks until its page is full (`readableRows`).
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
@@ -61,6 +62,52 @@ function unpaged(query: unknown): { query: unknown; paging: Paging } {
   return { query: rest, paging };
 }
 
+/** Store rows asked for at once while filling a reader's page (doubling up to 4,096). */
+const FIRST_CHUNK = 64;
+/** Matches scanned for one paged answer at most: past it, the reader must narrow the query. */
+const MAX_SCANNED = 10_000;
+
+/**
+ * The readable matches a paged query needs, read from the store in chunks of its sorted matches
+ * until the page is full or the matches end: a "latest 20" query costs what it reads, not the whole
+ * collection, and its answer is still the query over readable documents alone. Without `$limit`
+ * every match is read once.
+ */
+async function readableRows<T>(
+  fetch: (page: object) => Promise<{ rows: T[]; extra: unknown }>,
+  idOf: (row: T) => string,
+  reader: Reader,
+  paging: Paging,
+): Promise<{ rows: T[]; extra: unknown }> {
+  const keepReadable = async (rows: T[]) => {
+    const keep = new Set(await reader(rows.map(idOf)));
+    return rows.filter((row) => keep.has(idOf(row)));
+  };
+  if (!Number.isFinite(paging.limit)) {
+    const { rows, extra } = await fetch({});
+    return { rows: await keepReadable(rows), extra };
+  }
+  const wanted = paging.skip + paging.limit;
+  const found: T[] = [];
+  let extra: unknown;
+  let offset = 0;
+  let chunk = Math.min(Math.max(FIRST_CHUNK, 2 * wanted), 4_096);
+  while (found.length < wanted) {
+    if (offset >= MAX_SCANNED)
+      throw new TandemError(ErrorCode.TOO_LARGE, 'the query scans too many documents; narrow it', {
+        what: 'query',
+        limit: MAX_SCANNED,
+      });
+    const page = await fetch({ $skip: offset, $limit: chunk });
+    extra = page.extra;
+    found.push(...(await keepReadable(page.rows)));
+    if (page.rows.length < chunk) break;
+    offset += page.rows.length;
+    chunk = Math.min(chunk * 2, 4_096);
+  }
+  return { rows: found, extra };
+}
+
 function page<T>(readable: T[], paging: Paging): T[] {
   if (paging.skip === 0 && paging.limit >= readable.length) return readable;
   return readable.slice(paging.skip, paging.skip + paging.limit);
@@ -97,28 +144,38 @@ export function filterQueries(db: ShareDB['db']): ShareDB['db'] {
       const reader = readerOf(options);
       if (reader === undefined) return target.query(collection, query, fields, options, cb);
       const run = unpaged(query);
-      target.query(collection, run.query, fields, options, (error, snapshots: { id: string }[], extra) => {
-        if (error) return cb(error);
-        reader(snapshots.map((s) => s.id)).then((ids) => {
-          const keep = new Set(ids);
-          answer(
-            cb,
+      const fetch = (page: object) =>
+        new Promise<{ rows: { id: string }[]; extra: unknown }>((resolve, reject) =>
+          target.query(
             collection,
-            run.paging,
-            extra,
-            snapshots.filter((s) => keep.has(s.id)),
-          );
-        }, cb);
-      });
+            { ...(run.query as object), ...page },
+            fields,
+            options,
+            (error, rows, extra) => (error ? reject(error) : resolve({ rows, extra })),
+          ),
+        );
+      readableRows(fetch, (row) => row.id, reader, run.paging).then(
+        ({ rows, extra }) => answer(cb, collection, run.paging, extra, rows),
+        cb,
+      );
     },
     queryPoll(collection: string, query: unknown, options: unknown, cb: Callback) {
       const reader = readerOf(options);
       if (reader === undefined) return target.queryPoll(collection, query, options, cb);
       const run = unpaged(query);
-      target.queryPoll(collection, run.query, options, (error, ids: string[], extra) => {
-        if (error) return cb(error);
-        reader(ids).then((readable) => answer(cb, collection, run.paging, extra, readable), cb);
-      });
+      const fetch = (page: object) =>
+        new Promise<{ rows: string[]; extra: unknown }>((resolve, reject) =>
+          target.queryPoll(
+            collection,
+            { ...(run.query as object), ...page },
+            options,
+            (error, rows, extra) => (error ? reject(error) : resolve({ rows, extra })),
+          ),
+        );
+      readableRows(fetch, (id) => id, reader, run.paging).then(
+        ({ rows, extra }) => answer(cb, collection, run.paging, extra, rows),
+        cb,
+      );
     },
     queryPollDoc(collection: string, id: string, query: unknown, options: unknown, cb: Callback) {
       target.queryPollDoc(collection, id, query, options, (error, matches: boolean) => {

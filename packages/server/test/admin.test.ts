@@ -71,7 +71,10 @@ describe('admin handler', () => {
       // Bad percent-encoding in the path is the caller's error, not a 500.
       const garbled = await fetch(`${base}/users/%E0%A4%A/revoke`, { method: 'POST', headers: admin });
       expect(garbled.status).toBe(400);
-      expect(await garbled.json()).toMatchObject({ code: ErrorCode.INVALID_MESSAGE, details: { reason: 'url' } });
+      expect(await garbled.json()).toMatchObject({
+        code: ErrorCode.INVALID_MESSAGE,
+        details: { reason: 'url' },
+      });
     } finally {
       await c.close();
       await close();

@@ -227,8 +227,16 @@ describe('1. no frame takes the process down', () => {
       op: ['e', { i: '€'.repeat(1_000_000) }],
     });
     const answer = await a.next(isErrorAnswer, from);
-    expect(answer.error).toMatchObject({ code: ErrorCode.TOO_LARGE, details: { what: 'message' } });
-    expect(answer.error.details.actual).toBeGreaterThan(3_000_000);
+    // Answered as ShareDB answers an op (so the client rolls it back), the details in `ed`.
+    expect(answer).toMatchObject({
+      a: 'op',
+      c: 'notes',
+      d: 'shared',
+      seq: 1,
+      error: { code: ErrorCode.TOO_LARGE },
+    });
+    expect(answer.ed).toMatchObject({ what: 'message' });
+    expect(answer.ed.actual).toBeGreaterThan(3_000_000);
   });
 });
 
@@ -312,6 +320,50 @@ describe('2. every read path is authorized as ShareDB performs it', () => {
   });
 });
 
+describe('7. nobody can stand in for another user’s cursor', () => {
+  it('presence ids are namespaced by their sender: another user’s id and a huge version change nothing', async () => {
+    const olgaDoc = olga.doc('notes', 'shared');
+    const erinDoc = erin.doc('notes', 'shared');
+    await erinDoc.presence.update({ path: ['title'], offset: 1 });
+    await until(
+      () => olgaDoc.presence.peers().some((p) => p.user.id === 'erin' && p.offset === 1),
+      5_000,
+      'Erin shown',
+    );
+    const a = await attacker('json');
+    a.send({ a: 'ps', ch: 'notes.shared', seq: 1 });
+    await a.next((m) => m.a === 'ps');
+    // Mallory sees Erin's presence under a namespaced id, and replays it under every id she can think of.
+    const seen = await a.next((m) => m.a === 'p' && m.p?.user?.id === 'erin');
+    const raw = String(seen.id).slice(String(seen.id).indexOf(':') + 1);
+    for (const id of [seen.id, raw]) {
+      a.send({
+        a: 'p',
+        ch: 'notes.shared',
+        c: 'notes',
+        d: 'shared',
+        id,
+        pv: 1e15,
+        v: seen.v,
+        p: { path: ['title'], offset: 4 },
+      });
+    }
+    await until(
+      () => olgaDoc.presence.peers().some((p) => p.user.id === 'mallory'),
+      5_000,
+      'Mallory shown as herself',
+    );
+    // Erin moves: Olga sees it; Erin's cursor is still Erin's.
+    await erinDoc.presence.update({ path: ['title'], offset: 3 });
+    await until(
+      () => olgaDoc.presence.peers().some((p) => p.user.id === 'erin' && p.offset === 3),
+      5_000,
+      'Erin moved',
+    );
+    a.close();
+  });
+});
+
 describe('3. nobody can claim another client’s id', () => {
   it('others’ ids are never shown (aliases instead), and aliases or short ids cannot be used', async () => {
     const erinDoc = erin.doc<typeof shared.data>('notes', 'shared');
@@ -322,8 +374,9 @@ describe('3. nobody can claim another client’s id', () => {
     await honestStillConverges();
     const erinsOp = await a.next((m) => m.a === 'op' && m.op !== undefined && m.src !== own);
     expect(erinsOp.src.startsWith('~')).toBe(true);
-    // Claiming the alias, or a made-up short id, as src: refused.
-    for (const src of [erinsOp.src, 'erin', 'x'.repeat(21)]) {
+    // Claiming the alias, an id built on the alias's public part, or a made-up short id: refused.
+    const forged = `${erinsOp.src.slice(1)}.${'f'.repeat(22)}`;
+    for (const src of [erinsOp.src, forged, 'erin', 'x'.repeat(21)]) {
       const from = a.messages.length;
       a.send({
         a: 'op',
@@ -336,11 +389,14 @@ describe('3. nobody can claim another client’s id', () => {
       });
       expect(codeOf(await a.next((m) => m.a === 'op' && m.error, from))).toBe(ErrorCode.INVALID_MESSAGE);
     }
-    // A handshake naming the alias keeps the id the server handed out.
-    const from = a.messages.length;
-    a.send({ a: 'hs', id: erinsOp.src, protocol: 1, protocolMinor: 2 });
-    const hs = await a.next((m) => m.a === 'hs', from);
-    expect(hs.id).not.toBe(erinsOp.src);
+    // A handshake naming the alias, or an id built on it, keeps the id the server handed out.
+    for (const id of [erinsOp.src, forged]) {
+      const from = a.messages.length;
+      a.send({ a: 'hs', id, protocol: 1, protocolMinor: 2 });
+      const hs = await a.next((m) => m.a === 'hs', from);
+      expect(hs.id).not.toBe(id);
+      expect(hs.id.startsWith(erinsOp.src.slice(1))).toBe(false);
+    }
     // Erin's next edits all apply, and both replicas agree with the store.
     for (let i = 0; i < 3; i++) await honestStillConverges();
     expect(erinDoc.data?.title).toBe('shared');
@@ -378,6 +434,33 @@ describe('3. nobody can claim another client’s id', () => {
     expect(ack.error).toBeUndefined();
     await until(() => shared.data?.title === 'once', 5_000, 'the first op only');
     await shared.submit(['title', { r: true, i: 'shared' }]);
+  });
+});
+
+describe('refused requests are answered as their sender expects', () => {
+  it('a stock or Tandem client whose op is refused before ShareDB rolls it back and carries on', async () => {
+    const deepValue = Array.from({ length: 150 }).reduce<unknown>((v) => ({ d: v }), 1);
+    await expect(shared.submit(['deep', { i: deepValue }])).rejects.toMatchObject({
+      code: ErrorCode.TOO_LARGE,
+    });
+    await until(() => shared.pendingCount === 0, 5_000, 'rolled back');
+    await honestStillConverges();
+  });
+
+  it('query options a client sends are not ShareDB’s to read: no database switch, no 1 ms polls', async () => {
+    const a = await attacker('plain');
+    for (const [i, o] of [
+      { db: 'toString' },
+      { db: '__proto__' },
+      { pollInterval: 1, pollDebounce: 0 },
+    ].entries()) {
+      const from = a.messages.length;
+      a.send({ a: 'qs', id: 100 + i, c: 'notes', q: { title: 'shared' }, o });
+      const answer = await a.next((m) => m.a === 'qs' && m.id === 100 + i, from);
+      expect(answer.error).toBeUndefined();
+    }
+    await honestStillConverges();
+    a.close();
   });
 });
 
@@ -526,7 +609,11 @@ describe('9–13. upgrades, document types, typed codes', () => {
         { a: 'qf', id: 5, c: 'notes', q: { title: { $in: Array.from({ length: 2_000 }, (_, i) => i) } } },
         ErrorCode.TOO_LARGE,
       ],
-      [{ a: 'f', c: 'no.tes', d: 'x' }, ErrorCode.INVALID_MESSAGE],
+      [{ a: 'f', c: 'no.tes', d: 'x' }, ErrorCode.NOT_FOUND],
+      [
+        { a: 'p', ch: 'no.tes.x', c: 'no.tes', d: 'x', id: 'p', pv: 0, v: 0, p: null },
+        ErrorCode.INVALID_MESSAGE,
+      ],
     ];
     for (const [message, code] of cases) {
       const from = a.messages.length;

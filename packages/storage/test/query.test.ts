@@ -101,6 +101,16 @@ describe('SQLite query subset', () => {
     expect(refusal({ $skip: 2 ** 63 })).toBe(ErrorCode.INVALID_MESSAGE);
     expect(refusal({ $limit: 1.5 })).toBe(ErrorCode.INVALID_MESSAGE);
     expect(refusal({ name: { $in: Array.from({ length: 2_000 }, (_, i) => i) } })).toBe(ErrorCode.TOO_LARGE);
+    expect(refusal(Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`f${i}`, i])))).toBe(
+      ErrorCode.TOO_LARGE,
+    );
+    expect(
+      refusal({ $sort: Object.fromEntries(Array.from({ length: 2_500 }, (_, i) => [`f${i}`, 1])) }),
+    ).toBe(ErrorCode.TOO_LARGE);
+    const wide = Object.fromEntries(
+      Array.from({ length: 60 }, (_, i) => [`f${i}`, { $in: Array.from({ length: 256 }, (_, j) => j) }]),
+    );
+    expect(refusal(wide)).toBe(ErrorCode.TOO_LARGE);
     // The largest accepted list runs.
     expect(ids({ score: { $in: Array.from({ length: 256 }, (_, i) => i * 10) } })).toEqual(['a', 'b', 'c']);
     expect(ids({ score: { $nin: Array.from({ length: 256 }, (_, i) => i + 1000) } })).toEqual([

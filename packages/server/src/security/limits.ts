@@ -157,24 +157,35 @@ export function checkSubmittedOp(
   return bytes;
 }
 
+/** The value at `path` in a document (undefined when there is none). */
+function dig(data: unknown, path: readonly (string | number)[]): unknown {
+  let at = data;
+  for (const key of path) {
+    if (typeof at !== 'object' || at === null) return undefined;
+    at = (at as Record<string, unknown>)[key as string];
+  }
+  return at;
+}
+
 /**
  * What an op's values cannot show: a number added to (`ena`) may leave the finite range, and a
- * moved subtree (`d`, a drop) may land deeper than `maxDepth`. Only ops with such components pay
- * for a walk of the resulting document.
+ * moved subtree (`d`, a drop) may land deeper than `maxDepth`. json1 applies drops and edits at
+ * their paths in the resulting document, so only those places are looked at, never the whole
+ * document.
  */
 export function checkResultingDocument(op: unknown, data: unknown, limits: ResolvedValidation): void {
-  const components = opComponents(op);
-  if (!components.some(({ component }) => 'ena' in component || 'd' in component)) return;
-  const depth = depthOf(data, limits.maxDepth);
-  if (depth > limits.maxDepth) throw tooLarge('depth', limits.maxDepth, depth);
-  const stack: unknown[] = [data];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'number' && !Number.isFinite(v))
-      throw new TandemError(ErrorCode.INVALID_OP, 'the op makes a number that JSON cannot hold', {
-        reason: 'number',
-      });
-    if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) stack.push(child);
+  for (const { path, component } of opComponents(op)) {
+    if ('ena' in component) {
+      const value = dig(data, path);
+      if (typeof value === 'number' && !Number.isFinite(value))
+        throw new TandemError(ErrorCode.INVALID_OP, 'the op makes a number that JSON cannot hold', {
+          reason: 'number',
+        });
+    }
+    if ('d' in component) {
+      const depth = path.length + depthOf(dig(data, path), limits.maxDepth);
+      if (depth > limits.maxDepth) throw tooLarge('depth', limits.maxDepth, depth);
+    }
   }
 }
 

@@ -7,6 +7,7 @@
  * client sends (sharedb/lib/client); anything else a client adds is dropped.
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
+import { isResumableClientId } from '../security/client-ids';
 
 type Message = Record<string, unknown>;
 
@@ -36,22 +37,27 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Names ShareDB itself refuses (`util.isDangerousProperty`): they would reach plain-object maps. */
+const RESERVED_NAMES = new Set(['__proto__', ...Object.getOwnPropertyNames(Object.prototype)]);
+
 function name(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_NAME)
     fail(field, `must be a non-empty string of at most ${MAX_NAME} characters`);
-  // ShareDB's own guard: these names would reach plain-object maps keyed by collection or id.
-  if (value === '__proto__' || value === 'constructor' || value === 'prototype')
-    fail(field, 'is a reserved name');
+  if (RESERVED_NAMES.has(value)) fail(field, 'is a reserved name');
   return value;
 }
 
-/**
- * A document presence channel is `collection.id`: a dot in a collection name would make two
- * documents share a channel (`a.b` + `c` and `a` + `b.c`), so clients may not use one.
- */
 function collection(value: unknown): string {
+  return name(value, 'c');
+}
+
+/**
+ * A document's presence channel is `collection.id`: with a dot in the collection two documents
+ * would share one (`a.b` + `c` and `a` + `b.c`), so documents of such collections have no presence.
+ */
+function presenceCollection(value: unknown): string {
   const c = name(value, 'c');
-  if (c.includes('.')) fail('c', 'must not contain a dot');
+  if (c.includes('.')) fail('c', 'must not contain a dot for presence');
   return c;
 }
 
@@ -100,13 +106,6 @@ function results(value: unknown, limits: ShapeLimits): [string, number | null][]
   });
 }
 
-/** Query options: ShareDB overwrites `ids`, `fetch` and `fetchOps` from `r`, so they never come from here. */
-function queryOptions(value: unknown): Record<string, unknown> {
-  if (!isObject(value)) fail('o', 'must be an object');
-  const { ids: _i, fetch: _f, fetchOps: _o, ...rest } = value;
-  return rest;
-}
-
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   return name(value, field);
@@ -115,8 +114,10 @@ function optionalString(value: unknown, field: string): string | undefined {
 const builders: Record<string, (m: Message, limits: ShapeLimits) => Message> = {
   hs: (m) => {
     const out: Message = { a: 'hs' };
+    // Resuming an earlier id; one this server could not have handed out is dropped (the client
+    // then gets a new one), see security/client-ids.ts.
     const id = optionalString(m.id, 'id');
-    if (id !== undefined) out.id = id;
+    if (id !== undefined && isResumableClientId(id)) out.id = id;
     if (m.protocol !== undefined) out.protocol = count(m.protocol, 'protocol');
     if (m.protocolMinor !== undefined) out.protocolMinor = count(m.protocolMinor, 'protocolMinor');
     return out;
@@ -139,6 +140,8 @@ const builders: Record<string, (m: Message, limits: ShapeLimits) => Message> = {
       seq: count(m.seq, 'seq', 1),
     };
     const src = optionalString(m.src, 'src');
+    if (src !== undefined && !isResumableClientId(src))
+      fail('src', 'is not a client id this server handed out');
     if (src !== undefined) out.src = src;
     // `x.source` is the submitter's own note (history keeps its message and intent).
     if (isObject(m.x) && m.x.source !== undefined) out.x = { source: m.x.source };
@@ -163,7 +166,7 @@ const builders: Record<string, (m: Message, limits: ShapeLimits) => Message> = {
   p: (m) => {
     // Tandem's presence is document presence: ShareDB publishes on `ch` and transforms with `c`/`d`,
     // so the two must name the same document.
-    const c = collection(m.c);
+    const c = presenceCollection(m.c);
     const d = name(m.d, 'd');
     const ch = name(m.ch, 'ch');
     if (ch !== `${c}.${d}`) fail('ch', 'must be the channel of the document named by c and d');
@@ -184,10 +187,14 @@ const builders: Record<string, (m: Message, limits: ShapeLimits) => Message> = {
   pr: (m) => ({ a: 'pr', ch: name(m.ch, 'ch') }),
 };
 
+/**
+ * A query. Its options `o` never come from the client: ShareDB reads the database to use
+ * (`o.db`, a key into a plain object) and the poll interval from them, and rebuilds `ids`, `fetch`
+ * and `fetchOps` from `r` anyway. The stock client sends options only when its caller passes some.
+ */
 function query(a: 'qf' | 'qs', m: Message, limits: ShapeLimits): Message {
   if (!isObject(m.q)) fail('q', 'must be an object');
   const out: Message = { a, id: count(m.id, 'id'), c: collection(m.c), q: m.q };
-  if (m.o !== undefined && m.o !== null) out.o = queryOptions(m.o);
   if (m.r !== undefined && m.r !== null) out.r = results(m.r, limits);
   return out;
 }

@@ -389,7 +389,8 @@ export class SqliteDB extends ShareDB.DB {
       };
       return { result: [], extra: row.n };
     }
-    const order = q.orderBy ? `ORDER BY ${q.orderBy}` : '';
+    // The document id breaks ties: the same query paged by $skip/$limit sees each match once.
+    const order = q.orderBy ? `ORDER BY ${q.orderBy}, doc_id` : 'ORDER BY doc_id';
     const rows = this.statementFor(`SELECT doc_id, v, type, data, m ${from} ${order} LIMIT ? OFFSET ?`).all(
       collection,
       ...q.params,

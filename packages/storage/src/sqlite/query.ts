@@ -47,6 +47,18 @@ export function jsonPath(field: string): string {
 
 /** Values one `$in`/`$nin` may list: each is a condition, and SQLite bounds an expression's depth (1,000). */
 export const MAX_IN_VALUES = 256;
+/** Fields one query may test or sort by, and parameters it may bind (SQLite allows 32,766). */
+const MAX_FIELDS = 64;
+const MAX_SORT_KEYS = 16;
+const MAX_PARAMS = 8_192;
+
+function tooLarge(what: string, limit: number, actual: number): TandemError {
+  return new TandemError(ErrorCode.TOO_LARGE, `the query has too many ${what}`, {
+    what: 'query',
+    limit,
+    actual,
+  });
+}
 
 /** SQL parameter for a scalar compared with `json_extract` (which yields 1/0 for booleans). */
 function scalar(value: unknown, operator: string): unknown {
@@ -110,6 +122,7 @@ function fieldCondition(field: string, condition: unknown, params: unknown[]): s
 
 function sortEntries(sort: unknown): [string, number][] {
   const entries = Array.isArray(sort) ? sort : Object.entries((sort ?? {}) as Record<string, unknown>);
+  if (entries.length > MAX_SORT_KEYS) throw tooLarge('sort keys', MAX_SORT_KEYS, entries.length);
   return entries.map((entry) => {
     const [field, direction] = entry as [unknown, unknown];
     if (typeof field !== 'string' || (direction !== 1 && direction !== -1)) {
@@ -130,6 +143,8 @@ export function compileQuery(query: unknown): CompiledQuery {
   if (typeof query !== 'object' || query === null || Array.isArray(query)) {
     throw invalid('a query must be an object');
   }
+  const keys = Object.keys(query);
+  if (keys.length > MAX_FIELDS) throw tooLarge('fields', MAX_FIELDS, keys.length);
   const params: unknown[] = [];
   const conditions: string[] = [];
   const compiled: CompiledQuery = { where: '1', params, orderBy: '', limit: -1, offset: 0, count: false };
@@ -147,6 +162,7 @@ export function compileQuery(query: unknown): CompiledQuery {
     else if (key.startsWith('$')) throw invalid(`unsupported query key ${key}`, { key });
     else conditions.push(fieldCondition(key, value, params));
   }
+  if (params.length > MAX_PARAMS) throw tooLarge('values', MAX_PARAMS, params.length);
   if (conditions.length > 0) compiled.where = conditions.map((c) => `(${c})`).join(' AND ');
   return compiled;
 }
