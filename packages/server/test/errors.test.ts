@@ -26,8 +26,11 @@ afterAll(async () => {
   await server.close();
 });
 
+/** Error answers: Tandem `error` messages, and ShareDB replies carrying `error` (a refused request). */
 const errorsOf = (frames: any[]) =>
-  frames.filter((f) => f.a === 'tandem' && f.t === 'error').map((f) => f.error.code);
+  frames
+    .filter((f) => (f.a === 'tandem' && f.t === 'error') || (f.a !== 'tandem' && f.error !== undefined))
+    .map((f) => f.error.code);
 
 describe('bad input', () => {
   it('rejects unknown options and hook names at creation', () => {
@@ -62,9 +65,16 @@ describe('bad input', () => {
     ws.send(JSON.stringify({ a: 'explode' }));
     ws.send(JSON.stringify({ a: 'tandem' }));
     ws.send(JSON.stringify({ a: 'op', c: 'errors', d: 'd1', v: 0, seq: 1, op: ['x'.repeat(5_000)] }));
-    // One error per bad message: the batch [1,2,3] is three non-object messages.
+    // One error per bad message: the batch [1,2,3] is three non-object messages; the oversized op is
+    // answered as ShareDB answers an op (c, d, seq and error), so its sender rolls it back.
     await until(() => errorsOf(frames).length >= 7, 5_000, 'seven errors');
     expect(errorsOf(frames)).toEqual([...Array(6).fill(ErrorCode.INVALID_MESSAGE), ErrorCode.TOO_LARGE]);
+    expect(frames.find((f) => f.error?.code === ErrorCode.TOO_LARGE)).toMatchObject({
+      a: 'op',
+      c: 'errors',
+      d: 'd1',
+      seq: 1,
+    });
 
     // Still healthy: the same socket completes a ShareDB handshake.
     ws.send(JSON.stringify({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 }));
