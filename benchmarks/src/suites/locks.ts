@@ -46,7 +46,9 @@ const call = <T>(fn: (cb: Callback) => void) =>
   new Promise<T>((resolve, reject) => fn((e, v) => (e ? reject(e) : resolve(v as T))));
 
 const gc = (globalThis as { gc?: () => void }).gc;
-function heapMb(): number {
+/** Heap in use once what is pending has run and two full GCs have passed. */
+async function heapMb(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 20));
   gc?.();
   gc?.();
   return process.memoryUsage().heapUsed / 2 ** 20;
@@ -89,7 +91,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     path: ['f', i],
     owner: `u${i % cell.owners}`,
   });
-  const heapBefore = heapMb();
+  const heapBefore = await heapMb();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const results: { ok: boolean; error?: { code?: string } }[] = [];
@@ -104,7 +106,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
   }
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const used = process.cpuUsage(cpu);
-  const heap = heapMb() - heapBefore;
+  const heap = (await heapMb()) - heapBefore;
   const ops = await call<{ op?: unknown; create?: unknown }[]>((cb) =>
     (backend.db as unknown as { getOps: (...a: unknown[]) => void }).getOps(
       LOCKS_COLLECTION,
@@ -159,8 +161,8 @@ export async function run(options: BenchOptions): Promise<void> {
     rows.push([
       cell.store,
       cell.mode,
-      cell.acquires,
-      cell.owners,
+      String(cell.acquires),
+      String(cell.owners),
       cell.caps,
       String(r.ok),
       Object.entries(r.failed)

@@ -146,7 +146,7 @@ test('the write: lockOp turns the stored document into the decided locks, one en
         const written = apply(stored, op) as Doc;
         if (op === null)
           expect(byId(decided.locks)).toEqual(
-            byId(Object.values((stored as { locks: Record<string, Lock> }).locks)),
+            byId(Object.values((stored as unknown as { locks: Record<string, Lock> }).locks)),
           );
         else expect(written).toEqual(asDoc(decided.locks));
         stored = written;
