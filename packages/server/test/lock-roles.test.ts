@@ -182,16 +182,22 @@ describe('lock policy with roles', () => {
     const two = await serve({ storage });
     const ed = await as(one, 'ed', 'editor');
     const eve = await as(two, 'eve', 'editor');
-    for (let round = 0; round < 10; round++) {
-      const results = await Promise.allSettled([
-        ed.doc('notes', 'race').lock(['f', round]),
-        eve.doc('notes', 'race').lock(['f', round, 'x']),
-      ]);
+    // Every round at once: both servers write the one lock document concurrently, so their
+    // compare-and-swap writes collide and retry, and each pair still has exactly one winner.
+    const rounds = await Promise.all(
+      Array.from({ length: 10 }, (_, round) =>
+        Promise.allSettled([
+          ed.doc('notes', 'race').lock(['f', round]),
+          eve.doc('notes', 'race').lock(['f', round, 'x']),
+        ]),
+      ),
+    );
+    for (const results of rounds) {
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect(lost.reason).toMatchObject({ code: ErrorCode.LOCKED });
     }
-    // Same holder on both servers? No: each lock has one holder, seen alike from both processes.
+    // Each lock has one holder, seen alike from both servers.
     const [locksOne, locksTwo] = await Promise.all([
       one.tandem.conflicts().then((c) => c.locks.list('notes', 'race')),
       two.tandem.conflicts().then((c) => c.locks.list('notes', 'race')),
