@@ -134,17 +134,21 @@ describe('history writes with roles (tokenAuth + roleAuthorize)', () => {
     expect(await olga.c.history('notes', 'plan').revert(before)).not.toBeNull();
     await until(() => edDoc.data?.settings.public === false, 5_000, "the owner's revert");
 
-    // A viewer reads history but writes none of it.
-    await expect(vic.c.history('notes', 'plan').page()).resolves.toBeDefined();
-    for (const refused of [
-      vic.c.history('notes', 'plan').revert(1),
-      vic.c.history('notes', 'plan').undoOp(2),
-      vic.c.history('notes', 'plan').undoLast('olga'),
-      vic.c.history('notes', 'plan').fork({ target: { collection: 'notes', id: 'plan-vic' } }),
-      vic.c.history('notes', 'plan-ed').merge(),
-      vic.c.history('notes', 'plan').createVersion({ label: 'mine' }),
-    ]) {
-      await expect(refused).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
+    // A viewer (and a commenter) reads history but writes none of it.
+    const cam = await as('cam', 'commenter');
+    for (const reader of [vic.c, cam.c]) {
+      await expect(reader.history('notes', 'plan').page()).resolves.toBeDefined();
+      for (const refused of [
+        reader.history('notes', 'plan').revert(1),
+        reader.history('notes', 'plan').undoOp(2),
+        reader.history('notes', 'plan').undoLast('olga'),
+        reader.history('notes', 'plan').fork({ target: { collection: 'notes', id: 'plan-vic' } }),
+        reader.history('notes', 'plan-ed').merge(),
+        reader.history('notes', 'plan').createVersion({ label: 'mine' }),
+        reader.doc('notes', 'plan').lock(['title']),
+      ]) {
+        await expect(refused).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
+      }
     }
     expect(
       await attached.tandem.history().then((h) => h?.lineage({ collection: 'notes', id: 'plan-vic' })),
