@@ -69,7 +69,7 @@ async function backendFor(store: string): Promise<{ backend: ShareDB; close(): P
   };
 }
 
-async function runCell(cell: Cell): Promise<CellResult> {
+export async function runCell(cell: Cell): Promise<CellResult> {
   const { backend, close } = await backendFor(cell.store);
   let submits = 0;
   let commits = 0;
