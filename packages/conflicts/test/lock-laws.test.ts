@@ -94,16 +94,25 @@ function checkInvariants(locks: readonly Lock[], limits: LockLimits, now: number
   }
 }
 
+type Batches = { dt: number; calls: RawCall[] }[];
+
+/** Walk the batches: each at its time (`now` only advances), with lock ids unique across batches. */
+function eachBatch(batches: Batches, step: (calls: LockCall[], now: number) => void): void {
+  let now = 0;
+  let nextId = 0;
+  for (const batch of batches) {
+    now += batch.dt;
+    const calls = toCalls(batch.calls, nextId);
+    nextId += calls.length;
+    step(calls, now);
+  }
+}
+
 test('batching: a batch decides exactly as its calls one by one; exclusion and caps always hold', () => {
   fc.assert(
     fc.property(batchesArb, limitsArb, (batches, limits) => {
       let locks: Lock[] = [];
-      let now = 0;
-      let nextId = 0;
-      for (const batch of batches) {
-        now += batch.dt;
-        const calls = toCalls(batch.calls, nextId);
-        nextId += calls.length;
+      eachBatch(batches, (calls, now) => {
         const together = decideLocks(locks, calls, now, limits);
         let oneByOne = decideLocks(locks, [], now, limits).locks; // what expired is dropped either way
         const outcomes: LockOutcome[] = [];
@@ -124,7 +133,7 @@ test('batching: a batch decides exactly as its calls one by one; exclusion and c
         expect(together.outcomes).toEqual(outcomes);
         checkInvariants(together.locks, limits, now);
         locks = together.locks;
-      }
+      });
     }),
     { numRuns: RUNS },
   );
@@ -135,12 +144,7 @@ test('the write: lockOp turns the stored document into the decided locks, one en
     fc.property(batchesArb, limitsArb, fc.boolean(), (batches, limits, legacy) => {
       let stored: Doc = legacy ? { locks: [] } : { locks: {} };
       let locks: Lock[] = [];
-      let now = 0;
-      let nextId = 0;
-      for (const batch of batches) {
-        now += batch.dt;
-        const calls = toCalls(batch.calls, nextId);
-        nextId += calls.length;
+      eachBatch(batches, (calls, now) => {
         const decided = decideLocks(locks, calls, now, limits);
         const op = lockOp(stored, decided.locks);
         const written = apply(stored, op) as Doc;
@@ -151,7 +155,7 @@ test('the write: lockOp turns the stored document into the decided locks, one en
         else expect(written).toEqual(asDoc(decided.locks));
         stored = written;
         locks = decided.locks;
-      }
+      });
     }),
     { numRuns: RUNS },
   );
