@@ -50,5 +50,7 @@ export async function allowsAdmin(
   id: string,
 ): Promise<boolean> {
   const authorize = hooks.authorize;
-  return authorize !== undefined && (await authorize({ principal, action: 'admin', collection, id })) === true;
+  return (
+    authorize !== undefined && (await authorize({ principal, action: 'admin', collection, id })) === true
+  );
 }
