@@ -28,8 +28,20 @@ function badLock(reason: string): TandemError {
   return new TandemError(ErrorCode.INVALID_MESSAGE, `bad lock call: ${reason}`, { reason });
 }
 
+/**
+ * Every lock is stored in its document's lock record, rewritten on each lock write: a path is at
+ * most as deep as a document may be (validation's default depth) and a few KiB long.
+ */
+const MAX_LOCK_PATH_KEYS = 64;
+const MAX_LOCK_PATH_CHARS = 4096;
+
 function isPath(value: unknown): value is (string | number)[] {
-  return Array.isArray(value) && value.every((k) => typeof k === 'string' || typeof k === 'number');
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_LOCK_PATH_KEYS &&
+    value.every((k) => typeof k === 'string' || (typeof k === 'number' && Number.isInteger(k) && k >= 0)) &&
+    JSON.stringify(value).length <= MAX_LOCK_PATH_CHARS
+  );
 }
 
 function lockInfo(lock: Lock): LockInfo {
@@ -72,7 +84,10 @@ export function createPluginCalls(plugins: Promise<Plugins>, access: AccessCheck
     // Locking stops others writing: it takes the right to write.
     await access(principal, 'write', collection, id);
     if (message.action === 'acquire') {
-      if (!isPath(message.path)) throw badLock('path must be an array of keys');
+      if (!isPath(message.path))
+        throw badLock(
+          `path must be an array of at most ${MAX_LOCK_PATH_KEYS} keys (strings, list indexes), ${MAX_LOCK_PATH_CHARS} characters in all`,
+        );
       const ttlMs = message.ttlMs;
       if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !(ttlMs > 0)))
         throw badLock('ttlMs must be a positive number');

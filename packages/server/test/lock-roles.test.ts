@@ -163,6 +163,15 @@ describe('lock policy with roles', () => {
     });
     expect(lockWrites).toBeLessThanOrEqual(5);
 
+    // A lock path is bounded (it is stored with every lock write): too deep or too long is bad input.
+    const [deep, long, fractional] = await mallory.send([
+      { action: 'acquire', collection: 'notes', id: 'paths', path: Array.from({ length: 65 }, () => 'k') },
+      { action: 'acquire', collection: 'notes', id: 'paths', path: ['x'.repeat(5_000)] },
+      { action: 'acquire', collection: 'notes', id: 'paths', path: ['list', 0.5] },
+    ]);
+    for (const refused of [deep, long, fractional])
+      expect(refused.error).toMatchObject({ code: ErrorCode.INVALID_MESSAGE });
+
     // The document's cap: two more holders fill it.
     const ann = await as(server, 'ann', 'editor');
     const bo = await as(server, 'bo', 'editor');
