@@ -3,7 +3,8 @@ import { type Doc, type as tandemType } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
 import { createDocIO, docKey, trustAgent } from './backend-io';
-import { createLockManager, LOCKS_COLLECTION, type LockManager, type LockOptions } from './locks';
+import { createLockManager, type LockManager, type LockOptions, resolveLockOptions } from './lock-manager';
+import { LOCKS_COLLECTION, locksOf } from './locks';
 import { installMiddleware } from './middleware';
 import { compilePolicies, type PolicyConfig } from './policies';
 import { isReservedCollection } from './reserved';
@@ -21,7 +22,10 @@ export interface ConflictsLogger {
 export interface ConflictsOptions {
   /** Per-collection path rules. @default {} (every path `merge`) */
   policies?: PolicyConfig;
-  /** Lock lifetimes. @default { defaultTtlMs: 30_000, maxTtlMs: 600_000 } */
+  /**
+   * Lock lifetimes, caps and who owns a document (see LockOptions).
+   * @default { defaultTtlMs: 30_000, maxTtlMs: 120_000, maxPerDocument: 100, maxPerOwner: 10 }, no document owners
+   */
   locks?: LockOptions;
   /** Called once per record after it is stored, on the process that committed (or refused) the op. @default none */
   onConflict?: (record: ConflictRecord) => void | Promise<void>;
@@ -72,12 +76,13 @@ function ensureType(): void {
 
 export function installConflicts(backend: ShareDB, options: ConflictsOptions = {}): ConflictsHandle {
   const policies = compilePolicies(options.policies, isReservedCollection);
+  const lockOptions = resolveLockOptions(options.locks);
   const now = options.now ?? Date.now;
   const logger = options.logger ?? silent;
   ensureType();
   const io = createDocIO(backend);
   const store: ConflictStore = createConflictStore(io);
-  const locks = createLockManager(io, options.locks ?? {}, now);
+  const locks = createLockManager(io, lockOptions, now);
   const pending = new Set<Promise<void>>();
   const versions = createVersionCache(options.versionCache);
   let closed = false;
@@ -106,9 +111,9 @@ export function installConflicts(backend: ShareDB, options: ConflictsOptions = {
     now,
     isClosed: () => closed,
     readLocks: (collection, docId) =>
-      io
-        .read(LOCKS_COLLECTION, docKey(collection, docId))
-        .then((d) => (d.data as { locks?: [] } | undefined)?.locks ?? []),
+      io.read(LOCKS_COLLECTION, docKey(collection, docId)).then((d) => locksOf(d.data, now())),
+    isDocumentOwner: async (principal, collection, docId) =>
+      (await lockOptions.isDocumentOwner(principal, collection, docId)) === true,
     readAt: (collection, docId, version) =>
       new Promise((resolve, reject) => {
         const raw = backend as unknown as {

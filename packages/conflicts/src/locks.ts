@@ -1,14 +1,12 @@
 /**
- * Path locks. The rules are pure functions over a document's lock list; `createLockManager` keeps
- * that list in a reserved ShareDB collection (one document per locked document) so every server
- * process sharing the store honours it. Writes are compare-and-swap on the document version: the
- * middleware refuses a lock write that was transformed over a concurrent one, so of two processes
- * racing for one path exactly one wins.
+ * Path locks, the rules: pure functions over one document's locks. `decideLocks` decides lock
+ * calls in arrival order (so a batch of calls is decided exactly as if they came one by one);
+ * `lockOp` is the json1 op from the stored locks to the decided ones, touching only the entries
+ * that changed, so a write costs what it changes, not the size of the list. The store and the
+ * batching are lock-manager.ts.
  */
-import { randomUUID } from 'node:crypto';
 import type { Doc, JSONOp, Path } from '@tandem/ot';
-import { ErrorCode, err, ok, type Result, TandemError, unwrap } from '@tandem/protocol';
-import { type DocIO, docKey, replaceAll } from './backend-io';
+import { ErrorCode, err, ok, type Result, TandemError } from '@tandem/protocol';
 import { formatPath, overlapsPath, samePath, touchedPaths } from './paths';
 
 export const LOCKS_COLLECTION = '_tandem_locks';
@@ -26,6 +24,12 @@ export interface Lock {
   expiresAt: number;
 }
 
+/** Who asks: the principal the server authenticated (opaque here; its `id` is the lock holder). */
+export interface LockPrincipal {
+  id: string;
+  [extra: string]: unknown;
+}
+
 export interface LockRequest {
   collection: string;
   docId: string;
@@ -34,14 +38,49 @@ export interface LockRequest {
   sessionId?: string;
   /** @default the manager's `defaultTtlMs` */
   ttlMs?: number;
+  /** The caller's full principal, for `isDocumentOwner`. @default `{ id: owner }` */
+  principal?: LockPrincipal;
 }
 
-interface LockDoc {
-  locks: Lock[];
+/** Caps on live locks: the lock list's size bounds what every write and every op's check costs. */
+export interface LockLimits {
+  /** Live locks on one document. */
+  maxPerDocument: number;
+  /** Live locks one holder has on one document (so one user cannot use up the document's). */
+  maxPerOwner: number;
+}
+
+/**
+ * One lock call. `documentOwner`: the caller owns the document (see `LockOptions.isDocumentOwner`):
+ * may lock the root, takes over others' overlapping locks, may release anyone's.
+ */
+export type LockCall =
+  | { kind: 'acquire'; request: LockRequest; ttlMs: number; id: string; documentOwner: boolean }
+  | { kind: 'release'; id: string; by?: { id: string; documentOwner: boolean } };
+
+/** What a call got: the lock acquired (undefined for a release), or why not. */
+export type LockOutcome = Result<Lock | undefined>;
+
+/** The stored form: live and expired locks by id (expired ones are dropped by the next write). */
+export type LockMap = Record<string, Lock>;
+
+/** The locks stored in a lock document (an older store kept them as a list). */
+export function lockMapOf(data: Doc | undefined): LockMap {
+  const locks = (data as { locks?: LockMap | Lock[] } | undefined)?.locks;
+  if (locks === undefined || locks === null) return {};
+  if (!Array.isArray(locks)) return locks;
+  return Object.fromEntries(locks.map((l) => [l.id, l]));
 }
 
 export function liveLocks(locks: readonly Lock[], now: number): Lock[] {
   return locks.filter((l) => l.expiresAt > now);
+}
+
+/** The live locks of a lock document, soonest to expire first. */
+export function locksOf(data: Doc | undefined, now: number): Lock[] {
+  return liveLocks(Object.values(lockMapOf(data)), now).sort(
+    (a, b) => a.expiresAt - b.expiresAt || (a.id < b.id ? -1 : 1),
+  );
 }
 
 /** The first live lock held by someone other than `author` that one of `paths` touches. */
@@ -64,108 +103,119 @@ export function lockedError(lock: Lock): TandemError {
   );
 }
 
-/** Acquire on a lock list: renew the owner's lock on the same path, refuse an overlapping one. */
-export function acquireIn(locks: readonly Lock[], req: LockRequest, ttlMs: number, now: number, id: string) {
-  const live = liveLocks(locks, now);
-  const held = live.find((l) => l.owner !== req.owner && overlapsPath(l.path, req.path));
-  if (held !== undefined) return err(lockedError(held));
-  const mine = live.find((l) => l.owner === req.owner && samePath(l.path, req.path));
+function tooMany(limit: number, what: 'locks' | 'locks per owner', ref: LockRequest): TandemError {
+  const where = `${ref.collection}/${ref.docId}`;
+  return new TandemError(
+    ErrorCode.TOO_LARGE,
+    what === 'locks'
+      ? `${where} already has ${limit} live locks`
+      : `${ref.owner} already holds ${limit} live locks on ${where}`,
+    { limit, what, collection: ref.collection, id: ref.docId },
+  );
+}
+
+function forbidden(message: string, reason: string, collection: string, id: string): TandemError {
+  return new TandemError(ErrorCode.FORBIDDEN, message, { action: 'lock', reason, collection, id });
+}
+
+/** One acquire on the live locks (in place). */
+function acquire(
+  locks: Map<string, Lock>,
+  call: Extract<LockCall, { kind: 'acquire' }>,
+  now: number,
+  limits: LockLimits,
+): LockOutcome {
+  const { request: req, documentOwner } = call;
+  // The root covers the whole document: locking it locks everyone else out of everything.
+  if (req.path.length === 0 && !documentOwner) {
+    return err(
+      forbidden('only an owner of the document may lock all of it', 'root', req.collection, req.docId),
+    );
+  }
+  const others = [...locks.values()].filter((l) => l.owner !== req.owner && overlapsPath(l.path, req.path));
+  if (others.length > 0 && !documentOwner) return err(lockedError(others[0]));
+  let mine: Lock | undefined;
+  let held = 0;
+  for (const l of locks.values()) {
+    if (l.owner !== req.owner) continue;
+    held++;
+    if (samePath(l.path, req.path)) mine = l;
+  }
+  if (mine === undefined && held >= limits.maxPerOwner)
+    return err(tooMany(limits.maxPerOwner, 'locks per owner', req));
+  if (mine === undefined && locks.size - others.length >= limits.maxPerDocument)
+    return err(tooMany(limits.maxPerDocument, 'locks', req));
+  // A document owner is never locked out: its lock takes over the overlapping ones.
+  for (const l of others) locks.delete(l.id);
   const lock: Lock = {
-    id: mine?.id ?? id,
+    id: mine?.id ?? call.id,
     collection: req.collection,
     docId: req.docId,
     path: req.path,
     owner: req.owner,
-    expiresAt: now + ttlMs,
+    expiresAt: now + call.ttlMs,
   };
-  if (req.sessionId !== undefined) lock.sessionId = req.sessionId;
-  return ok({ locks: [...live.filter((l) => l !== mine), lock], lock });
+  const sessionId = req.sessionId ?? mine?.sessionId;
+  if (sessionId !== undefined) lock.sessionId = sessionId;
+  locks.set(lock.id, lock);
+  return ok(lock);
 }
 
-export interface LockOptions {
-  /** Lock lifetime when `acquire` names none. @default 30_000 (30 s: renew while editing) */
-  defaultTtlMs?: number;
-  /** Longest lifetime accepted, so a forgotten lock cannot block a field for long. @default 600_000 */
-  maxTtlMs?: number;
+function release(locks: Map<string, Lock>, call: Extract<LockCall, { kind: 'release' }>): LockOutcome {
+  const lock = locks.get(call.id);
+  if (lock === undefined) return ok(undefined);
+  if (call.by !== undefined && call.by.id !== lock.owner && !call.by.documentOwner) {
+    return err(
+      forbidden(
+        'a lock is released by its holder or an owner of the document',
+        'not-holder',
+        lock.collection,
+        lock.docId,
+      ),
+    );
+  }
+  locks.delete(call.id);
+  return ok(undefined);
 }
 
-export interface LockManager {
-  /** Acquire (or renew, for the same owner and path); LOCKED when someone else holds an overlapping lock. */
-  acquire(req: LockRequest): Promise<Lock>;
-  tryAcquire(req: LockRequest): Promise<Result<Lock>>;
-  /** Extend a lock held by its owner; LOCKED if it expired and someone else took the path. */
-  renew(lock: Lock, ttlMs?: number): Promise<Lock>;
-  /** Release one lock (no-op when already gone). */
-  release(lock: Pick<Lock, 'id' | 'collection' | 'docId'>): Promise<void>;
-  /** Release every lock this process acquired for an owner id or a session id (call on disconnect). */
-  releaseOwner(ownerOrSessionId: string): Promise<void>;
-  /** Live locks on a document. */
-  list(collection: string, docId: string): Promise<Lock[]>;
+/**
+ * Decide `calls` in order on a document's locks: each sees the locks as the calls before it left
+ * them. Expired locks are dropped. Refused calls change nothing.
+ */
+export function decideLocks(
+  stored: readonly Lock[],
+  calls: readonly LockCall[],
+  now: number,
+  limits: LockLimits,
+): { locks: Lock[]; outcomes: LockOutcome[] } {
+  const locks = new Map(liveLocks(stored, now).map((l) => [l.id, l]));
+  const outcomes = calls.map((call) =>
+    call.kind === 'acquire' ? acquire(locks, call, now, limits) : release(locks, call),
+  );
+  return { locks: [...locks.values()], outcomes };
 }
 
-const locksOf = (data: Doc | undefined): Lock[] => (data as LockDoc | undefined)?.locks ?? [];
-
-export function createLockManager(io: DocIO, options: LockOptions, now: () => number): LockManager {
-  const defaultTtlMs = options.defaultTtlMs ?? 30_000;
-  const maxTtlMs = options.maxTtlMs ?? 600_000;
-  /** Locks acquired through this process, so a disconnect here releases them. */
-  const acquired = new Map<string, Lock>();
-
-  const ttlOf = (ttlMs: number | undefined): number => {
-    const ttl = ttlMs ?? defaultTtlMs;
-    if (!(ttl > 0) || ttl > maxTtlMs) {
-      throw new TandemError(ErrorCode.INVALID_CONFIG, `lock ttlMs must be in (0, ${maxTtlMs}]`, {
-        ttlMs: ttl,
-      });
-    }
-    return ttl;
-  };
-
-  const write = (_collection: string, _docId: string, locks: Lock[], current: Doc | undefined) => {
-    const data = { locks } as unknown as Doc;
-    return current === undefined ? { create: data } : { op: replaceAll(data, current) };
-  };
-
-  const tryAcquire = async (req: LockRequest): Promise<Result<Lock>> => {
-    const ttl = ttlOf(req.ttlMs);
-    const id = randomUUID();
-    const result = await io.update(LOCKS_COLLECTION, docKey(req.collection, req.docId), (current) => {
-      const outcome = acquireIn(locksOf(current.data), req, ttl, now(), id);
-      if (!outcome.ok) return { result: outcome as Result<Lock> };
-      return {
-        ...write(req.collection, req.docId, outcome.value.locks, current.data),
-        result: ok(outcome.value.lock),
-      };
-    });
-    if (result.ok) acquired.set(result.value.id, result.value);
-    return result;
-  };
-
-  const release = async (lock: Pick<Lock, 'id' | 'collection' | 'docId'>): Promise<void> => {
-    acquired.delete(lock.id);
-    await io.update(LOCKS_COLLECTION, docKey(lock.collection, lock.docId), (current) => {
-      const locks = locksOf(current.data);
-      const kept = liveLocks(locks, now()).filter((l) => l.id !== lock.id);
-      if (current.data === undefined || kept.length === locks.length) return { result: undefined };
-      return { ...write(lock.collection, lock.docId, kept, current.data), result: undefined };
-    });
-  };
-
-  return {
-    acquire: async (req) => unwrap(await tryAcquire(req)),
-    tryAcquire,
-    renew: async (lock, ttlMs) => {
-      const req: LockRequest = { ...lock, ttlMs: ttlMs ?? defaultTtlMs };
-      return unwrap(await tryAcquire(req));
-    },
-    release,
-    releaseOwner: async (ownerOrSessionId) => {
-      const mine = [...acquired.values()].filter(
-        (l) => l.owner === ownerOrSessionId || l.sessionId === ownerOrSessionId,
-      );
-      await Promise.all(mine.map(release));
-    },
-    list: async (collection, docId) =>
-      liveLocks(locksOf((await io.read(LOCKS_COLLECTION, docKey(collection, docId))).data), now()),
-  };
+/**
+ * The op from the stored lock document to `next`: removes, inserts and replaces of the entries
+ * that changed (keys in json1's order). Null when nothing changed.
+ */
+export function lockOp(data: Doc | undefined, next: readonly Lock[]): JSONOp {
+  const stored = (data as { locks?: unknown } | undefined)?.locks;
+  const after: LockMap = Object.fromEntries(next.map((l) => [l.id, l]));
+  if (Array.isArray(stored)) return ['locks', { r: true, i: after as unknown as Doc }];
+  const before = lockMapOf(data);
+  const edits: [string, object][] = [];
+  for (const id of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const was = before[id];
+    const now = after[id];
+    if (now === undefined) edits.push([id, { r: true }]);
+    else if (was === undefined) edits.push([id, { i: now }]);
+    // Same id, same holder and path: a renewal changes only these.
+    else if (was.expiresAt !== now.expiresAt || was.sessionId !== now.sessionId)
+      edits.push([id, { r: true, i: now }]);
+  }
+  if (edits.length === 0) return null;
+  edits.sort(([a], [b]) => (a < b ? -1 : 1));
+  if (edits.length === 1) return ['locks', ...edits[0]] as JSONOp;
+  return ['locks', ...edits] as unknown as JSONOp;
 }

@@ -12,7 +12,7 @@ import { AUTHOR_FIELD, cloneJson, ErrorCode, type OpAuthor, TandemError } from '
 import type ShareDB from 'sharedb';
 import { isInternalAgent } from './backend-io';
 import { type Collision, type ConcurrentOp, classify } from './classify';
-import { blockingLock, LOCKS_COLLECTION, type Lock, lockedError, opPaths } from './locks';
+import { blockingLock, LOCKS_COLLECTION, type Lock, type LockPrincipal, lockedError, opPaths } from './locks';
 import { formatPath, overlapsPath } from './paths';
 import { needsBase, type Policies } from './policies';
 import { collisionRecord, lockRecord, type RecordContext } from './records';
@@ -24,7 +24,7 @@ type Next = (error?: unknown) => void;
 
 interface Agent {
   clientId: string;
-  custom: { principal?: { id: string; name?: string } };
+  custom: { principal?: LockPrincipal & { name?: string } };
 }
 
 /** The parts of ShareDB's SubmitRequest used here. */
@@ -50,8 +50,10 @@ interface RequestState {
   fixedUp: boolean;
   /** Records of the latest attempt, persisted once the op is written. */
   records: ConflictRecord[];
-  /** The document's locks, read at submit. */
+  /** The document's live locks, read at submit. */
   locks: Lock[];
+  /** Whether the author owns the document (not bound by others' locks); asked once, when a lock would refuse. */
+  documentOwner: boolean | undefined;
 }
 
 const STATE = 'tandemConflicts';
@@ -62,6 +64,7 @@ export interface MiddlewareDeps {
   now: () => number;
   isClosed: () => boolean;
   readLocks(collection: string, docId: string): Promise<Lock[]>;
+  isDocumentOwner(principal: LockPrincipal, collection: string, docId: string): Promise<boolean>;
   readAt(collection: string, docId: string, version: number): Promise<Doc | undefined>;
   /** Called with the pre-apply snapshot of every op on a collection whose rules need base versions. */
   remember(collection: string, docId: string, version: number, data: Doc | undefined): void;
@@ -108,6 +111,7 @@ export function installMiddleware(backend: ShareDB, deps: MiddlewareDeps): void 
       fixedUp: false,
       records: [],
       locks: [],
+      documentOwner: undefined,
     };
     state.transformed = state.original;
     request.custom[STATE] = state;
@@ -216,9 +220,18 @@ function applyStep(
   }
   state.records = [];
 
-  if (state.locks.length > 0) {
+  if (state.locks.length > 0 && state.documentOwner !== true) {
     const paths = opPaths(request.op.op);
     const lock = blockingLock(state.locks, paths, author, deps.now());
+    const principal = request.agent?.custom?.principal;
+    if (lock !== undefined && state.documentOwner === undefined && principal !== undefined) {
+      // Document owners are never locked out. Asked only now, on the way to a refusal; then this
+      // step runs again (it is idempotent: ShareDB re-runs it on every retry anyway).
+      return deps.isDocumentOwner(principal, request.collection, request.id).then((owner) => {
+        state.documentOwner = owner;
+        return applyStep(request, state, deps);
+      });
+    }
     if (lock !== undefined) {
       const path = paths.find((p) => overlapsPath(p, lock.path)) ?? [];
       deps.publish([lockRecord(ctx, lock, request.op.op ?? null, path)]);

@@ -64,7 +64,9 @@ describe('locks', () => {
     const inside = await s.handle.locks.tryAcquire(at(['body', 'x'], 'bob'));
     expect(inside.ok).toBe(false);
     if (!inside.ok) expect(inside.error.code).toBe('LOCKED');
-    await expect(s.handle.locks.acquire(at([], 'bob'))).rejects.toMatchObject({ code: 'LOCKED' });
+    await expect(s.handle.locks.acquire(at(['body', 'x', 0], 'bob'))).rejects.toMatchObject({
+      code: 'LOCKED',
+    });
     expect((await s.handle.locks.acquire(at(['title'], 'bob'))).owner).toBe('bob');
     clock = 500;
     const renewed = await s.handle.locks.renew(first, 2_000);
@@ -87,7 +89,7 @@ describe('locks', () => {
   });
 
   test('a TTL over the maximum is refused', async () => {
-    const s = setup({ locks: { maxTtlMs: 1_000 } });
+    const s = setup({ locks: { defaultTtlMs: 500, maxTtlMs: 1_000 } });
     await expect(s.handle.locks.acquire({ ...at(['a'], 'alice'), ttlMs: 5_000 })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
     });
@@ -98,14 +100,16 @@ describe('locks', () => {
     const one = setup({}, db);
     const two = setup({}, db);
     for (let round = 0; round < 20; round++) {
-      const path = ['field', round];
+      // Overlapping, not only equal: a field, a key inside it, the same field, a deeper key.
       const results = await Promise.all([
-        one.handle.locks.tryAcquire(at(path, 'alice')),
-        two.handle.locks.tryAcquire(at(path, 'bob')),
-        one.handle.locks.tryAcquire(at(path, 'carol')),
-        two.handle.locks.tryAcquire(at(path, 'dave')),
+        one.handle.locks.tryAcquire(at(['field', round], `alice${round}`)),
+        two.handle.locks.tryAcquire(at(['field', round, 'x'], `bob${round}`)),
+        one.handle.locks.tryAcquire(at(['field', round], `carol${round}`)),
+        two.handle.locks.tryAcquire(at(['field', round, 'x', 0], `dave${round}`)),
       ]);
       expect(results.filter((r) => r.ok)).toHaveLength(1);
+      // The others lost to the winner's lock, not to the race.
+      for (const r of results) if (!r.ok) expect(r.error.code).toBe('LOCKED');
     }
     const owners = await one.handle.locks.list('notes', 'n1');
     expect(owners).toHaveLength(20);

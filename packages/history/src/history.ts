@@ -3,6 +3,7 @@
  * the History API, a thin facade binding each module's functions to this backend and options.
  */
 import type { Path } from '@tandem/ot';
+import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import { installAuthorship } from './authorship';
 import { blame } from './blame';
@@ -62,28 +63,35 @@ export interface History {
   compact(ref: DocRef, before: number): Promise<CompactResult>;
 }
 
+/** An actor whose principal is someone else would write as one user and be authorized as another. */
+function checked(actor: Actor): Actor {
+  if (actor.principal !== undefined && actor.principal.id !== actor.id)
+    throw new TandemError(ErrorCode.INTERNAL, "an actor's principal must have the actor's id");
+  return actor;
+}
+
 export function installHistory(backend: ShareDB, options: HistoryOptions = {}): History {
   const resolved = resolveOptions(options);
   const ctx: HistoryContext = { io: new HistoryIO(backend, resolved.trustAgent), options: resolved };
-  installAuthorship(backend, ctx.options);
+  installAuthorship(backend, ctx.options, ctx.io.stamps);
   return {
     page: (ref, query) => page(ctx, ref, query),
     current: (ref) => currentSnapshot(ctx, ref),
     snapshotAt: (ref, version) => snapshotAt(ctx, ref, version),
     snapshotAtTime: (ref, ts) => snapshotAtTime(ctx, ref, ts),
-    createVersion: (ref, actor, input) => createVersion(ctx, ref, actor, input),
+    createVersion: async (ref, actor, input) => createVersion(ctx, ref, checked(actor), input),
     listVersions: (ref) => listVersions(ctx, ref),
     getVersion: (ref, label) => getVersion(ctx, ref, label),
     versionSnapshot: (ref, label) => versionSnapshot(ctx, ref, label),
     verify: (ref, label) => verify(ctx, ref, label),
     diff: (ref, from, to) => diffVersions(ctx, ref, from, to),
     blame: (ref, path, version) => blame(ctx, ref, path, version),
-    revert: (ref, actor, version, opts) => revert(ctx, ref, actor, version, opts),
-    undoOp: (ref, actor, version) => undoOp(ctx, ref, actor, version),
-    undoLast: (ref, actor, authorId) => undoLastBy(ctx, ref, actor, authorId ?? actor.id),
-    fork: (ref, actor, input) => fork(ctx, ref, actor, input),
+    revert: async (ref, actor, version, opts) => revert(ctx, ref, checked(actor), version, opts),
+    undoOp: async (ref, actor, version) => undoOp(ctx, ref, checked(actor), version),
+    undoLast: async (ref, actor, authorId) => undoLastBy(ctx, ref, checked(actor), authorId ?? actor.id),
+    fork: async (ref, actor, input) => fork(ctx, ref, checked(actor), input),
     lineage: (ref) => getLineage(ctx, ref),
-    merge: (ref, actor) => merge(ctx, ref, actor),
+    merge: async (ref, actor) => merge(ctx, ref, checked(actor)),
     compact: (ref, before) => compact(ctx, ref, before),
   };
 }

@@ -4,7 +4,6 @@ export { memoryCompaction } from './compaction';
 export type { ForkInput, MergeCollision, MergeResult } from './fork';
 export type { History } from './history';
 export { installHistory } from './history';
-export type { OpSource } from './io';
 export type { HistoryOptions } from './options';
 export type { RevertOptions } from './revert';
 export type { AccessAction, CallContext, HistoryCall, HistoryMethod } from './rpc';

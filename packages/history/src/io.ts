@@ -5,6 +5,7 @@
 import { type JSONOp, type } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
+import type { ServerStamp, ServerStamps } from './authorship';
 import type { Actor, StoredOp, Submitted, VersionedSnapshot } from './types';
 
 type Callback<T> = (error: unknown, value?: T) => void;
@@ -99,13 +100,6 @@ function ensureType(): void {
   if (types.map[type.uri] === undefined) types.register(type);
 }
 
-/** Intent and message sent with an op (becomes `op.m.message` / `op.m.intent`; see authorship.ts). */
-export interface OpSource {
-  message?: string;
-  intent?: string;
-  [key: string]: unknown;
-}
-
 export class HistoryIO {
   private readonly db: DBLike;
   private readonly milestones: MilestoneLike;
@@ -117,6 +111,8 @@ export class HistoryIO {
   constructor(
     readonly backend: ShareDB,
     private readonly trust: (agent: object) => void = () => {},
+    /** Where `send` leaves each submit's ServerStamp for the authorship middleware. */
+    readonly stamps: ServerStamps = new WeakMap(),
   ) {
     ensureType();
     this.db = backend.db as unknown as DBLike;
@@ -153,17 +149,19 @@ export class HistoryIO {
   }
 
   /**
-   * Submit a raw op to ShareDB as `actor` (or as the trusted server when undefined). The actor rides
-   * on the agent's `custom` like a socket's principal, so every middleware (authorization,
-   * authorship) treats the op as that user's. `op.v` is the version the op was built for; ShareDB
-   * transforms it over anything committed since.
+   * Submit a raw op to ShareDB as `actor` (or as the trusted server when undefined). The actor's
+   * principal rides on the agent's `custom` like a socket's (the whole principal when the actor
+   * carries one), so every middleware (the host's authorization, locks, authorship) treats the op
+   * exactly as that user's own. The stamp goes to the authorship middleware by this agent, never
+   * through the message. `op.v` is the version the op was built for; ShareDB transforms it over
+   * anything committed since.
    */
   private send(
     actor: Actor | undefined,
     collection: string,
     id: string,
     op: object,
-    source: OpSource,
+    stamp: ServerStamp | undefined,
   ): Promise<Submitted> {
     const backend = this.backend as unknown as BackendLike;
     const connection = backend.connect();
@@ -171,15 +169,16 @@ export class HistoryIO {
     if (agent === null)
       throw new TandemError(ErrorCode.INTERNAL, 'ShareDB gave a connection without an agent');
     if (actor !== undefined) {
-      agent.custom.principal = { id: actor.id, name: actor.name ?? actor.id };
+      agent.custom.principal = actor.principal ?? { id: actor.id, name: actor.name ?? actor.id };
       if (actor.sessionId !== undefined) agent.custom.sessionId = actor.sessionId;
     } else {
       // The trusted server writing Tandem's own records: say so for reserved-collection guards.
       agent.custom.tandemInternal = true;
       this.trust(agent);
     }
+    if (stamp !== undefined) this.stamps.set(agent, stamp);
     return new Promise<Submitted>((resolve, reject) => {
-      backend.submit(agent, collection, id, { ...op, x: { source } }, null, (error, _ops, request) => {
+      backend.submit(agent, collection, id, op, null, (error, _ops, request) => {
         connection.close();
         if (error) reject(toTandemError(error));
         else resolve({ version: request?.op.v ?? 0 });
@@ -194,9 +193,9 @@ export class HistoryIO {
     id: string,
     version: number,
     op: JSONOp,
-    source: OpSource = {},
+    stamp?: ServerStamp,
   ): Promise<Submitted> {
-    return this.send(actor, collection, id, { v: version, op }, source);
+    return this.send(actor, collection, id, { v: version, op }, stamp);
   }
 
   /**
@@ -207,14 +206,14 @@ export class HistoryIO {
     collection: string,
     id: string,
     build: (snapshot: VersionedSnapshot) => JSONOp | null,
-    source: OpSource = {},
+    stamp?: ServerStamp,
   ): Promise<Submitted | null> {
     const snapshot = await this.getSnapshot(collection, id);
     if (snapshot.type === null) {
       throw new TandemError(ErrorCode.NOT_FOUND, `${collection}/${id} does not exist`, { collection, id });
     }
     const op = build(snapshot);
-    return op === null ? null : this.submitAt(actor, collection, id, snapshot.v, op, source);
+    return op === null ? null : this.submitAt(actor, collection, id, snapshot.v, op, stamp);
   }
 
   /** Create a document (ALREADY_EXISTS when it exists). */
@@ -223,8 +222,8 @@ export class HistoryIO {
     collection: string,
     id: string,
     data: unknown,
-    source: OpSource = {},
+    stamp?: ServerStamp,
   ): Promise<Submitted> {
-    return this.send(actor, collection, id, { v: 0, create: { type: type.uri, data } }, source);
+    return this.send(actor, collection, id, { v: 0, create: { type: type.uri, data } }, stamp);
   }
 }

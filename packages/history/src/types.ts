@@ -30,6 +30,13 @@ export interface Actor {
   name?: string;
   /** The session the action comes from (`agent.custom.sessionId`). */
   sessionId?: string;
+  /**
+   * The whole principal the host authenticated (roles, grants, tenant, …), carried as is onto the
+   * agent that submits for this actor, so the host's `authorize` hook (and every other middleware)
+   * sees this user exactly as on their own socket. Its `id` is the actor's `id`.
+   * @default `{ id, name }`
+   */
+  principal?: { readonly id: string };
 }
 
 /**
@@ -41,11 +48,13 @@ export interface OpMeta {
   /** Absent on ops committed before history was installed. */
   author?: OpAuthor;
   session?: string;
+  /** Plain text: the author's own (a client's `x.source`), or history's for its own ops. */
   message?: string;
+  /** The client's (plain text), or one of history's own (`revert`, `undo`, `fork`, `merge`) on its ops only. */
   intent?: string;
-  /** For undo ops: the version of the op they undo. */
+  /** For undo ops: the version of the op they undo (history's own ops only). */
   undoes?: number;
-  /** For reverts: the version the document was reverted to. */
+  /** For reverts: the version the document was reverted to (history's own ops only). */
   revertTo?: number;
 }
 

@@ -42,6 +42,84 @@ for (const store of stores) {
       expect(entries[0].summary).toMatchObject({ paths: [['b']], kind: 'edit' });
     });
 
+    it("server metadata (undoes, revertTo, history's intents) comes from history's own ops only", async () => {
+      const ann = new User(env.backend, 'ann');
+      const bob = new User(env.backend, 'bob');
+      await ann.create('docs', 'd1', INITIAL);
+      await ann.edit('docs', 'd1', () => insertTextAtCodePoint(['a'], 0, 'A'));
+      // Bob claims his edit undoes Ann's and reverts to version 0, in history's own words.
+      await bob.edit('docs', 'd1', () => insertTextAtCodePoint(['b'], 0, 'B'), {
+        intent: ' Revert ',
+        undoes: 2,
+        revertTo: 0,
+        message: 'approved by alice (owner)\u202e\u0007 \ud800',
+      });
+      await bob.edit('docs', 'd1', () => insertTextAtCodePoint(['b'], 0, 'b'), {
+        intent: 'merge',
+        message: '',
+      });
+      await bob.edit('docs', 'd1', () => insertTextAtCodePoint(['b'], 0, 'c'), {
+        intent: 'review',
+        message: '😀'.repeat(600),
+      });
+      const stored = await env.history.page(ref, { limit: 10 });
+      const [review, merge, forged] = stored.entries;
+      // Kept: the author's own words, as plain text, under the author the server stamped.
+      expect(forged).toMatchObject({
+        author: { id: 'bob' },
+        intent: null,
+        message: 'approved by alice (owner) \ufffd',
+      });
+      expect(merge).toMatchObject({ intent: null, message: null });
+      expect(review).toMatchObject({ intent: 'review', message: '😀'.repeat(500) });
+      const raw = await new Promise<{ m: Record<string, unknown> }[]>((resolve, reject) =>
+        (env.backend.db as unknown as { getOps: (...a: unknown[]) => void }).getOps(
+          'docs',
+          'd1',
+          2,
+          3,
+          { metadata: true },
+          (e: unknown, ops: { m: Record<string, unknown> }[]) => (e ? reject(e) : resolve(ops)),
+        ),
+      );
+      expect(raw[0].m).not.toHaveProperty('undoes');
+      expect(raw[0].m).not.toHaveProperty('revertTo');
+
+      // Bob's forged `undoes: 2` does not hide Ann's op from undo: her undo takes back version 2.
+      const undone = await env.history.undoLast(ref, { id: 'ann', name: 'Ann' });
+      expect(undone).not.toBeNull();
+      expect((await env.history.current(ref)).data).toMatchObject({ a: INITIAL.a, b: `cbB${INITIAL.b}` });
+      const [undo] = (await env.history.page(ref, { limit: 1 })).entries;
+      expect(undo).toMatchObject({ author: { id: 'ann' }, intent: 'undo', message: 'undo version 2' });
+      // And the undo is recorded as such: undoing again finds nothing left of Ann's.
+      expect(await env.history.undoLast(ref, { id: 'ann' })).toBeNull();
+    });
+
+    it("history's writes act as the actor's whole principal", async () => {
+      const ann = new User(env.backend, 'ann');
+      await ann.create('docs', 'd1', INITIAL);
+      await ann.edit('docs', 'd1', () => insertTextAtCodePoint(['a'], 0, 'A'));
+      const seen: unknown[] = [];
+      env.backend.use(
+        'submit',
+        (context: { agent: { custom: { principal?: unknown } } }, next: () => void) => {
+          seen.push(context.agent.custom.principal);
+          next();
+        },
+      );
+      const principal = { id: 'ann', name: 'Ann', roles: ['admin'], grants: { 'docs/d1': 'owner' } };
+      await env.history.revert(ref, { id: 'ann', name: 'Ann', principal }, 1);
+      await env.history.undoOp(ref, { id: 'ann', principal }, 3);
+      await env.history.fork(ref, { id: 'ann', principal }, { target: { collection: 'docs', id: 'f1' } });
+      expect(seen.filter((p) => p !== undefined)).toEqual([principal, principal, principal]);
+      // Without one, the actor is `{ id, name }` as before.
+      await env.history.revert(ref, { id: 'bob', name: 'Bob' }, 1);
+      expect(seen.at(-1)).toEqual({ id: 'bob', name: 'Bob' });
+      await expect(env.history.revert(ref, { id: 'bob', principal }, 1)).rejects.toMatchObject({
+        code: 'INTERNAL',
+      });
+    });
+
     it('pages with a cursor and filters by author and time', async () => {
       const ann = new User(env.backend, 'ann');
       const bob = new User(env.backend, 'bob');

@@ -5,7 +5,7 @@
  */
 import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import type { AccessAction, Principal } from './hooks';
+import type { AccessAction, Principal, TandemHooks } from './hooks';
 import type { HookRunner } from './run-hook';
 
 export type AccessCheck = (
@@ -37,4 +37,20 @@ export function createAccessCheck(hooks: HookRunner): AccessCheck {
     );
     if (allowed !== true) throw forbidden(action, collection, id);
   };
+}
+
+/**
+ * Whether the `authorize` hook allows `admin` on a document (or `sessions`/`server`): the admin
+ * routes and a document's owners for locks. Unlike the access check, no hook means nobody.
+ */
+export async function allowsAdmin(
+  hooks: TandemHooks,
+  principal: Principal,
+  collection: string,
+  id: string,
+): Promise<boolean> {
+  const authorize = hooks.authorize;
+  return (
+    authorize !== undefined && (await authorize({ principal, action: 'admin', collection, id })) === true
+  );
 }

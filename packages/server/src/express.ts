@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isReservedCollection } from '@tandem/conflicts';
 import type { Actor, DocRef, History } from '@tandem/history';
 import { ErrorCode, TandemError } from '@tandem/protocol';
+import { allowsAdmin } from './access';
 import type { Principal } from './hooks';
 import { userInfo } from './principal';
 import { type PrometheusOptions, prometheusRegistry } from './security/prometheus';
@@ -185,9 +186,8 @@ async function documentRoute(
  * - `GET /health` → readiness
  */
 export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
-  const authorize = tandem.options.hooks.authorize;
-  const allowed = async (principal: Principal, collection: string, id: string) =>
-    authorize !== undefined && (await authorize({ principal, action: 'admin', collection, id })) === true;
+  const allowed = (principal: Principal, collection: string, id: string) =>
+    allowsAdmin(tandem.options.hooks, principal, collection, id);
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -231,7 +231,8 @@ export function adminHandler(tandem: Tandem, options: AdminOptions): Handler {
         throw new TandemError(ErrorCode.NOT_FOUND, 'history is disabled on this server');
       if ((await history.current(ref)).type === null)
         throw new TandemError(ErrorCode.NOT_FOUND, `${ref.collection}/${ref.id} does not exist`, ref);
-      const actor = { id: principal.id, name: userInfo(principal).name };
+      // The whole principal: the revert is authorized (and its locks checked) exactly as this user's op.
+      const actor = { id: principal.id, name: userInfo(principal).name, principal };
       const answer = await documentRoute(history, ref, actor, request.method, parts[3], request);
       if (answer !== undefined) return json(response, answer[0], answer[1]);
     }

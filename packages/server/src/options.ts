@@ -69,7 +69,9 @@ export interface TandemOptions {
   /**
    * @tandem/conflicts: classification of concurrent edits, per-path policies and path locks. Its
    * records go to the `onConflict` hook and, as reports, to the authors involved.
-   * @default every path `merge` (conflicts are still classified and reported); locks 30 s, at most 10 min
+   * @default every path `merge` (conflicts are still classified and reported); locks 30 s, at most
+   * 2 min, 10 per user and 100 per document; a document's owners (never locked out) are those the
+   * `authorize` hook allows `admin` on it
    */
   conflicts?: ConflictsOptions;
   /**

@@ -28,8 +28,20 @@ function badLock(reason: string): TandemError {
   return new TandemError(ErrorCode.INVALID_MESSAGE, `bad lock call: ${reason}`, { reason });
 }
 
+/**
+ * Every lock is stored in its document's lock record, rewritten on each lock write: a path is at
+ * most as deep as a document may be (validation's default depth) and a few KiB long.
+ */
+const MAX_LOCK_PATH_KEYS = 64;
+const MAX_LOCK_PATH_CHARS = 4096;
+
 function isPath(value: unknown): value is (string | number)[] {
-  return Array.isArray(value) && value.every((k) => typeof k === 'string' || typeof k === 'number');
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_LOCK_PATH_KEYS &&
+    value.every((k) => typeof k === 'string' || (typeof k === 'number' && Number.isInteger(k) && k >= 0)) &&
+    JSON.stringify(value).length <= MAX_LOCK_PATH_CHARS
+  );
 }
 
 function lockInfo(lock: Lock): LockInfo {
@@ -53,8 +65,9 @@ export function createPluginCalls(plugins: Promise<Plugins>, access: AccessCheck
       history,
       { method: String(message.method), args: Array.isArray(message.args) ? message.args : [] },
       {
-        // Reverts, undos and merges are committed as this user, from this session.
-        actor: { id: principal.id, name: userInfo(principal).name, sessionId: connection.id },
+        // Reverts, undos, forks and merges are committed as this user (the whole principal, so the
+        // `authorize` hook sees what it sees on this socket), from this session.
+        actor: { id: principal.id, name: userInfo(principal).name, sessionId: connection.id, principal },
         // History reads are their own action (a role may read a document but not its past).
         authorize: (ref, action) =>
           access(principal, action === 'read' ? 'history' : action, ref.collection, ref.id),
@@ -71,7 +84,10 @@ export function createPluginCalls(plugins: Promise<Plugins>, access: AccessCheck
     // Locking stops others writing: it takes the right to write.
     await access(principal, 'write', collection, id);
     if (message.action === 'acquire') {
-      if (!isPath(message.path)) throw badLock('path must be an array of keys');
+      if (!isPath(message.path))
+        throw badLock(
+          `path must be an array of at most ${MAX_LOCK_PATH_KEYS} keys (strings, list indexes), ${MAX_LOCK_PATH_CHARS} characters in all`,
+        );
       const ttlMs = message.ttlMs;
       if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !(ttlMs > 0)))
         throw badLock('ttlMs must be a positive number');
@@ -81,6 +97,8 @@ export function createPluginCalls(plugins: Promise<Plugins>, access: AccessCheck
           docId: id,
           path: message.path,
           owner: principal.id,
+          // For the lock policy: whether this user owns the document.
+          principal,
           // Released when this socket closes (see tandem.ts), not when the user's other tabs do.
           sessionId: connection.id,
           ttlMs,
@@ -95,15 +113,8 @@ export function createPluginCalls(plugins: Promise<Plugins>, access: AccessCheck
     }
     if (message.action === 'release') {
       if (typeof message.lockId !== 'string') throw badLock('lockId must be a string');
-      const held = (await conflicts.locks.list(collection, id)).find((l) => l.id === message.lockId);
-      if (held === undefined) return undefined;
-      if (held.owner !== principal.id)
-        throw new TandemError(ErrorCode.FORBIDDEN, 'a lock is released by its owner only', {
-          action: 'write',
-          collection,
-          id,
-        });
-      await conflicts.locks.release(held);
+      // Its holder or an owner of the document (FORBIDDEN otherwise); gone already: nothing to do.
+      await conflicts.locks.release({ id: message.lockId, collection, docId: id }, principal);
       return undefined;
     }
     throw badLock("action must be 'acquire' or 'release'");

@@ -11,6 +11,7 @@ import {
   type ConflictsOptions as CoreConflictsOptions,
   installConflicts,
   isReservedCollection,
+  resolveLockOptions,
   tryCompilePolicies,
 } from '@tandem/conflicts';
 import {
@@ -22,12 +23,18 @@ import {
 } from '@tandem/history';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import { allowsAdmin } from './access';
+import type { TandemHooks } from './hooks';
 import type { Logger } from './logger';
 
 /** @tandem/history's options; `trustAgent` is the server's to set. */
 export type HistoryOptions = Omit<CoreHistoryOptions, 'trustAgent'>;
 
-/** @tandem/conflicts' options; records go to the `onConflict` hook and the server's logger. */
+/**
+ * @tandem/conflicts' options; records go to the `onConflict` hook and the server's logger. Unless
+ * `locks.isDocumentOwner` is given, a document's owners are the principals the `authorize` hook
+ * allows `admin` on it (none without the hook), as for the admin routes.
+ */
 export type ConflictsOptions = Omit<CoreConflictsOptions, 'onConflict' | 'logger'>;
 
 export interface Plugins {
@@ -101,11 +108,13 @@ export function checkConflictsOptions(value: unknown): ConflictsOptions {
   const policies = tryCompilePolicies(options.policies as never, isReservedCollection);
   if (!policies.ok) throw invalid('conflicts.policies', policies.error.message);
   if (options.locks !== undefined) {
-    const locks = plainObject('conflicts.locks', options.locks);
-    knownKeys('conflicts.locks', locks, new Set(['defaultTtlMs', 'maxTtlMs']));
-    positiveIntegers('conflicts.locks', locks, ['defaultTtlMs', 'maxTtlMs']);
-    if (((locks.defaultTtlMs as number) ?? 30_000) > ((locks.maxTtlMs as number) ?? 600_000))
-      throw invalid('conflicts.locks.defaultTtlMs', 'must not exceed maxTtlMs');
+    try {
+      resolveLockOptions(plainObject('conflicts.locks', options.locks));
+    } catch (error) {
+      const details = (error as TandemError).details as { option?: string; reason?: string } | undefined;
+      if (details?.option === undefined) throw error;
+      throw invalid(`conflicts.${details.option}`, details.reason ?? 'invalid');
+    }
   }
   if (options.versionCache !== undefined) {
     const cache = plainObject('conflicts.versionCache', options.versionCache);
@@ -122,11 +131,26 @@ export function checkConflictsOptions(value: unknown): ConflictsOptions {
  */
 export function installPlugins(
   backend: ShareDB,
-  options: { conflicts: ConflictsOptions; history: HistoryOptions | false; logger: Logger },
+  options: {
+    conflicts: ConflictsOptions;
+    history: HistoryOptions | false;
+    logger: Logger;
+    hooks: TandemHooks;
+  },
   onConflict: (record: ConflictRecord) => void,
   onVersion: (ref: DocRef, version: NamedVersion) => void = () => {},
 ): Plugins {
-  const conflicts = installConflicts(backend, { ...options.conflicts, logger: options.logger, onConflict });
+  const locks = {
+    isDocumentOwner: (principal: { id: string }, collection: string, id: string) =>
+      allowsAdmin(options.hooks, principal, collection, id),
+    ...options.conflicts.locks,
+  };
+  const conflicts = installConflicts(backend, {
+    ...options.conflicts,
+    locks,
+    logger: options.logger,
+    onConflict,
+  });
   if (options.history === false) return { conflicts, history: undefined };
   const history = installHistory(backend, { ...options.history, trustAgent: conflicts.trustAgent });
   // Every way a named version is made (client calls, admin routes, the host) goes through here.
