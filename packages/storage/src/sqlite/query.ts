@@ -33,6 +33,7 @@ function invalid(message: string, details?: Record<string, unknown>): TandemErro
  * Keys SQLite's JSON paths cannot quote (a quote ends the key; NUL ends the string) and characters
  * no honest field name has (backslashes, control characters).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const UNQUOTABLE = /["\\\u0000-\u001f]/;
 
 /** A Mongo dotted path as an SQLite JSON path: every key quoted. */
