@@ -79,9 +79,13 @@ export class TandemError extends Error {
     return new TandemError(ErrorCode.INTERNAL, 'malformed error received');
   }
 
-  /** Wrap anything thrown: a TandemError passes through, anything else becomes INTERNAL. */
+  /**
+   * Wrap anything thrown: a TandemError passes through (one from another copy of this module, e.g.
+   * the CJS build beside the ESM one, keeps its code and details), anything else becomes `code`.
+   */
   static from(err: unknown, code: ErrorCode = ErrorCode.INTERNAL): TandemError {
     if (err instanceof TandemError) return err;
+    if (isTandemError(err)) return new TandemError(err.code, err.message, err.details, { cause: err });
     const message = err instanceof Error ? err.message : String(err);
     return new TandemError(code, message, undefined, { cause: err });
   }

@@ -41,6 +41,25 @@ describe('TandemError', () => {
     expect(TandemError.from(same)).toBe(same);
   });
 
+  it('keeps the code and details of a TandemError from another copy of the module (ESM beside CJS)', () => {
+    // What the other build's class produces: an Error named TandemError with a known code.
+    class OtherTandemError extends Error {
+      override readonly name = 'TandemError';
+      constructor(
+        readonly code: string,
+        message: string,
+        readonly details?: Record<string, unknown>,
+      ) {
+        super(message);
+      }
+    }
+    const foreign = new OtherTandemError(ErrorCode.LOCKED, 'locked', { path: ['a'] });
+    expect(foreign instanceof TandemError).toBe(false);
+    const wrapped = TandemError.from(foreign, ErrorCode.INTERNAL);
+    expect(wrapped).toBeInstanceOf(TandemError);
+    expect(wrapped.toJSON()).toEqual({ code: ErrorCode.LOCKED, message: 'locked', details: { path: ['a'] } });
+  });
+
   it('unwraps results', () => {
     expect(unwrap(ok(3))).toBe(3);
     expect(() => unwrap(err(new TandemError(ErrorCode.INVALID_OP, 'bad')))).toThrow('bad');

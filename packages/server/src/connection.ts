@@ -453,8 +453,8 @@ export class Connection implements SocketListener {
     if (ENGINE_FAULTS.has(error.code)) this.charge();
   }
 
-  /** Send a typed error (as `wire` makes it) to the client, counted; returns what was sent. */
-  reportError(error: TandemError): TandemError {
+  /** Count and audit an error this socket is about to be told; returns it as `wire` makes it. */
+  private noted(error: TandemError): TandemError {
     const sent = this.wire(error);
     this.env.metrics.countError(sent.code);
     this.env.onError(this, sent);
@@ -463,8 +463,28 @@ export class Connection implements SocketListener {
       code: sent.code,
       message: sent.message,
     });
+    return sent;
+  }
+
+  /** Send a typed error (as `wire` makes it) to the client, counted; returns what was sent. */
+  reportError(error: TandemError): TandemError {
+    const sent = this.noted(error);
     this.sendTandem({ a: TANDEM_ACTION, t: 'error', error: sent.toJSON() });
     return sent;
+  }
+
+  /**
+   * A Tandem call failed: its `result` carries the error, and that is the only report (a Tandem
+   * client rejects the call's promise; it does not also emit an `error`). A plain ShareDB client,
+   * which is sent no results, gets an `error` message.
+   */
+  callFailed(rid: number, error: TandemError): void {
+    if (!this.isTandemClient) {
+      this.reportError(error);
+      return;
+    }
+    const sent = this.noted(error);
+    this.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, error: sent.toJSON() });
   }
 
   /**
@@ -473,15 +493,11 @@ export class Connection implements SocketListener {
    * ShareDB client rolls back instead of waiting forever; anything else gets an `error` message.
    */
   fault(error: TandemError, request?: unknown): void {
-    const sent = this.wire(error);
+    const sent = this.noted(error);
     const reply = request === undefined ? undefined : refusalOf(request, sent, this.isTandemClient);
-    if (reply === undefined) this.reportError(sent);
-    else {
-      this.env.metrics.countError(sent.code);
-      this.env.onError(this, sent);
-      if (reply.a === TANDEM_ACTION) this.sendTandem(reply as unknown as TandemMessage);
-      else this.sendShareDb(reply);
-    }
+    if (reply === undefined) this.sendTandem({ a: TANDEM_ACTION, t: 'error', error: sent.toJSON() });
+    else if (reply.a === TANDEM_ACTION) this.sendTandem(reply as unknown as TandemMessage);
+    else this.sendShareDb(reply);
     this.charge();
   }
 

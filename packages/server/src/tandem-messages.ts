@@ -19,10 +19,7 @@ export function createTandemMessageHandler(
   const answer = (connection: Connection, rid: number, result: Promise<unknown>) => {
     result.then(
       (value) => connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, value }),
-      (error: unknown) => {
-        const sent = connection.reportError(TandemError.from(error));
-        connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, error: sent.toJSON() });
-      },
+      (error: unknown) => connection.callFailed(rid, TandemError.from(error)),
     );
   };
 
