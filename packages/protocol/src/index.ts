@@ -50,3 +50,4 @@ export type {
   UserInfo,
 } from './messages';
 export { AUTHOR_FIELD, isTandemMessage, TANDEM_ACTION } from './messages';
+export { fromShareDbError } from './sharedb-errors';

@@ -21,7 +21,7 @@ import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
 import type { Throttle } from './security/rate-limit';
-import { fromShareDBError } from './sharedb-errors';
+import { toReplyError } from './sharedb-errors';
 import type { SocketListener, TandemSocket } from './socket';
 
 /** Actions a ShareDB client may send; anything else is answered by us, not by ShareDB. */
@@ -66,7 +66,7 @@ function replyWithDetails(
   shareError: unknown,
   message?: unknown,
 ): void {
-  const error = fromShareDBError(shareError);
+  const error = toReplyError(shareError);
   if (isTandemError(error)) {
     if (error.details !== undefined) request[ERROR_DETAILS_FIELD] = error.details;
     this.stream.connection.requestFailed(error, request);
