@@ -22,7 +22,10 @@ export function each<T>(
 ): void {
   const done = once(callback);
   let left = items.length;
-  if (left === 0) return done(null);
+  if (left === 0) {
+    done(null);
+    return;
+  }
   for (const item of items) {
     iteratee(item, (error) => {
       if (error) done(error);
