@@ -37,6 +37,16 @@ export default defineConfig({
         },
       },
       {
+        // The packed packages in an outside project (no aliases: it runs dist/ through npm).
+        test: {
+          name: 'consumer',
+          root: `${root}test/consumer`,
+          include: ['*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+        },
+      },
+      {
         resolve: { alias },
         test: {
           name: 'benchmarks',

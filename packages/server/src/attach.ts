@@ -195,7 +195,15 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
     bind(s);
     await listen(s, target.port, target.host ?? '127.0.0.1');
   }
-  await tandem.ready;
+  try {
+    await tandem.ready;
+  } catch (error) {
+    // Nothing attach set up may outlive a failed start (a missing optional package, an unreachable store).
+    for (const s of servers) s.off('upgrade', onUpgrade);
+    if (owned) for (const s of servers) s.close();
+    wss.close();
+    throw error;
+  }
 
   return {
     tandem,
