@@ -18,7 +18,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -30,6 +29,7 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { build as viteBuild } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertFreshDist } from '../fresh-dist';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = fileURLToPath(new URL('./app/', import.meta.url));
@@ -67,26 +67,11 @@ function expectSuccess(result: Run, what: string): void {
   expect(result.code, `${what} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 let project: string;
 let tarballs: Record<string, string>;
 
 beforeAll(async () => {
-  const stale = packages.filter((name) => {
-    const dist = join(root, 'packages', name, 'dist');
-    return !existsSync(dist) || newestMtime(dist) < newestMtime(join(root, 'packages', name, 'src'));
-  });
-  if (stale.length > 0)
-    throw new Error(`dist/ older than src/ in ${stale.join(', ')}: run \`npx -y pnpm@10 build\` first`);
-
+  assertFreshDist(packages);
   project = await mkdtemp(join(tmpdir(), 'tandem-consumer-'));
   const packs = join(project, 'packs');
   const packed = await run(

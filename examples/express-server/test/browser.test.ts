@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertFreshDist } from '../../../test/fresh-dist';
 import { type Demo, startDemo } from '../src/app';
 
 // The system Chromium (Debian package, installed by scripts/ensure-chromium.sh); never a download.
@@ -19,9 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tandem-demo-'));
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  // Always rebuild the page's bundle from src (about a second): a stale dist/ must never pass.
-  const client = fileURLToPath(new URL('../../../packages/client', import.meta.url));
-  execFileSync('npx', ['tsup', '--config', 'tsup.browser.config.ts'], { cwd: client, stdio: 'ignore' });
+  // The page bundles @tandem/client from its dist/, as apps do: it must be fresh.
+  assertFreshDist(['protocol', 'ot', 'client']);
   demo = await startDemo({ port: 0, storage: `sqlite:${join(dir, 'demo.db')}` });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
