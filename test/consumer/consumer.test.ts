@@ -12,33 +12,23 @@
  * workspace's build of the same version instead of compiled again (minutes on 2 cores).
  */
 import { execFile, spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
 import { build as viteBuild } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium } from '../chromium';
 import { assertFreshDist } from '../fresh-dist';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = fileURLToPath(new URL('./app/', import.meta.url));
 const require = createRequire(import.meta.url);
 const packages = readdirSync(join(root, 'packages')).sort();
-// The system Chromium (Debian package, installed by scripts/ensure-chromium.sh); never a download.
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.log(`consumer browser test skipped: ${CHROMIUM} is not installed`);
+const browsers = haveChromium('the consumer test in Chromium');
 
 interface Run {
   code: number;
@@ -199,6 +189,8 @@ describe('the packed packages in an outside project', () => {
         converged: true,
         text: expect.stringMatching(/^(from a from b |from b from a )$/),
         typeName: 'json1',
+        conflictsReserved: true,
+        canonical: '{"a":[2],"b":1}',
         createTwice: 'ALREADY_EXISTS',
         mongoMissing: 'mongodb',
         redisMissing: 'redis',
@@ -208,7 +200,7 @@ describe('the packed packages in an outside project', () => {
     }
   }, 60_000);
 
-  it.skipIf(!haveChromium)(
+  it.skipIf(!browsers)(
     'bundle the client for browsers with esbuild and vite (no polyfills); two Chromium pages converge',
     async () => {
       const app = join(project, 'app');
@@ -260,19 +252,7 @@ describe('the packed packages in an outside project', () => {
           });
           host.on('exit', (code) => reject(new Error(`host exited with ${code}`)));
         });
-        const browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-        });
+        const browser = await launchChromium();
         try {
           const pages = await Promise.all(
             ['esbuild', 'vite'].map(async (bundler) => {

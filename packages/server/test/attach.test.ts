@@ -57,6 +57,20 @@ function refusal(url: string): Promise<{ status: number; body: unknown }> {
   });
 }
 
+/** An Express app with a page, attached, then served by `http.createServer(app)`. */
+async function createServerForApp() {
+  const app = express();
+  app.get('/', (_request, response) => {
+    response.send('page');
+  });
+  const attached = await attach(app, { storage: 'memory:' });
+  cleanups.push(() => attached.close());
+  const server = createServer(app);
+  cleanups.push(closing(server));
+  const url = await listening(server);
+  return { attached, server, url };
+}
+
 describe('attach serves an Express app however it is served', () => {
   it('app.listen()', async () => {
     const app = express();
@@ -79,9 +93,6 @@ describe('attach serves an Express app however it is served', () => {
 
   it('http.createServer(app): bound at the first request; a first-ever upgrade is refused clearly, once', async () => {
     const app = express();
-    app.get('/', (_request, response) => {
-      response.send('page');
-    });
     const attached = await attach(app, { storage: 'memory:' });
     cleanups.push(() => attached.close());
     const server = createServer(app);
@@ -99,15 +110,7 @@ describe('attach serves an Express app however it is served', () => {
   });
 
   it('http.createServer(app) after a page load: the first WebSocket is served', async () => {
-    const app = express();
-    app.get('/', (_request, response) => {
-      response.send('page');
-    });
-    const attached = await attach(app, { storage: 'memory:' });
-    cleanups.push(() => attached.close());
-    const server = createServer(app);
-    cleanups.push(closing(server));
-    const url = await listening(server);
+    const { attached, server, url } = await createServerForApp();
     const page = await fetch(url.replace('ws://', 'http://').replace('/tandem', '/'));
     expect(await page.text()).toBe('page');
     const ws = new WebSocket(url, [Subprotocol.json]);
@@ -116,5 +119,6 @@ describe('attach serves an Express app however it is served', () => {
       ws.on('error', reject);
     });
     ws.close();
+    expect(attached.server).toBe(server);
   });
 });

@@ -7,6 +7,8 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { connect, type TandemClient, type TandemDoc } from '@tandem/client';
+import { CONFLICTS_COLLECTION, isReservedCollection } from '@tandem/conflicts';
+import { canonicalJson } from '@tandem/history';
 import { type } from '@tandem/ot';
 import { ErrorCode, isTandemError } from '@tandem/protocol';
 import { type AttachedTandem, attach } from '@tandem/server';
@@ -91,6 +93,8 @@ async function main(mode: string): Promise<void> {
     converged: docA.data?.text === docB.data?.text,
     text: docA.data?.text,
     typeName: type.name,
+    conflictsReserved: isReservedCollection(CONFLICTS_COLLECTION),
+    canonical: canonicalJson({ b: 1, a: [2] }),
     createTwice: created,
     mongoMissing: await missingPackage(() => createStorage('mongodb://127.0.0.1:9/tandem')),
     redisMissing: await missingPackage(() =>
