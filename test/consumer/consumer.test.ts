@@ -52,6 +52,26 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   });
 }
 
+/**
+ * Run `jobs` two at a time: the machine has 2 cores, shared with the other test projects, and a
+ * dozen type checkers at once would only starve them.
+ */
+async function twoAtATime<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return results;
+}
+
+/** Heavy steps (attw, tsc) take seconds each alone and minutes on a loaded machine. */
+const SLOW_STEP_MS = 240_000;
+
 /** A failed step shows its output in the assertion message. */
 function expectSuccess(result: Run, what: string): void {
   expect(result.code, `${what} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
@@ -143,62 +163,77 @@ describe('the packed packages in an outside project', () => {
       expect(existsSync(join(modules, name)), `${name} was installed but nothing needs it`).toBe(false);
   });
 
-  it('pass publint (strict) and attw for every tarball', async () => {
-    const bin = (name: string) => join(root, 'node_modules', '.bin', name);
-    const checks = await Promise.all(
-      Object.values(tarballs).flatMap((file) => {
-        const tarball = join(project, 'packs', file);
-        return [
-          run(bin('publint'), ['run', '--strict', tarball], project).then((r) => ({
-            r,
-            what: `publint ${file}`,
-          })),
-          run(bin('attw'), [tarball, '--format', 'ascii'], project).then((r) => ({
-            r,
-            what: `attw ${file}`,
-          })),
-        ];
-      }),
-    );
-    for (const { r, what } of checks) expectSuccess(r, what);
-  });
+  it(
+    'pass publint (strict) and attw for every tarball',
+    async () => {
+      const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+      const checks = await twoAtATime(
+        Object.values(tarballs).flatMap((file) => {
+          const tarball = join(project, 'packs', file);
+          return [
+            () =>
+              run(bin('publint'), ['run', '--strict', tarball], project).then((r) => ({
+                r,
+                what: `publint ${file}`,
+              })),
+            () =>
+              run(bin('attw'), [tarball, '--format', 'ascii'], project).then((r) => ({
+                r,
+                what: `attw ${file}`,
+              })),
+          ];
+        }),
+      );
+      for (const { r, what } of checks) expectSuccess(r, what);
+    },
+    SLOW_STEP_MS,
+  );
 
-  it('type-check a strict host app (skipLibCheck off) under node16, bundler, and a browser page without @types/node', async () => {
-    const tsc = require.resolve('typescript/bin/tsc');
-    const app = join(project, 'app');
-    const results = await Promise.all(
-      ['node16', 'bundler', 'browser'].map((flavour) =>
-        run(process.execPath, [tsc, '-p', `tsconfig.${flavour}.json`], app).then((r) => ({ r, flavour })),
-      ),
-    );
-    for (const { r, flavour } of results) expectSuccess(r, `tsc ${flavour}`);
-  });
+  it(
+    'type-check a strict host app (skipLibCheck off) under node16, bundler, and a browser page without @types/node',
+    async () => {
+      const tsc = require.resolve('typescript/bin/tsc');
+      const app = join(project, 'app');
+      const results = await twoAtATime(
+        ['node16', 'bundler', 'browser'].map(
+          (flavour) => () =>
+            run(process.execPath, [tsc, '-p', `tsconfig.${flavour}.json`], app).then((r) => ({ r, flavour })),
+        ),
+      );
+      for (const { r, flavour } of results) expectSuccess(r, `tsc ${flavour}`);
+    },
+    SLOW_STEP_MS,
+  );
 
-  it('run the host app as ESM and as CJS: two Node clients converge; missing optional packages are named', async () => {
-    const app = join(project, 'app');
-    for (const format of ['esm', 'cjs'] as const) {
-      const out = join(app, format === 'esm' ? 'host.mjs' : 'host.cjs');
-      // Transpiled, not bundled: every @tandem import stays an import() / require() of the package.
-      await esbuild.build({ entryPoints: [join(app, 'host.ts')], outfile: out, format, platform: 'node' });
-      const source = readFileSync(out, 'utf8');
-      expect(source).toContain(format === 'esm' ? 'from "@tandem/server"' : 'require("@tandem/server")');
-      const result = await run(process.execPath, [out], app);
-      expectSuccess(result, `node ${out}`);
-      const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      expect(JSON.parse(line?.slice('RESULT '.length) ?? 'null'), format).toEqual({
-        converged: true,
-        text: expect.stringMatching(/^(from a from b |from b from a )$/),
-        typeName: 'json1',
-        conflictsReserved: true,
-        canonical: '{"a":[2],"b":1}',
-        createTwice: 'ALREADY_EXISTS',
-        mongoMissing: 'mongodb',
-        redisMissing: 'redis',
-        dataDir: join(app, 'data'),
-      });
-      expect(existsSync(join(app, 'data', 'tandem.db')), 'the SQLite default store').toBe(true);
-    }
-  }, 60_000);
+  it(
+    'run the host app as ESM and as CJS: two Node clients converge; missing optional packages are named',
+    async () => {
+      const app = join(project, 'app');
+      for (const format of ['esm', 'cjs'] as const) {
+        const out = join(app, format === 'esm' ? 'host.mjs' : 'host.cjs');
+        // Transpiled, not bundled: every @tandem import stays an import() / require() of the package.
+        await esbuild.build({ entryPoints: [join(app, 'host.ts')], outfile: out, format, platform: 'node' });
+        const source = readFileSync(out, 'utf8');
+        expect(source).toContain(format === 'esm' ? 'from "@tandem/server"' : 'require("@tandem/server")');
+        const result = await run(process.execPath, [out], app);
+        expectSuccess(result, `node ${out}`);
+        const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+        expect(JSON.parse(line?.slice('RESULT '.length) ?? 'null'), format).toEqual({
+          converged: true,
+          text: expect.stringMatching(/^(from a from b |from b from a )$/),
+          typeName: 'json1',
+          conflictsReserved: true,
+          canonical: '{"a":[2],"b":1}',
+          createTwice: 'ALREADY_EXISTS',
+          mongoMissing: 'mongodb',
+          redisMissing: 'redis',
+          dataDir: join(app, 'data'),
+        });
+        expect(existsSync(join(app, 'data', 'tandem.db')), 'the SQLite default store').toBe(true);
+      }
+    },
+    SLOW_STEP_MS,
+  );
 
   it.skipIf(!browsers)(
     'bundle the client for browsers with esbuild and vite (no polyfills); two Chromium pages converge',
@@ -294,6 +329,6 @@ describe('the packed packages in an outside project', () => {
         host.kill('SIGTERM');
       }
     },
-    90_000,
+    SLOW_STEP_MS,
   );
 });

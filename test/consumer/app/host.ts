@@ -28,6 +28,11 @@ export type PublicTypesAreNotAny = [
   NotAny<IsAny<NonNullable<Parameters<typeof connect>[1]>['WebSocket']>>,
 ];
 
+/** attach() takes an Express app as Express's own types describe it, without a cast. */
+export function attachApp(app: express.Express): Promise<AttachedTandem> {
+  return attach(app, { storage: 'memory:' });
+}
+
 interface Note {
   text: string;
 }
