@@ -37,7 +37,9 @@ export default defineConfig({
         },
       },
       {
-        // The packed packages in an outside project (no aliases: it runs dist/ through npm).
+        // The packed packages in an outside project (no aliases: it runs dist/ through npm). The test
+        // command runs it on its own after the other projects (`test:consumer`): it is CPU-heavy
+        // (attw, tsc, npm) and would starve their timing-sensitive multi-process tests.
         test: {
           name: 'consumer',
           root: `${root}test/consumer`,
