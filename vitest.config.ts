@@ -37,6 +37,18 @@ export default defineConfig({
         },
       },
       {
+        // The packed packages in an outside project (no aliases: it runs dist/ through npm). The test
+        // command runs it on its own after the other projects (`test:consumer`): it is CPU-heavy
+        // (attw, tsc, npm) and would starve their timing-sensitive multi-process tests.
+        test: {
+          name: 'consumer',
+          root: `${root}test/consumer`,
+          include: ['*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+        },
+      },
+      {
         resolve: { alias },
         test: {
           name: 'benchmarks',

@@ -221,7 +221,7 @@ async function tandemDriver(
     async open(index, onAck) {
       const client = connect(config.url, {
         codec,
-        WebSocket: Counting as never,
+        WebSocket: Counting,
         pingIntervalMs: 600_000,
       });
       ShareDB.logger.setMethods({ info() {}, warn() {}, error() {} });

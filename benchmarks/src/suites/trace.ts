@@ -25,8 +25,8 @@ interface Trace {
   txns: { patches: Patch[] }[];
 }
 
-/** The trace lives in ../shared/data beside the repository (CI clones shared/ next to it). */
-const TRACE_URL = new URL('../../../../shared/data/automerge-paper.json.gz', import.meta.url);
+/** The trace ships with the benchmarks (provenance and licence: benchmarks/data/README.md). */
+const TRACE_URL = new URL('../../data/automerge-paper.json.gz', import.meta.url);
 
 function loadTrace(): { trace: Trace; patches: Patch[] } {
   const trace = JSON.parse(gunzipSync(readFileSync(fileURLToPath(TRACE_URL))).toString('utf8')) as Trace;

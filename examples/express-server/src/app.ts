@@ -2,12 +2,11 @@
  * The demo app: an ordinary Express app that embeds Tandem with `attach` and serves a page where
  * several windows co-edit one text and see each other's cursors and names.
  */
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { type AttachedTandem, attach } from '@tandem/server';
 import { healthHandler, prometheusHandler, readyHandler } from '@tandem/server/express';
+import * as esbuild from 'esbuild';
 import express from 'express';
 
 export interface DemoOptions {
@@ -25,18 +24,25 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** The browser bundle of @tandem/client (built by `pnpm --filter @tandem/client build:browser`). */
-export function clientBundlePath(): string {
-  return createRequire(import.meta.url).resolve('@tandem/client/browser');
+/**
+ * The page's script, bundled as any app bundles @tandem/client: from the package's dist/ (`pnpm
+ * start` builds it), with no polyfills.
+ */
+export async function bundlePage(): Promise<string> {
+  const result = await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('../page/app.js', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
 }
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const bundle = clientBundlePath();
-  if (!existsSync(bundle)) {
-    throw new Error(
-      `${bundle} is missing: run \`pnpm --filter @tandem/client build:browser\` (pnpm start does)`,
-    );
-  }
+  const page = await bundlePage();
   const app = express();
   const tandem = await attach(app, {
     storage: options.storage,
@@ -50,7 +56,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       },
     },
   });
-  app.get('/tandem-client.js', (_request, response) => response.sendFile(bundle));
+  app.get('/app.js', (_request, response) => {
+    response.type('text/javascript').send(page);
+  });
   // Operations endpoints a production host mounts the same way.
   app.get('/metrics', prometheusHandler(tandem.tandem));
   app.get('/health', healthHandler(tandem.tandem));

@@ -1,43 +1,26 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect } from '@tandem/client';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { haveChromium, launchChromium } from '../../../test/chromium';
+import { assertFreshDist } from '../../../test/fresh-dist';
 import { type Demo, startDemo } from '../src/app';
 
-// The system Chromium (Debian package, installed by scripts/ensure-chromium.sh); never a download.
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.log(`browser test skipped: ${CHROMIUM} is not installed (see scripts/ensure-chromium.sh)`);
+const browsers = haveChromium('the demo browser test');
 
 let demo: Demo;
 let browser: Browser;
 const dir = mkdtempSync(join(tmpdir(), 'tandem-demo-'));
 
 beforeAll(async () => {
-  if (!haveChromium) return;
-  // Always rebuild the page's bundle from src (about a second): a stale dist/ must never pass.
-  const client = fileURLToPath(new URL('../../../packages/client', import.meta.url));
-  execFileSync('npx', ['tsup', '--config', 'tsup.browser.config.ts'], { cwd: client, stdio: 'ignore' });
+  if (!browsers) return;
+  // The page bundles @tandem/client from its dist/, as apps do: it must be fresh.
+  assertFreshDist(['protocol', 'ot', 'client']);
   demo = await startDemo({ port: 0, storage: `sqlite:${join(dir, 'demo.db')}` });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -56,7 +39,7 @@ async function open(name: string): Promise<Page> {
   return page;
 }
 
-describe.skipIf(!haveChromium)('the demo in two real browser windows', () => {
+describe.skipIf(!browsers)('the demo in two real browser windows', () => {
   it('co-edits one text, shows the other window’s cursor and name, and keeps offline edits across a reload', async () => {
     const ann = await open('Ann');
     const bob = await open('Bob');

@@ -17,15 +17,15 @@ import {
   type TandemMessage,
   type UserInfo,
 } from '@tandem/protocol';
-import ShareDB from 'sharedb/lib/client';
 import { type CodecName, clientCodec } from './codecs';
 import { TandemDoc, toTandemError } from './doc';
 import { Emitter } from './emitter';
 import { DocHistory } from './history';
 import type { OfflineStore } from './offline';
+import { createConnection, registerType, routeLogs, type ShareDbConnection, typeFor } from './sharedb';
 import { type BackoffOptions, ReconnectingSocket, type WebSocketConstructor } from './socket';
 
-ShareDB.types.register(type as never);
+registerType(type);
 
 /** Library code never writes to the console: diagnostics go to an injected logger. */
 export interface Logger {
@@ -36,14 +36,6 @@ export interface Logger {
 
 const nothing = (): void => {};
 const silentLogger: Logger = { info: nothing, warn: nothing, error: nothing };
-
-/**
- * ShareDB's client logs through one process-wide logger (to the console by default); route it to
- * ours. It warns about normal reconnect races ("Invalid version from server" is recovered by a fetch).
- */
-function useLogger(logger: Logger): void {
-  (ShareDB as unknown as { logger: { setMethods(m: Logger): void } }).logger.setMethods(logger);
-}
 
 /** `ended`: the server ended the session (revoked or expired); the client no longer reconnects. */
 export type ConnectionStatus = 'connecting' | 'online' | 'offline' | 'ended';
@@ -85,8 +77,8 @@ type ClientEvents = {
 export type TandemRequest = Omit<HistoryCallMessage, 'a' | 'rid'> | Omit<LockMessage, 'a' | 'rid'>;
 
 export class TandemClient extends Emitter<ClientEvents> {
-  /** The ShareDB connection underneath (escape hatch). */
-  readonly connection: ShareDB.Connection;
+  /** The ShareDB connection underneath (escape hatch; its ops bypass Tandem's doc wrappers). */
+  readonly connection: ShareDbConnection;
   /** The user the server authenticated, from its hello. */
   user: UserInfo | undefined;
   /** Last application-level round-trip time in ms. */
@@ -114,7 +106,7 @@ export class TandemClient extends Emitter<ClientEvents> {
     private readonly options: ConnectOptions = {},
   ) {
     super();
-    useLogger(options.logger ?? silentLogger);
+    routeLogs(options.logger ?? silentLogger);
     const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (WebSocketImpl === undefined) {
       throw new TandemError(
@@ -147,7 +139,7 @@ export class TandemClient extends Emitter<ClientEvents> {
         maxDelayMs: options.reconnect?.maxDelayMs ?? 10_000,
       },
     );
-    this.connection = new ShareDB.Connection(this.socket as never);
+    this.connection = createConnection(this.socket);
     // The author of an op message is read while ShareDB applies it, synchronously, in handleMessage.
     this.connection.on('receive', (request: { data: Record<string, unknown> }) => {
       const data = request.data;
@@ -169,7 +161,7 @@ export class TandemClient extends Emitter<ClientEvents> {
       if (doc !== undefined) this.socket.holdUntil(doc.persistNow());
     });
     this.connection.on('state', (state: string) => {
-      const id = (this.connection as unknown as { id: string | null }).id;
+      const id = this.connection.id;
       if (state === 'connected' && id !== null) this.ownClientId(id);
       const next: ConnectionStatus =
         this.endedBy !== undefined
@@ -229,18 +221,18 @@ export class TandemClient extends Emitter<ClientEvents> {
     const key = `${collection}/${id}`;
     let doc = this.docs.get(key);
     if (doc === undefined) {
-      doc = new TandemDoc<T>(this.connection.get(collection, id) as never, {
+      doc = new TandemDoc<T>(this.connection.get(collection, id), {
         currentAuthor: () => this.author,
         presenceFor: (c, d) => this.connection.getDocPresence(c, d),
         store: this.options.offlineStore,
-        connectionId: () => (this.connection as unknown as { id: string | null }).id,
+        connectionId: () => this.connection.id,
         ownClientId: (ownId) => this.ownClientId(ownId),
         watchOnline: (listener) => {
           this.on('status', (status) => {
             if (status !== 'connecting') listener(status === 'online');
           });
         },
-        typeFor: (name) => ShareDB.types.map[name],
+        typeFor,
         pendingChanged: () => this.unsyncedChanged(),
         call: (message, signal) => this.call(message, signal),
       });

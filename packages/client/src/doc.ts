@@ -3,11 +3,19 @@
  * that carry the author, a text binding, presence, undo/redo, and the offline queue.
  */
 import { type JSONOp, makeInvertible, type Path, type } from '@tandem/ot';
-import { type ConflictReport, type LockInfo, type OpAuthor, TandemError } from '@tandem/protocol';
+import {
+  type ConflictReport,
+  fromShareDbError,
+  isWireError,
+  type LockInfo,
+  type OpAuthor,
+  TandemError,
+} from '@tandem/protocol';
 import type { TandemRequest } from './client';
 import { Emitter } from './emitter';
-import { capture, type OfflineStore, type PersistedDoc, type QueueableDoc, restore } from './offline';
+import { capture, type OfflineStore, type PersistedDoc, restore } from './offline';
 import { DocPresence } from './presence';
+import type { ShareDbDoc, ShareDbDocPresence } from './sharedb';
 import { TextBinding } from './text';
 import { UndoStack } from './undo';
 
@@ -28,27 +36,11 @@ type DocEvents = {
   pending: (count: number) => void;
 };
 
-/** The ShareDB client Doc members we use. */
-interface ShareDbDoc extends QueueableDoc {
-  collection: string;
-  id: string;
-  subscribed: boolean;
-  subscribe(callback: (error?: unknown) => void): void;
-  fetch(callback: (error?: unknown) => void): void;
-  create(data: unknown, type: string, callback: (error?: unknown) => void): void;
-  submitOp(op: unknown, options: unknown, callback: (error?: unknown) => void): void;
-  flush(): void;
-  hasPending(): boolean;
-  on(event: string, listener: (...args: any[]) => void): void;
-  removeListener(event: string, listener: (...args: any[]) => void): void;
-  destroy(callback?: (error?: unknown) => void): void;
-}
-
 /** What a doc needs from its client. */
 export interface DocContext {
   /** Author of the op message being delivered right now (ShareDB applies ops synchronously). */
   currentAuthor(): OpAuthor | undefined;
-  presenceFor(collection: string, id: string): unknown;
+  presenceFor(collection: string, id: string): ShareDbDocPresence;
   store: OfflineStore | undefined;
   connectionId(): string | null;
   /** A client id this client holds (a restored op's `src`): its ops come back under their alias. */
@@ -119,18 +111,20 @@ function call(
 }
 
 /**
- * ShareDB errors carry `{ code, message }` (and, from a Tandem server, the details in the reply's
- * `ed` field); Tandem codes pass through, ShareDB's become INTERNAL.
+ * Errors from the server carry a Tandem `{ code, message }` (and the details in the reply's `ed`
+ * field); errors ShareDB's client raises itself (e.g. `create()` on a document that exists) carry
+ * ShareDB's code, mapped as the server maps it, with ShareDB's message.
  */
 export function toTandemError(error: unknown): TandemError {
   if (error instanceof TandemError) return error;
-  const e = error as { code?: unknown; message?: unknown; data?: { ed?: unknown } };
+  const e = error as { code?: unknown; message?: unknown; data?: { ed?: unknown } } | null | undefined;
   const details = e?.data?.ed;
-  return TandemError.fromJSON({
+  const wire = {
     code: e?.code,
-    message: typeof e?.message === 'string' ? e.message : String(error),
+    message: e?.message,
     ...(typeof details === 'object' && details !== null ? { details } : {}),
-  });
+  };
+  return isWireError(wire) ? TandemError.fromJSON(wire) : fromShareDbError(error);
 }
 
 export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
@@ -248,7 +242,7 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
   get presence(): DocPresence {
     if (this.presenceView === undefined) {
       this.presenceView = new DocPresence(
-        this.context.presenceFor(this.collection, this.id) as never,
+        this.context.presenceFor(this.collection, this.id),
         (error) => this.emit('error', toTandemError(error)),
         this.context.watchOnline,
       );

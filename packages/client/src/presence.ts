@@ -8,6 +8,7 @@
 import type { Path } from '@tandem/ot';
 import type { PresenceStatus, PresenceValue } from '@tandem/protocol';
 import { Emitter } from './emitter';
+import type { ShareDbDocPresence } from './sharedb';
 
 /** What the local user shares. Offsets are code points in the string at `path`. */
 export interface LocalPresence {
@@ -22,17 +23,6 @@ export interface PeerPresence extends PresenceValue {
 }
 
 type PresenceEvents = { change: (peers: PeerPresence[]) => void };
-
-/** The ShareDB presence objects we drive. */
-interface ShareDbDocPresence {
-  remotePresences: Record<string, unknown>;
-  subscribe(callback: (error?: unknown) => void): void;
-  unsubscribe(callback: (error?: unknown) => void): void;
-  create(id?: string): { submit(value: unknown, callback?: (error?: unknown) => void): void; value: unknown };
-  on(event: 'receive', listener: (id: string, value: unknown) => void): void;
-  on(event: 'error', listener: (error: unknown) => void): void;
-  destroy(callback?: () => void): void;
-}
 
 /** Typing within this window counts as editing. */
 const EDITING_MS = 3_000;

@@ -6,20 +6,29 @@
  * and Tandem's own messages, which never reach ShareDB.
  */
 import { type Codec, isTandemMessage, type TandemMessage } from '@tandem/protocol';
+import type { ShareDbSocket } from './sharedb';
+
+/**
+ * An event handler slot. Declared as a method so that it is checked bivariantly: implementations
+ * type their events more precisely (the DOM's `MessageEvent`, ws's `WebSocket.MessageEvent`), and
+ * their classes must still fit without casts.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
 
 /** The part of the WebSocket API we use: the browser's and `ws`'s both fit. */
 export interface WebSocketLike {
   readonly readyState: number;
   readonly protocol: string;
   binaryType: string;
-  onopen: ((event: unknown) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onopen: Handler<unknown> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
 
+/** A WebSocket class: `globalThis.WebSocket` in browsers, `ws`'s default export in Node. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 export interface BackoffOptions {
@@ -39,7 +48,7 @@ export interface SocketHooks {
 const OPEN = 1;
 const CLOSED = 3;
 
-export class ReconnectingSocket {
+export class ReconnectingSocket implements ShareDbSocket {
   readyState = 0;
   onopen: (() => void) | null = null;
   onclose: ((reason: string) => void) | null = null;

@@ -9,6 +9,12 @@ export type { Doc, JSONOp, JSONOpComponent, JSONOpList, Key, Path } from 'ot-jso
 export type { TextOp, TextOpComponent } from 'ot-text-unicode';
 
 export const json1 = json1Module.type;
+/**
+ * json1's `name` and `uri` as literals (a test checks them): type objects built from them are pure,
+ * so bundlers drop the ones an app does not use (the client never ships the rope type).
+ */
+export const JSON1_NAME = 'json1';
+export const JSON1_URI = 'http://sharejs.org/types/JSONv1';
 export const { editOp } = json1Module;
 export const text = textUnicode;
 

@@ -10,6 +10,8 @@
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import {
   type Doc,
+  JSON1_NAME,
+  JSON1_URI,
   type JSONOp,
   type JSONOpComponent,
   type JSONOpList,
@@ -249,8 +251,8 @@ export const ropeType: TandemType<RopeDoc | undefined> & {
   serialize(snapshot: RopeDoc | undefined): Doc | undefined;
   deserialize(data: Doc | undefined): RopeDoc | undefined;
 } = {
-  name: json1.name,
-  uri: json1.uri,
+  name: JSON1_NAME,
+  uri: JSON1_URI,
   create: (data?: Doc) => deserialize(data),
   apply: applyRope,
   transform,

@@ -4,7 +4,7 @@
  * itself) and interoperate; the differences are all on the safe side: `transform` never throws on
  * conflicts, and `transformPresence` exists.
  */
-import { type Doc, type JSONOp, json1 } from './json1';
+import { type Doc, JSON1_NAME, JSON1_URI, type JSONOp } from './json1';
 import { apply, compose, invertForShareDB, invertWithDoc, isNoop, makeInvertible, normalize } from './ops';
 import { type Presence, transformPresence } from './presence';
 import { type Side, transform } from './transform';
@@ -26,8 +26,8 @@ export interface TandemType<Snapshot> {
 
 /** The drop-in type for clients and for anything that holds plain JSON snapshots. */
 export const type: TandemType<Doc | undefined> = {
-  name: json1.name,
-  uri: json1.uri,
+  name: JSON1_NAME,
+  uri: JSON1_URI,
   // json1 documents are created with the initial data as is (ShareDB passes `create.data`).
   create: (data?: Doc) => data,
   apply,

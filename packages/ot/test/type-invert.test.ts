@@ -1,4 +1,5 @@
-import { type } from '@tandem/ot';
+import { ropeType, type } from '@tandem/ot';
+import * as json1 from 'ot-json1';
 import { describe, expect, it } from 'vitest';
 
 describe('type.invert (what ShareDB rolls rejected ops back with)', () => {
@@ -10,5 +11,12 @@ describe('type.invert (what ShareDB rolls rejected ops back with)', () => {
     expect(() => type.invert(['n', { r: true, i: 2 }])).toThrow(
       expect.objectContaining({ code: 'INVALID_OP' }),
     );
+  });
+});
+
+describe('type identity', () => {
+  it('has json1’s name and uri (stock clients interoperate), for the client type and the rope type', () => {
+    expect([type.name, type.uri]).toEqual([json1.type.name, json1.type.uri]);
+    expect([ropeType.name, ropeType.uri]).toEqual([json1.type.name, json1.type.uri]);
   });
 });

@@ -51,3 +51,5 @@ export type {
   UserInfo,
 } from './messages';
 export { AUTHOR_FIELD, isTandemMessage, TANDEM_ACTION } from './messages';
+export { optionalImport } from './optional';
+export { fromShareDbError } from './sharedb-errors';

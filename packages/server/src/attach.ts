@@ -3,7 +3,8 @@
  * on an Express app, or on a fresh server for `{ port }`. Authentication happens at the upgrade:
  * a refused request gets HTTP 401 and never becomes a socket.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, selectSubprotocol, TandemError } from '@tandem/protocol';
@@ -12,11 +13,16 @@ import type { TandemOptions } from './options';
 import { fromWs } from './socket';
 import { createTandem, type Tandem } from './tandem';
 
-/** Anything with Express's `listen` (an Express or Connect app). */
+/**
+ * An Express or Connect app. `attach` finds the server that serves it either way: `app.listen`
+ * (wrapped) or `http.createServer(app)` (the server is taken from the app's first request, through
+ * `app.handle`, which Express and Connect call for every request).
+ */
 export interface ListeningApp {
   // Loose on purpose: Express's own request/response types must fit without a dependency on them.
   (...args: any[]): unknown;
   listen(...args: any[]): Server;
+  handle?: (...args: any[]) => unknown;
 }
 
 export interface PortTarget {
@@ -29,7 +35,10 @@ export type AttachTarget = Server | ListeningApp | PortTarget;
 
 export interface AttachedTandem {
   readonly tandem: Tandem;
-  /** The HTTP server carrying the endpoint; for an Express app, set once `app.listen` was called. */
+  /**
+   * The HTTP server carrying the endpoint; for an Express app, set once `app.listen` was called or
+   * the app's first request arrived through `http.createServer(app)`.
+   */
   readonly server: Server | undefined;
   /** `ws://host:port/path` once the server listens. */
   url(): string;
@@ -47,6 +56,29 @@ function refuse(socket: Duplex, status: number, text: string, error: TandemError
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+function first<T>(set: Set<T>): T | undefined {
+  for (const value of set) return value;
+  return undefined;
+}
+
+function isOurUpgrade(request: IncomingMessage, path: string): boolean {
+  return (
+    request.headers.upgrade?.toLowerCase() === 'websocket' &&
+    new URL(request.url ?? '/', 'http://localhost').pathname === path
+  );
+}
+
+function respondNotYetBound(response: ServerResponse): void {
+  const error = new TandemError(
+    ErrorCode.INVALID_CONFIG,
+    'this server was not yet known to attach(app) (http.createServer(app) is bound on its first ' +
+      'request): retry, or pass the http.Server to attach() to serve the first upgrade too',
+  );
+  const body = JSON.stringify(error.toJSON());
+  response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '0', Connection: 'close' });
+  response.end(body);
 }
 
 function destroyOnError(this: Duplex): void {
@@ -76,14 +108,14 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
     handleProtocols: (offered) => selectSubprotocol(offered) || false,
   });
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = function (this: Server, request: IncomingMessage, socket: Duplex, head: Buffer) {
     // The path as sent (`//tandem` is a path, not a host); the query carries the token.
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     if ((query < 0 ? url : url.slice(0, query)) !== path) {
       // Another upgrade handler of the host's may want it; with none, nobody would ever answer and
       // the socket would stay open for free.
-      if (server !== undefined && server.listenerCount('upgrade') === 1) {
+      if (this.listenerCount('upgrade') === 1) {
         socket.on('error', destroyOnError);
         refuse(socket, 404, 'Not Found', new TandemError(ErrorCode.NOT_FOUND, 'no WebSocket endpoint here'));
       }
@@ -122,24 +154,48 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
     );
   };
 
-  let server: Server | undefined;
+  const servers = new Set<Server>();
   let owned = false;
   const bind = (s: Server) => {
-    server = s;
+    if (servers.has(s)) return;
+    servers.add(s);
     s.on('upgrade', onUpgrade);
   };
 
   if (isServer(target)) {
     bind(target);
   } else if (typeof target === 'function') {
-    // Express creates its server inside app.listen: wrap it so that server carries the endpoint.
     const app = target;
-    const original = app.listen.bind(app);
+    // `app.listen` creates its server inside: wrap it so that server carries the endpoint.
+    const listen = app.listen.bind(app);
     app.listen = (...args: unknown[]) => {
-      const s = original(...args);
+      const s = listen(...args);
       bind(s);
       return s;
     };
+    // `http.createServer(app)` never tells the app its server: take it from the first request.
+    const handle = app.handle;
+    if (typeof handle === 'function') {
+      app.handle = function (
+        this: unknown,
+        request: IncomingMessage,
+        response: ServerResponse,
+        ...rest: unknown[]
+      ) {
+        const s = (request.socket as { server?: unknown }).server;
+        if (s instanceof EventEmitter && !servers.has(s as Server)) {
+          bind(s as Server);
+          // Node hands an upgrade to the app only while no 'upgrade' listener exists, so this
+          // socket cannot become a WebSocket: refuse it clearly; the next attempt is served.
+          if (isOurUpgrade(request, path)) {
+            tandem.options.logger.warn('upgrade before attach(app) knew its server; refused once', { path });
+            respondNotYetBound(response);
+            return;
+          }
+        }
+        return handle.call(this, request, response, ...rest);
+      };
+    }
   } else {
     owned = true;
     const s = createServer((_request, response) => {
@@ -149,26 +205,33 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
     bind(s);
     await listen(s, target.port, target.host ?? '127.0.0.1');
   }
-  await tandem.ready;
+  try {
+    await tandem.ready;
+  } catch (error) {
+    // Nothing attach set up may outlive a failed start (a missing optional package, an unreachable store).
+    for (const s of servers) s.off('upgrade', onUpgrade);
+    if (owned) for (const s of servers) s.close();
+    wss.close();
+    throw error;
+  }
 
   return {
     tandem,
     get server() {
-      return server;
+      return first(servers);
     },
     url() {
-      const address = server?.address() as AddressInfo | null | undefined;
+      const address = first(servers)?.address() as AddressInfo | null | undefined;
       if (address == null) throw new TandemError(ErrorCode.INVALID_CONFIG, 'the server is not listening yet');
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return `ws://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}${path}`;
     },
     async close() {
-      server?.off('upgrade', onUpgrade);
+      for (const s of servers) s.off('upgrade', onUpgrade);
       await tandem.close();
       wss.close();
-      if (owned && server !== undefined) {
-        const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
+      if (owned) {
+        for (const s of servers) await new Promise<void>((resolve) => s.close(() => resolve()));
       }
     },
   };

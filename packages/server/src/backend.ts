@@ -1,7 +1,7 @@
 /** Builds the ShareDB backend: Tandem's document type, the store, and in-process or Redis pub/sub. */
 import { type } from '@tandem/ot';
+import { optionalImport } from '@tandem/protocol';
 import ShareDB from 'sharedb';
-import RedisPubSub from 'sharedb-redis-pubsub';
 import { submitReplies } from './fanout';
 import type { Logger } from './logger';
 import { installSubscriptionStreams } from './op-stream';
@@ -20,13 +20,30 @@ function routeShareDbLogs(logger: Logger): void {
   });
 }
 
-export function createBackend(storage: Storage, redis: ResolvedOptions['redis'], logger: Logger): ShareDB {
+/** Redis pub/sub over node-redis: optional peer dependencies, loaded only with `options.redis`. */
+async function redisPubSub(redis: NonNullable<ResolvedOptions['redis']>): Promise<ShareDB.PubSub> {
+  const feature = 'options.redis (scale-out over Redis)';
+  // redis first: sharedb-redis-pubsub requires it, and the error should name what to install.
+  await optionalImport('redis', () => import('redis'), feature);
+  const { default: RedisPubSub } = await optionalImport(
+    'sharedb-redis-pubsub',
+    () => import('sharedb-redis-pubsub'),
+    feature,
+  );
+  return new RedisPubSub({ url: redis.url, prefix: redis.prefix }) as never;
+}
+
+export async function createBackend(
+  storage: Storage,
+  redis: ResolvedOptions['redis'],
+  logger: Logger,
+): Promise<ShareDB> {
   routeShareDbLogs(logger);
   if (!registered) {
     ShareDB.types.register(type as never);
     registered = true;
   }
-  const pubsub = redis === undefined ? undefined : new RedisPubSub({ url: redis.url, prefix: redis.prefix });
+  const pubsub = redis === undefined ? undefined : await redisPubSub(redis);
   const backend = new ShareDB({
     db: storage.db as never,
     milestoneDb: storage.milestoneDb as never,

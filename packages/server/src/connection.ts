@@ -24,7 +24,7 @@ import type { Principal, RequestInfo } from './hooks';
 import { type Metrics, observeFanout } from './metrics';
 import type { ResolvedOptions } from './options';
 import { type Throttle, TokenBucket } from './security/rate-limit';
-import { fromShareDBError } from './sharedb-errors';
+import { toReplyError } from './sharedb-errors';
 import type { SocketListener, TandemSocket } from './socket';
 import { checkJsonValue } from './transport/json-value';
 import { SHAREDB_ACTIONS, type ShapeLimits, shapeMessage } from './transport/shapes';
@@ -75,7 +75,7 @@ function replyWithDetails(
   shareError: unknown,
   message?: unknown,
 ): void {
-  let error = fromShareDBError(shareError);
+  let error = toReplyError(shareError);
   if (isTandemError(error)) {
     const connection = this.stream.connection;
     const sent = connection.wire(error);

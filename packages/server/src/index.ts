@@ -19,7 +19,7 @@ export { refreshAccess } from './live-access';
 export type { Logger } from './logger';
 export type { HistogramSnapshot, MetricsSnapshot } from './metrics';
 export type { RedisOptions, ResolvedOptions, TandemOptions } from './options';
-export type { AuditOptions, SecurityEvent, SecurityEventKind } from './security/audit';
+export type { AuditLogger, AuditOptions, SecurityEvent, SecurityEventKind } from './security/audit';
 export type { ValidationOptions } from './security/limits';
 export type { AllowedOrigins } from './security/origin';
 export { checkOrigin } from './security/origin';

@@ -200,7 +200,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     sessions: SessionManager;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
-    const backend = createBackend(opened, resolved.redis, resolved.logger);
+    const backend = await createBackend(opened, resolved.redis, resolved.logger);
     const redisClient = (backend.pubsub as unknown as { client?: RedisCounter }).client;
     if (resolved.rateLimits !== undefined && resolved.redis !== undefined && redisClient !== undefined) {
       userBuckets = new RedisUserBuckets(

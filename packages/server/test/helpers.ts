@@ -18,7 +18,7 @@ export function client(
   options: Parameters<typeof connect>[1] = {},
 ): TandemClient {
   return connect(url, {
-    WebSocket: WebSocket as never,
+    WebSocket,
     reconnect: { minDelayMs: 20, maxDelayMs: 200 },
     ...options,
   });

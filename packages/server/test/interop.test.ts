@@ -39,7 +39,7 @@ describe('wire compatibility', () => {
     );
     await new Promise<void>((resolve, reject) => stockDoc.subscribe((e) => (e ? reject(e) : resolve())));
 
-    const client = connect(server.url(), { codec: 'msgpack', WebSocket: WebSocket as never });
+    const client = connect(server.url(), { codec: 'msgpack', WebSocket });
     const doc = client.doc<{ text: string }>('notes', 'interop');
     await doc.subscribe();
     expect(doc.data).toEqual({ text: 'hello' });
@@ -60,7 +60,7 @@ describe('wire compatibility', () => {
   });
 
   it('a stock client in its own process (ot-json1, plain ws, no Tandem code) co-edits with a Tandem msgpack client', async () => {
-    const client = connect(server.url(), { codec: 'msgpack', WebSocket: WebSocket as never });
+    const client = connect(server.url(), { codec: 'msgpack', WebSocket });
     const doc = client.doc<{ text: string }>('notes', 'stock-process');
     await doc.create({ text: 'start' });
     await doc.subscribe();

@@ -201,7 +201,11 @@ describe('reads filtered in queries', () => {
     await owner.doc('boards', 'c').create({ n: 0 });
     await oa.submit(['n', { r: true, i: 1 }]);
     await until(() => frames.some((f) => f.a === 'op' && f.d === 'a'), 5_000, 'op on a');
-    await until(() => viewer.connection.get('boards', 'a').data?.n === 1, 5_000, 'subscribed query saw a');
+    await until(
+      () => (viewer.connection.get('boards', 'a').data as { n?: number } | undefined)?.n === 1,
+      5_000,
+      'subscribed query saw a',
+    );
     expect(live.ids()).toEqual(['a']);
     const leaks = frames.filter(
       (f) => f.error === undefined && /"d":"[bc]"|"id":"[bc]"|"[bc]":\{/.test(JSON.stringify(f)),

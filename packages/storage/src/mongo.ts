@@ -1,7 +1,5 @@
-import { ErrorCode, TandemError } from '@tandem/protocol';
-import { MongoClient, type MongoClientOptions } from 'mongodb';
-import MongoMilestoneDB from 'sharedb-milestone-mongo';
-import ShareDbMongo from 'sharedb-mongo';
+import { ErrorCode, optionalImport, TandemError } from '@tandem/protocol';
+import type { MongoClient } from 'mongodb';
 import { closeAsync } from './callback';
 import { DEFAULT_MILESTONE_INTERVAL } from './sqlite/milestone-db';
 import type { Storage } from './types';
@@ -17,8 +15,11 @@ export interface MongoStorageOptions {
    * @default 5000
    */
   connectTimeoutMs?: number;
-  /** Passed to the MongoDB driver as is. */
-  mongoOptions?: MongoClientOptions;
+  /**
+   * Passed to the MongoDB driver as is (its `MongoClientOptions`; typed loosely so that these types
+   * need no `mongodb` installed where the preset is not used).
+   */
+  mongoOptions?: Readonly<Record<string, unknown>>;
   /** Passed to sharedb-mongo (e.g. `getOpsWithoutStrictLinking`, `disableIndexCreation`). */
   shareDbMongoOptions?: Record<string, unknown>;
 }
@@ -34,12 +35,31 @@ export function redactUrl(url: string): string {
   }
 }
 
+const FEATURE = 'the MongoDB store';
+
+/** The preset's packages: optional peer dependencies, loaded only when a MongoDB store is opened. */
+async function loadMongo() {
+  const [mongodb, shareDbMongo, milestoneMongo] = await Promise.all([
+    optionalImport('mongodb', () => import('mongodb'), FEATURE),
+    optionalImport('sharedb-mongo', () => import('sharedb-mongo'), FEATURE),
+    optionalImport('sharedb-milestone-mongo', () => import('sharedb-milestone-mongo'), FEATURE),
+  ]);
+  return {
+    MongoClient: mongodb.MongoClient,
+    ShareDbMongo: shareDbMongo.default,
+    MongoMilestoneDB: milestoneMongo.default,
+  };
+}
+
 /**
  * The MongoDB preset: sharedb-mongo for ops and snapshots, sharedb-milestone-mongo for milestones,
- * over one MongoClient that is connected (and so verified) before this resolves.
+ * over one MongoClient that is connected (and so verified) before this resolves. Needs the optional
+ * peer dependencies `mongodb`, `sharedb-mongo` and `sharedb-milestone-mongo` (INVALID_CONFIG
+ * naming the missing one otherwise).
  */
 export async function mongoStorage(options: MongoStorageOptions): Promise<Storage> {
   const location = redactUrl(options.url);
+  const { MongoClient, ShareDbMongo, MongoMilestoneDB } = await loadMongo();
   let client: MongoClient;
   try {
     client = new MongoClient(options.url, {

@@ -5,7 +5,6 @@
  * pluggable sink (a SIEM, a database). A failing sink never affects the request.
  */
 import { ErrorCode, type ErrorDetails, type TandemError } from '@tandem/protocol';
-import type { Logger as PinoLogger } from 'pino';
 import type { Logger } from '../logger';
 
 export type SecurityEventKind =
@@ -30,9 +29,17 @@ export interface SecurityEvent {
   remoteAddress?: string;
 }
 
+/** A structured logger such as pino: an object to log and a message. */
+export interface AuditLogger {
+  warn(record: object, message: string): void;
+}
+
 export interface AuditOptions {
-  /** Where records go as structured JSON (level `warn`, `msg: 'security event'`). @default none */
-  logger?: Pick<PinoLogger, 'warn'>;
+  /**
+   * Where records go as structured JSON: `logger.warn(event, 'security event')`, the call shape of
+   * pino (a pino logger fits as is). @default none
+   */
+  logger?: AuditLogger;
   /** Called with every event. @default none */
   sink?: (event: SecurityEvent) => void | Promise<void>;
 }

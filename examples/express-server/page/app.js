@@ -1,6 +1,7 @@
-// The demo page: a textarea bound to the string at ['text'] of one shared document, with the other
-// windows' carets and names drawn on an overlay that mirrors the textarea's layout.
-import { connect, indexedDbStore, shiftIndex } from '/tandem-client.js';
+// The demo page, bundled with esbuild by src/app.ts and served as /app.js: a textarea bound to the
+// string at ['text'] of one shared document, with the other windows' carets and names drawn on an
+// overlay that mirrors the textarea's layout.
+import { connect, indexedDbStore, shiftIndex } from '@tandem/client';
 
 const params = new URLSearchParams(location.search);
 // One identity per tab (sessionStorage survives a reload of this tab, not other tabs).

@@ -1,7 +1,7 @@
 /**
- * A minimal Node `events` for the browser bundle: ShareDB's client requires it (it was written for
- * browserify). Methods live on the prototype as enumerable properties because ShareDB mixes them into
- * its classes with a for…in copy.
+ * `events` for ShareDB's client, bundled in place of Node's (see ../sharedb.ts): the part of
+ * EventEmitter it uses. Methods live on the prototype as enumerable properties because ShareDB
+ * mixes them into its classes with a for…in copy.
  */
 type Listener = (...args: unknown[]) => void;
 interface Self {

@@ -1,0 +1,28 @@
+/**
+ * Tests that run built packages (dist/) instead of src/ call this first: a dist/ older than its
+ * src/ must fail the test, never pass it. The test command builds before it runs the tests.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const packagesDir = fileURLToPath(new URL('../packages/', import.meta.url));
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Throws unless every named package (folder names under packages/) has a dist/ newer than its src/. */
+export function assertFreshDist(packages: readonly string[]): void {
+  const stale = packages.filter((name) => {
+    const dist = join(packagesDir, name, 'dist');
+    return !existsSync(dist) || newestMtime(dist) < newestMtime(join(packagesDir, name, 'src'));
+  });
+  if (stale.length > 0)
+    throw new Error(`dist/ older than src/ in ${stale.join(', ')}: run \`npx -y pnpm@10 build\` first`);
+}
