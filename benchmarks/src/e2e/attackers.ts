@@ -82,6 +82,7 @@ class Attacker {
       if (!this.ready) {
         // The first frame is ShareDB's init: the session has started and ops are accepted.
         this.ready = true;
+        attackerReady();
         if (!this.created) {
           this.created = true;
           ws.send(`${this.prefix}${++this.seq},"create":{"type":"json1","data":{"text":""}}}`);
@@ -145,6 +146,12 @@ function attack(config: AttackConfig): () => void {
 }
 
 let stop: (() => void) | undefined;
+let readySockets = 0;
+let sockets = 0;
+/** Tell the orchestrator once every socket is in its session (the first time only). */
+function attackerReady(): void {
+  if (++readySockets === sockets) process.send?.({ type: 'ready' });
+}
 
 // Real attackers run on other machines: at the lowest priority this process only takes CPU time
 // the server and the honest clients leave idle (the suite reports the rate actually sent).
@@ -156,6 +163,7 @@ try {
 
 process.on('message', (message: Control) => {
   if (message.type === 'start') {
+    sockets = message.config.sockets;
     stop = attack(message.config);
   } else if (message.type === 'window-start') {
     windowStart = performance.now();

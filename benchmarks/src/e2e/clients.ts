@@ -75,7 +75,8 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   const connectStart = now();
   await openAll(config.clients, (i) => driver.open(i, onAck), clients);
   const connectMs = now() - connectStart;
-  await phase('connected');
+  // Waits for the orchestrator: a suite may start more load (flood: the attackers) first.
+  await phase('connected', true);
   await sleep(200);
 
   running = true;

@@ -4,6 +4,7 @@
  * edit: ShareDB/Tandem ops by `src:seq`, Yjs updates by the `client:clock` of their first struct,
  * bare ws frames by a timestamp in the (JSON) frame itself.
  */
+import { clientIdAlias } from '@tandem/protocol';
 import { WebSocket } from 'ws';
 import * as Y from 'yjs';
 import type { LoadStats } from './stats';
@@ -141,8 +142,10 @@ async function shareDbClient(
   let lastVersion = -1;
   connection.on('send', (message) => {
     if (message.a === 'op' && message.op !== undefined && typedSinceSend.length > 0) {
-      // The first send of an op omits src (the server uses the session id, which is ours).
-      const src = message.src ?? connection.id;
+      // The first send of an op omits src (the server uses the session id, which is ours). Receivers
+      // see it as Tandem's server shows it to them: by its alias (raw ShareDB: as it is).
+      const own = message.src ?? connection.id;
+      const src = clientIdAlias(own) ?? own;
       let bySeq = stampsById.get(src);
       if (bySeq === undefined) {
         bySeq = new Map();

@@ -188,7 +188,11 @@ export interface LoadCell {
   /** Extra arguments for the server child (server.ts documents them). */
   serverArgs?: string[];
   /** Every phase the clients announce, with the room, e.g. to add load beside them (the flood suite). */
-  onPhase?(phase: ClientsPhase, room: { url: string; collection: string; docId: string }): void;
+  /** Told each phase; the load starts once what it returns for `connected` settles. */
+  onPhase?(
+    phase: ClientsPhase,
+    room: { url: string; collection: string; docId: string },
+  ): void | Promise<void>;
 }
 
 export interface LoadCellResult extends LoadResult {
@@ -284,8 +288,13 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
     let t1 = 0;
     clients.on('message', (message: ClientsMessage) => {
       if (message.type !== 'phase') return;
-      cell.onPhase?.(message.phase, { url, collection: 'rooms', docId });
-      if (message.phase === 'measure-start') {
+      const told = cell.onPhase?.(message.phase, { url, collection: 'rooms', docId });
+      if (message.phase === 'connected') {
+        Promise.resolve(told).then(
+          () => clients.send({ type: 'continue' }),
+          () => clients.send({ type: 'continue' }),
+        );
+      } else if (message.phase === 'measure-start') {
         t0 = performance.now();
         startProc = procStat(server.child.pid);
         startSnap = server.snapshot(false);

@@ -126,7 +126,8 @@ class Flood {
     private readonly scenario: Scenario,
   ) {}
 
-  onPhase(phase: string, room: { url: string; collection: string; docId: string }): void {
+  /** On `connected`: resolves once every attacker socket is in its session (the load waits for it). */
+  onPhase(phase: string, room: { url: string; collection: string; docId: string }): Promise<void> | void {
     if (phase === 'connected') {
       // On the server's core, at the lowest priority (attackers.ts): the honest clients' core times
       // only them, and the server is not slowed by the benchmark's own attacker process.
@@ -148,6 +149,12 @@ class Flood {
         reconnectMs: this.plan.reconnectMs,
       };
       child.send({ type: 'start', config });
+      return new Promise<void>((resolve) => {
+        child.on('message', (message: { type: string }) => {
+          if (message.type === 'ready') resolve();
+        });
+        child.once('exit', () => resolve());
+      });
     } else if (phase === 'measure-start') {
       this.child?.send({ type: 'window-start' });
     } else if (phase === 'measure-end') {
