@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 /**
  * tandem-bench: run one benchmark suite, or all of them, and print ratios against the baselines
- * measured in the same run. Usage: `pnpm bench [suite …] [--quick]`.
+ * measured in the same run. Usage: `pnpm bench [suite …] [--quick]`, `pnpm bench <suite> --help`.
  * Each suite is its own module under ./suites exporting `run(options)`.
  */
 import type { BenchOptions } from './report';
@@ -14,11 +14,22 @@ const suites = {
   history: () => import('./suites/history'),
   e2e: () => import('./suites/e2e'),
   flood: () => import('./suites/flood'),
-} satisfies Record<string, () => Promise<{ run(options: BenchOptions): Promise<void> }>>;
+  rooms: () => import('./suites/rooms'),
+} satisfies Record<string, () => Promise<{ run(options: BenchOptions): Promise<void>; usage?: string }>>;
 
 type SuiteName = keyof typeof suites;
 
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    // Suites with options of their own (environment variables) describe them: `rooms --help`.
+    console.log(`Usage: tandem-bench [suite …] [--quick]; tandem-bench <suite> --help for its options.`);
+    console.log(`Suites: ${Object.keys(suites).join(', ')}\n`);
+    for (const name of argv.filter((a): a is SuiteName => a in suites)) {
+      const suite = (await suites[name]()) as { usage?: string };
+      if (suite.usage !== undefined) console.log(suite.usage);
+    }
+    return;
+  }
   const quick = argv.includes('--quick');
   const names = argv.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !(n in suites));
