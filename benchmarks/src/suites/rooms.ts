@@ -149,6 +149,11 @@ export interface Summary {
   p99: Spread;
   serverCpu: Spread;
   serverWait: Spread;
+  /**
+   * Server CPU time per committed keystroke (µs): what an op costs the server, which — unlike
+   * throughput — barely moves when other processes take turns on its core.
+   */
+  cpuPerOp: Spread;
   clientCpu: Spread;
   /** Runs whose clients process exceeded CLIENT_BOUND. */
   clientBound: number;
@@ -181,6 +186,7 @@ export function summarize(runs: readonly (LoadCellResult | { error: string })[])
     p99: of((r) => r.p99),
     serverCpu: of((r) => r.serverCpu),
     serverWait: of((r) => r.serverWait),
+    cpuPerOp: of((r) => (r.serverCpu * 1e6) / r.committedPerSec),
     clientCpu: of((r) => r.clientCpu),
     clientBound: ok.filter((r) => r.clientCpu > CLIENT_BOUND).length,
     complete: ok.length - incomplete.length,
@@ -278,6 +284,7 @@ export async function run(options: BenchOptions): Promise<void> {
         ranged(s.p99, msOf, n),
         ranged(s.serverCpu, pctOf, n),
         ranged(s.serverWait, pctOf, n),
+        ranged(s.cpuPerOp, (x) => num(x), n),
         `${ranged(s.clientCpu, pctOf, n)}${boundFlag(s)}`,
         viewers.length === 0
           ? '—'
@@ -296,6 +303,7 @@ export async function run(options: BenchOptions): Promise<void> {
       'typist p99',
       'server CPU',
       'server waiting for its core',
+      'server CPU µs per op',
       `clients CPU (⚠ > ${Math.round(CLIENT_BOUND * 100)} %)`,
       'viewers: ops/s each / ops per frame / bytes per op',
       'runs complete',
@@ -320,6 +328,7 @@ export async function run(options: BenchOptions): Promise<void> {
     if (cell.loop === 'closed') line('ops/s', (s) => ranged(s.committed, (x) => num(x), s.runs.length));
     else line('p99', (s) => ranged(s.p99, msOf, s.runs.length));
     line('server CPU', (s) => ranged(s.serverCpu, pctOf, s.runs.length));
+    line('server CPU µs per op', (s) => ranged(s.cpuPerOp, (x) => num(x), s.runs.length));
   }
   printTable(['cell', ...plan.systems.map((s) => SYSTEM_LABELS[s])], matrix);
 
@@ -403,6 +412,18 @@ function printTargets(
           SYSTEM_LABELS[system],
           x === undefined || y === undefined ? '—' : `${num(x)} vs ${num(y)} = ${num(x / y, 2)}×`,
           verdict(x === undefined || y === undefined ? undefined : x >= factor * y, s, b),
+        ]);
+      }
+      for (const system of stock) {
+        // From the issue's "what to build": the plain-JSON path costs less per op than raw ShareDB's.
+        const [s, b] = [get(cell, system), get(cell, 'sharedb')];
+        const [x, y] = [s?.cpuPerOp.median, b?.cpuPerOp.median];
+        const known = x !== undefined && y !== undefined && Number.isFinite(x) && Number.isFinite(y);
+        rows.push([
+          `${size} clients / ${plan.typists} typing as fast as acked: server CPU per op < raw ShareDB's`,
+          SYSTEM_LABELS[system],
+          known ? `${num(x)} vs ${num(y)} µs = ${num(x / y, 2)}×` : '—',
+          verdict(known ? x < y : undefined, s, b),
         ]);
       }
       for (const system of [...stock, ...protocol]) {
