@@ -35,7 +35,7 @@ function expectComplete(result: LoadCellResult, viewers: number): void {
   expect(result.viewers?.failures).toEqual([]);
   expect(result.viewers?.complete).toBe(viewers);
   expect(result.viewers?.deliveredPerSec).toBeGreaterThan(0);
-  for (const share of [result.serverCpu, result.clientCpu]) {
+  for (const share of [result.serverCpu, result.clientCpu, result.serverBusy, result.clientBusy]) {
     expect(share).toBeGreaterThan(0);
     expect(Number.isFinite(share)).toBe(true);
   }
@@ -82,8 +82,9 @@ describe('rooms suite', () => {
         p50: 1,
         p99: committedPerSec / 100,
         serverCpu: 0.5,
-        serverWait: 0.1,
+        serverBusy: 0.6,
         clientCpu,
+        clientBusy: clientCpu,
         converged: 'yes',
         missing: 0,
         errors: [],

@@ -86,18 +86,18 @@ export interface ProcStat {
   /** CPU time of every thread (µs). */
   cpuMicros: number;
   /**
-   * Time the main (JavaScript) thread was runnable but waiting for a CPU (µs; /proc/<pid>/schedstat,
-   * NaN where the kernel does not keep it). On a shared machine this is what other processes took
-   * from it: CPU + wait close to 100 % means saturated, not idle.
+   * Time the main (JavaScript) thread was running, and was runnable but waiting for a CPU (µs;
+   * /proc/<pid>/schedstat, NaN where the kernel does not keep it).
    */
-  waitMicros: number;
+  mainRunMicros: number;
+  mainWaitMicros: number;
   rss: number;
 }
 
 /**
- * CPU time (µs), run-queue wait (µs) and RSS (bytes) of a process read from /proc, so a server
- * whose event loop is saturated is still measured at the right moment (an IPC request would wait
- * in its queue).
+ * CPU time (µs), the main thread's scheduler times (µs) and RSS (bytes) of a process read from
+ * /proc, so a server whose event loop is saturated is still measured at the right moment (an IPC
+ * request would wait in its queue).
  */
 export function procStat(pid: number | undefined): ProcStat | undefined {
   if (pid === undefined) return undefined;
@@ -107,12 +107,17 @@ export function procStat(pid: number | undefined): ProcStat | undefined {
     // After the command: state(0) … utime(11) stime(12) … rss pages(21).
     const ticks = Number(fields[11]) + Number(fields[12]);
     const rssPages = Number(fields[21]);
-    let waitMicros = Number.NaN;
+    // on-CPU ns, run-queue wait ns, timeslices
+    let sched = [Number.NaN, Number.NaN];
     try {
-      // on-CPU ns, run-queue wait ns, timeslices
-      waitMicros = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000;
+      sched = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
     } catch {}
-    return { cpuMicros: (ticks * 1e6) / clockTicks, waitMicros, rss: rssPages * 4096 };
+    return {
+      cpuMicros: (ticks * 1e6) / clockTicks,
+      mainRunMicros: sched[0] / 1000,
+      mainWaitMicros: sched[1] / 1000,
+      rss: rssPages * 4096,
+    };
   } catch {
     return undefined;
   }
@@ -225,9 +230,13 @@ export interface LoadCellResult extends LoadResult {
   serverRss: number;
   /** Server CPU time / wall time in the window (1 = its core saturated). */
   serverCpu: number;
-  /** Run-queue wait / wall time in the window, of the server's and the clients' main threads. */
-  serverWait: number;
-  clientWait: number;
+  /**
+   * Share of the window in which the server's (the clients') main thread was running or waiting
+   * for a CPU: how busy it was whatever other processes took of its core. Near 1 = saturated, even
+   * when its CPU share is low because the core is shared; clearly below 1 = idle while it could run.
+   */
+  serverBusy: number;
+  clientBusy: number;
   metrics?: Record<string, unknown>;
 }
 
@@ -357,14 +366,16 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
       startProc !== undefined && endProc !== undefined
         ? endProc.cpuMicros - startProc.cpuMicros
         : (b?.cpuMicros ?? Number.NaN) - (a?.cpuMicros ?? Number.NaN);
-    const wait = (a?: ProcStat, b?: ProcStat) =>
-      a === undefined || b === undefined ? Number.NaN : (b.waitMicros - a.waitMicros) / 1000 / (t1 - t0);
+    const busy = (a?: ProcStat, b?: ProcStat) =>
+      a === undefined || b === undefined
+        ? Number.NaN
+        : (b.mainRunMicros + b.mainWaitMicros - a.mainRunMicros - a.mainWaitMicros) / 1000 / (t1 - t0);
     return {
       ...load,
       serverRss: endProc?.rss ?? b?.rss ?? Number.NaN,
       serverCpu: cpuMicros / 1000 / (t1 - t0),
-      serverWait: wait(startProc, endProc),
-      clientWait: wait(startClients, endClients),
+      serverBusy: busy(startProc, endProc),
+      clientBusy: busy(startClients, endClients),
       metrics: b?.metrics,
     };
   });
