@@ -1,12 +1,13 @@
 #!/usr/bin/env tsx
 /**
  * tandem-bench: run one benchmark suite, or all of them, and print ratios against the baselines
- * measured in the same run. Usage: `pnpm bench [suite …] [--quick]`, `--help` for the list.
+ * measured in the same run. Usage: `pnpm bench [suite …] [--quick]`, `--help` for the list,
+ * `pnpm bench <suite> --help` for a suite's own options.
  * Each suite is its own module under ./suites exporting `run(options)`.
  */
 import type { BenchOptions } from './report';
 
-type Suite = { run(options: BenchOptions): Promise<void> };
+type Suite = { run(options: BenchOptions): Promise<void>; usage?: string };
 
 const suites = {
   ot: ['apply / transform / compose / diff of @tandem/ot against raw ot-json1', () => import('./suites/ot')],
@@ -23,6 +24,10 @@ const suites = {
   ],
   flood: ['typing latency while attacker sockets flood the server', () => import('./suites/flood')],
   locks: ['lock acquires: one by one and in bursts, write attempts and cost', () => import('./suites/locks')],
+  rooms: [
+    'a room of typists and viewers, server pinned to one core: throughput, p99, server CPU',
+    () => import('./suites/rooms'),
+  ],
   size: [
     'browser bundle size: @tandem/client vs sharedb + ot-json1 vs yjs + y-websocket',
     () => import('./suites/size'),
@@ -52,6 +57,11 @@ function usage(): string {
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(usage());
+    // Suites with options of their own (environment variables) describe them: `rooms --help`.
+    for (const name of argv.filter((a): a is SuiteName => a in suites)) {
+      const suite = (await suites[name][1]()) as { usage?: string };
+      if (suite.usage !== undefined) console.log(`\n${suite.usage}`);
+    }
     return;
   }
   const badFlags = argv.filter((a) => a.startsWith('-') && !FLAGS.has(a));

@@ -21,9 +21,27 @@ describe('tandem-bench CLI', () => {
     const { code, stdout } = await cli('--help');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: tandem-bench/);
-    for (const suite of ['ot', 'trace', 'storage', 'conflicts', 'history', 'e2e', 'flood', 'size'])
+    for (const suite of [
+      'ot',
+      'trace',
+      'storage',
+      'conflicts',
+      'history',
+      'e2e',
+      'rooms',
+      'flood',
+      'locks',
+      'size',
+    ])
       expect(stdout).toMatch(new RegExp(`^  ${suite} `, 'm'));
     expect(stdout).not.toContain('## '); // no suite started
+  });
+
+  it('<suite> --help adds that suite’s own options', async () => {
+    const { code, stdout } = await cli('rooms', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('ROOMS_SYSTEMS');
+    expect(stdout).not.toContain('## ');
   });
 
   it('refuses unknown suites and options with the usage', async () => {

@@ -3,6 +3,7 @@
  * sockets. Behaviour only (ops flow, replicas converge, children are cleaned up) — no timing
  * thresholds, since the machine is shared.
  */
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { linearFit, procStat, runIdleCell, runLoadCell } from '../src/e2e/harness';
 
@@ -61,5 +62,28 @@ describe('e2e harness', () => {
     if (stat === undefined) return; // not Linux
     expect(stat.rss).toBeGreaterThan(0);
     expect(stat.cpuMicros).toBeGreaterThan(0);
+    expect(stat.mainRunMicros).toBeGreaterThan(0);
+    expect(stat.mainWaitMicros).toBeGreaterThanOrEqual(0);
+  });
+
+  it('tells a process that is always runnable from one that idles, whatever else shares the core', async () => {
+    // Busy = the main thread's running + run-queue time over wall time: ~1 for a spinning process
+    // even on a loaded machine (where its CPU share alone may be far lower), ~0 for a sleeping one.
+    const busy = async (code: string) => {
+      const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+      await new Promise((resolve) => child.once('spawn', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const [a, t0] = [procStat(child.pid), performance.now()];
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const [b, t1] = [procStat(child.pid), performance.now()];
+      child.kill('SIGKILL');
+      if (a === undefined || b === undefined) return undefined;
+      return (b.mainRunMicros + b.mainWaitMicros - a.mainRunMicros - a.mainWaitMicros) / 1000 / (t1 - t0);
+    };
+    const spinning = await busy('for (;;) {}');
+    const sleeping = await busy('setTimeout(() => {}, 60_000)');
+    if (spinning === undefined || sleeping === undefined || Number.isNaN(spinning)) return; // no schedstat
+    expect(spinning).toBeGreaterThan(0.8);
+    expect(sleeping).toBeLessThan(0.2);
   });
 });

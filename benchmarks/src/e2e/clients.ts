@@ -17,6 +17,7 @@ import {
   type LoadConfig,
   type LoadResult,
 } from './types';
+import { type Viewer, viewerOpener } from './viewers';
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -38,27 +39,22 @@ function phase(name: ClientsPhase, wait = false): Promise<void> {
   });
 }
 
-/** Open clients 1..n-1 in bounded parallel batches (client 0, which creates the room, first). */
-async function openAll(
-  count: number,
-  open: (index: number) => Promise<SimClient>,
-  clients: SimClient[],
-  from = 0,
-): Promise<void> {
-  if (from === 0 && count > 0) clients.push(await open(0));
+/** Open clients from..n-1 in bounded parallel batches (client 0, which creates the room, first). */
+async function openAll(count: number, open: (index: number) => Promise<void>, from = 0): Promise<void> {
+  if (from === 0 && count > 0) await open(0);
   const batch = 50;
   for (let start = Math.max(1, from); start < count; start += batch) {
-    const opened = await Promise.all(
-      Array.from({ length: Math.min(batch, count - start) }, (_, i) => open(start + i)),
-    );
-    clients.push(...opened);
+    await Promise.all(Array.from({ length: Math.min(batch, count - start) }, (_, i) => open(start + i)));
   }
 }
 
 async function runLoad(config: LoadConfig): Promise<LoadResult> {
   const stats = new LoadStats();
-  stats.receivers = config.clients - 1;
+  const typists = Math.min(config.typists ?? config.clients, config.clients);
+  // Latency is measured where ops are applied: at the typists, who see each other's keystrokes.
+  stats.receivers = typists - 1;
   const driver = await createDriver(config.system, config, stats);
+  const openViewer = viewerOpener(config.system, config, stats);
   const random = seededRandom(config.seed);
   let running = false;
   const fullSpeed = config.rate === 0;
@@ -72,8 +68,12 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
     if (running && fullSpeed) setImmediate(() => running && typeOne(client));
   };
   const clients: SimClient[] = [];
+  const viewers: Viewer[] = [];
   const connectStart = now();
-  await openAll(config.clients, (i) => driver.open(i, onAck), clients);
+  await openAll(config.clients, async (i) => {
+    if (i < typists) clients.push(await driver.open(i, onAck));
+    else viewers.push(await openViewer(i));
+  });
   const connectMs = now() - connectStart;
   // Waits for the orchestrator: a suite may start more load (flood: the attackers) first.
   await phase('connected', true);
@@ -119,7 +119,11 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   } else {
     while (now() < drainEnd && stats.windowDeliveries < stats.expectedDeliveries) await sleep(20);
   }
+  // Viewers prove they received every op, each against the server's state, with a drain of their own.
+  const viewerEnd = now() + config.drainMs;
+  const failures = await Promise.all(viewers.map((v) => v.verify(stats.totalTyped, viewerEnd)));
   for (const client of clients) client.close();
+  for (const viewer of viewers) viewer.close();
 
   const latencies = stats.latencies;
   const perSec = (n: number) => (n * 1000) / windowMs;
@@ -142,6 +146,17 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
     typed: stats.totalTyped,
     acked: stats.totalCommitted,
     errors: [...new Set(stats.errors)].slice(0, 5),
+    viewers:
+      viewers.length === 0
+        ? undefined
+        : {
+            count: viewers.length,
+            deliveredPerSec: perSec(stats.viewerOps) / viewers.length,
+            opsPerFrame: stats.viewerFrames > 0 ? stats.viewerOps / stats.viewerFrames : Number.NaN,
+            bytesPerOp: stats.viewerOps > 0 ? stats.viewerBytes / stats.viewerOps : Number.NaN,
+            complete: failures.filter((f) => f === undefined).length,
+            failures: [...new Set(failures.filter((f) => f !== undefined))].slice(0, 3),
+          },
   };
 }
 
@@ -152,16 +167,19 @@ async function runIdle(config: IdleConfig): Promise<void> {
   const noop = () => {};
   // The room exists and one client is in it before the baseline, so the delta is per connection;
   // a few clients come and go first so lazily initialised server code is not charged to them.
-  await openAll(1, (i) => driver.open(i, noop), clients);
+  const into = (list: SimClient[]) => async (i: number) => {
+    list.push(await driver.open(i, noop));
+  };
+  await openAll(1, into(clients));
   const warm: SimClient[] = [];
-  await openAll(Math.min(50, config.clients) + 1, (i) => driver.open(i, noop), warm, 1);
+  await openAll(Math.min(50, config.clients) + 1, into(warm), 1);
   for (const client of warm) client.close();
   await sleep(500);
   await phase('idle-step', true);
   const start = now();
   for (let step = 1, opened = 1; step <= IDLE_STEPS; step++) {
     const target = 1 + Math.round((config.clients * step) / IDLE_STEPS);
-    await openAll(target, (i) => driver.open(i, noop), clients, opened);
+    await openAll(target, into(clients), opened);
     opened = target;
     await phase('idle-step', true);
   }

@@ -1,5 +1,6 @@
 /**
  * One simulated user per system: connect, join the room, type a character, count what arrives.
+ * (The room shape's viewers, which only subscribe and count, are in ./viewers.ts.)
  * Latency is tracked by identity, not by payload, so every system sends the same single-character
  * edit: ShareDB/Tandem ops by `src:seq`, Yjs updates by the `client:clock` of their first struct,
  * bare ws frames by a timestamp in the (JSON) frame itself.
@@ -7,6 +8,18 @@
 import { clientIdAlias } from '@tandem/protocol';
 import { WebSocket } from 'ws';
 import * as Y from 'yjs';
+import {
+  firstStruct,
+  HP_AUTH,
+  HP_SYNC,
+  HP_SYNC_REPLY,
+  HP_SYNC_STATUS,
+  Reader,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE,
+  Writer,
+} from './hocuspocus-wire';
 import type { LoadStats } from './stats';
 import type { ClientsConfig, SystemName } from './types';
 
@@ -142,8 +155,8 @@ async function shareDbClient(
   let lastVersion = -1;
   connection.on('send', (message) => {
     if (message.a === 'op' && message.op !== undefined && typedSinceSend.length > 0) {
-      // The first send of an op omits src (the server uses the session id, which is ours). Receivers
-      // see it as Tandem's server shows it to them: by its alias (raw ShareDB: as it is).
+      // The first send of an op omits src (the server uses the session id, which is ours). Tandem
+      // shows others only the id's alias, so that is what receivers look the op up by.
       const own = message.src ?? connection.id;
       const src = clientIdAlias(own) ?? own;
       let bySeq = stampsById.get(src);
@@ -162,7 +175,7 @@ async function shareDbClient(
     // delivers too: the client drops the older copy by version, and so do we.
     if (typeof data.v !== 'number' || data.v <= lastVersion) return;
     lastVersion = data.v;
-    if (data.src === connection.id) return;
+    if (data.src === connection.id || data.src === clientIdAlias(connection.id ?? '')) return;
     const stamps = stampsById.get(data.src)?.get(data.seq);
     if (stamps === undefined) return;
     const t = now();
@@ -238,62 +251,6 @@ async function tandemDriver(
 
 // ---------------------------------------------------------------- Hocuspocus / Yjs (minimal client)
 
-// Hocuspocus frames: varString(documentName) varUint(type) …; y-protocols sync sub-messages inside.
-const HP_SYNC = 0;
-const HP_AUTH = 2;
-const HP_SYNC_REPLY = 4;
-const HP_SYNC_STATUS = 8;
-const SYNC_STEP1 = 0;
-const SYNC_STEP2 = 1;
-const SYNC_UPDATE = 2;
-
-class Writer {
-  private bytes: number[] = [];
-  uint(n: number): this {
-    while (n > 0x7f) {
-      this.bytes.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    this.bytes.push(n);
-    return this;
-  }
-  array(data: Uint8Array): this {
-    this.uint(data.length);
-    for (const b of data) this.bytes.push(b);
-    return this;
-  }
-  string(s: string): this {
-    return this.array(new TextEncoder().encode(s));
-  }
-  done(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-}
-
-class Reader {
-  pos = 0;
-  constructor(private readonly data: Uint8Array) {}
-  uint(): number {
-    let n = 0;
-    let mult = 1;
-    for (;;) {
-      const b = this.data[this.pos++];
-      n += (b & 0x7f) * mult;
-      if (b < 0x80) return n;
-      mult *= 128;
-    }
-  }
-  array(): Uint8Array {
-    const length = this.uint();
-    const out = this.data.subarray(this.pos, this.pos + length);
-    this.pos += length;
-    return out;
-  }
-  string(): string {
-    return new TextDecoder().decode(this.array());
-  }
-}
-
 /**
  * Clients that apply every remote update (and are checked for convergence). The others time each
  * update from its header and drop it: Y.applyUpdate of every keystroke on 500 replicas in one
@@ -305,6 +262,14 @@ const REPLICAS = 10;
 
 /** Typing stamps by the `client:clock` of the inserted character. */
 const stampsByItem = new Map<string, number>();
+
+/** Time a received update by its first struct, unless it is the receiver's own. */
+function deliverUpdate(update: Uint8Array, self: number, stats: LoadStats, t: number): void {
+  const first = firstStruct(update);
+  if (first === undefined || first.author === self) return;
+  const sentAt = stampsByItem.get(`${first.author}:${first.clock}`);
+  if (sentAt !== undefined) stats.deliver(sentAt, t);
+}
 
 function hocuspocusDriver(config: ClientsConfig, stats: LoadStats): Driver {
   const Counting = countingWebSocket(stats);
@@ -361,31 +326,10 @@ function hocuspocusDriver(config: ClientsConfig, stats: LoadStats): Driver {
           ws.send(frame(HP_SYNC).uint(SYNC_STEP2).array(Y.encodeStateAsUpdate(doc, payload)).done());
           return;
         }
-        if (step === SYNC_UPDATE && !replica) {
-          // A light receiver: times the update and drops it (see REPLICAS).
-          const header = new Reader(payload);
-          if (header.uint() > 0) {
-            header.uint();
-            const author = header.uint();
-            const clock = header.uint();
-            const sentAt = author !== doc.clientID ? stampsByItem.get(`${author}:${clock}`) : undefined;
-            if (sentAt !== undefined) stats.deliver(sentAt, t);
-          }
-          return;
-        }
-        if (step === SYNC_UPDATE) {
-          // The first struct of an update names the typed character: numClients, numStructs, client, clock.
-          const header = new Reader(payload);
-          if (header.uint() > 0) {
-            header.uint();
-            const author = header.uint();
-            const clock = header.uint();
-            if (author !== doc.clientID) {
-              const sentAt = stampsByItem.get(`${author}:${clock}`);
-              if (sentAt !== undefined) stats.deliver(sentAt, t);
-            }
-          }
-        }
+        // The first struct of an update names the typed character. A light receiver times the
+        // update and drops it (see REPLICAS).
+        if (step === SYNC_UPDATE) deliverUpdate(payload, doc.clientID, stats, t);
+        if (step === SYNC_UPDATE && !replica) return;
         Y.applyUpdate(doc, payload, 'remote');
         if (step === SYNC_STEP2) synced();
       });
@@ -411,6 +355,85 @@ function hocuspocusDriver(config: ClientsConfig, stats: LoadStats): Driver {
   };
 }
 
+// ---------------------------------------------------------------- Hocuspocus / Yjs (HocuspocusProvider)
+
+/**
+ * The room shape's typists: the stock HocuspocusProvider (awareness included) over a ws socket
+ * that times each update from its header before the provider applies it, and counts Hocuspocus's
+ * SyncStatus answers as acknowledgements of this client's keystrokes.
+ */
+async function providerDriver(config: ClientsConfig, stats: LoadStats): Promise<Driver> {
+  const { HocuspocusProvider, HocuspocusProviderWebsocket } = await import('@hocuspocus/provider');
+  const Counting = countingWebSocket(stats);
+  return {
+    async open(index, onAck) {
+      const doc = new Y.Doc();
+      const text = doc.getText('text');
+      // Keystrokes awaiting their SyncStatus; counted once the provider has settled after joining.
+      let unacked = 0;
+      let typing = false;
+      let client!: SimClient;
+      class Instrumented extends Counting {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args);
+          this.on('message', (data: ArrayBuffer | Buffer) => {
+            const t = now();
+            const reader = new Reader(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+            const type = reader.skipString().uint();
+            if (type === HP_SYNC_STATUS && typing && unacked > 0) {
+              unacked--;
+              stats.commit(1, t);
+              onAck(client);
+            } else if (type === HP_SYNC && reader.uint() === SYNC_UPDATE) {
+              deliverUpdate(reader.array(), doc.clientID, stats, t);
+            }
+          });
+        }
+      }
+      const socket = new HocuspocusProviderWebsocket({ url: config.url, WebSocketPolyfill: Instrumented });
+      const provider = new HocuspocusProvider({
+        websocketProvider: socket,
+        name: config.docId,
+        document: doc,
+        token: 'token',
+      });
+      provider.attach();
+      // Joined: synced, and every update this client sent so far acknowledged.
+      const settled = () =>
+        new Promise<void>((resolve) => {
+          const check = setInterval(() => {
+            if (provider.isSynced && provider.unsyncedChanges === 0) {
+              clearInterval(check);
+              resolve();
+            }
+          }, 5);
+        });
+      await settled();
+      if (index === 0 && text.length === 0) {
+        text.insert(0, INITIAL_TEXT);
+        await settled();
+      }
+      typing = true;
+      client = {
+        type(rand, t) {
+          stampsByItem.set(`${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`, t);
+          unacked++;
+          text.insert(Math.floor(rand * (text.length + 1)), charOf(rand));
+        },
+        get unacked() {
+          return unacked;
+        },
+        fingerprint: () => text.toString(),
+        close: () => {
+          provider.destroy();
+          socket.destroy();
+        },
+      };
+      return client;
+    },
+  };
+}
+
 export async function createDriver(
   system: SystemName,
   config: ClientsConfig,
@@ -428,6 +451,8 @@ export async function createDriver(
     case 'tandem-msgpack':
       return tandemDriver(config, stats, 'msgpack');
     case 'hocuspocus':
-      return hocuspocusDriver(config, stats);
+      return config.kind === 'load' && config.typists !== undefined
+        ? providerDriver(config, stats)
+        : hocuspocusDriver(config, stats);
   }
 }

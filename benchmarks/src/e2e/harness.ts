@@ -1,6 +1,6 @@
 /**
  * The orchestrator: for one cell (system × workload) it starts the server under test in its own
- * process (core 0), the simulated clients in another (core 1), relays phases into server snapshots
+ * process (one core), the simulated clients in another (the other core), relays phases into server snapshots
  * (RSS, CPU time, Tandem metrics), and kills both children when the cell ends — on error and on
  * timeout too. 127.0.0.1 only.
  */
@@ -33,7 +33,7 @@ const hasTaskset = (() => {
   }
 })();
 
-/** Whether children are pinned (server → core 0, clients → core 1). */
+/** Whether children are pinned (by default server → core 0, clients → core 1; see `Cores`). */
 export const pinned = hasTaskset;
 
 const live = new Set<ChildProcess>();
@@ -82,11 +82,24 @@ const clockTicks = (() => {
   }
 })();
 
+export interface ProcStat {
+  /** CPU time of every thread (µs). */
+  cpuMicros: number;
+  /**
+   * Time the main (JavaScript) thread was running, and was runnable but waiting for a CPU (µs;
+   * /proc/<pid>/schedstat, NaN where the kernel does not keep it).
+   */
+  mainRunMicros: number;
+  mainWaitMicros: number;
+  rss: number;
+}
+
 /**
- * CPU time (µs) and RSS (bytes) of a process read from /proc, so a server whose event loop is
- * saturated is still measured at the right moment (an IPC request would wait in its queue).
+ * CPU time (µs), the main thread's scheduler times (µs) and RSS (bytes) of a process read from
+ * /proc, so a server whose event loop is saturated is still measured at the right moment (an IPC
+ * request would wait in its queue).
  */
-export function procStat(pid: number | undefined): { cpuMicros: number; rss: number } | undefined {
+export function procStat(pid: number | undefined): ProcStat | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -94,7 +107,17 @@ export function procStat(pid: number | undefined): { cpuMicros: number; rss: num
     // After the command: state(0) … utime(11) stime(12) … rss pages(21).
     const ticks = Number(fields[11]) + Number(fields[12]);
     const rssPages = Number(fields[21]);
-    return { cpuMicros: (ticks * 1e6) / clockTicks, rss: rssPages * 4096 };
+    // on-CPU ns, run-queue wait ns, timeslices
+    let sched = [Number.NaN, Number.NaN];
+    try {
+      sched = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    } catch {}
+    return {
+      cpuMicros: (ticks * 1e6) / clockTicks,
+      mainRunMicros: sched[0] / 1000,
+      mainWaitMicros: sched[1] / 1000,
+      rss: rssPages * 4096,
+    };
   } catch {
     return undefined;
   }
@@ -159,11 +182,19 @@ function timeout(ms: number, what: string): { promise: Promise<never>; cancel():
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+/** Which core each child is pinned to (when taskset is available). */
+export interface Cores {
+  server: number;
+  clients: number;
+}
+const DEFAULT_CORES: Cores = { server: 0, clients: 1 };
+
 async function startServer(
   system: SystemName,
-  args: string[] = [],
+  args: string[],
+  core: number,
 ): Promise<{ server: ServerProcess; url: string }> {
-  const child = start('server.ts', [serverOf(system), ...args], 0, ['--expose-gc']);
+  const child = start('server.ts', [serverOf(system), ...args], core, ['--expose-gc']);
   const ready = new Promise<string>((resolve) => {
     child.on('message', (message: ServerMessage) => {
       if (message.type === 'ready') resolve(message.url);
@@ -187,6 +218,10 @@ export interface LoadCell {
   drainMs?: number;
   /** Extra arguments for the server child (server.ts documents them). */
   serverArgs?: string[];
+  /** Default: server on core 0, clients on core 1. */
+  cores?: Cores;
+  /** The room shape: this many typists, the other clients viewers (LoadConfig.typists). */
+  typists?: number;
   /** Every phase the clients announce, with the room, e.g. to add load beside them (the flood suite). */
   /** Told each phase; the load starts once what it returns for `connected` settles. */
   onPhase?(
@@ -199,6 +234,13 @@ export interface LoadCellResult extends LoadResult {
   serverRss: number;
   /** Server CPU time / wall time in the window (1 = its core saturated). */
   serverCpu: number;
+  /**
+   * Share of the window in which the server's (the clients') main thread was running or waiting
+   * for a CPU: how busy it was whatever other processes took of its core. Near 1 = saturated, even
+   * when its CPU share is low because the core is shared; clearly below 1 = idle while it could run.
+   */
+  serverBusy: number;
+  clientBusy: number;
   metrics?: Record<string, unknown>;
 }
 
@@ -239,14 +281,15 @@ async function withChildren<T>(
   system: SystemName,
   limitMs: number,
   serverArgs: string[] | undefined,
+  cores: Cores,
   body: (server: ServerProcess, url: string, clients: ChildProcess) => Promise<T>,
 ): Promise<T> {
   const children: ChildProcess[] = [];
   const limit = timeout(limitMs, `${system} cell`);
   try {
-    const { server, url } = await startServer(system, serverArgs);
+    const { server, url } = await startServer(system, serverArgs ?? [], cores.server);
     children.push(server.child);
-    const clients = start('clients.ts', [], 1, []);
+    const clients = start('clients.ts', [], cores.clients, []);
     children.push(clients);
     return await Promise.race([
       body(server, url, clients),
@@ -279,11 +322,14 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
   const drainMs = cell.drainMs ?? 5_000;
   const limitMs = 45_000 + cell.warmupMs + cell.measureMs + drainMs + cell.clients * 40;
   const docId = `room-${++roomSeq}`;
-  return withChildren(cell.system, limitMs, cell.serverArgs, async (server, url, clients) => {
+  const cores = cell.cores ?? DEFAULT_CORES;
+  return withChildren(cell.system, limitMs, cell.serverArgs, cores, async (server, url, clients) => {
     let startSnap: Promise<ServerSnapshot | undefined> | undefined;
     let endSnap: Promise<ServerSnapshot | undefined> | undefined;
-    let startProc: ReturnType<typeof procStat>;
-    let endProc: ReturnType<typeof procStat>;
+    let startProc: ProcStat | undefined;
+    let endProc: ProcStat | undefined;
+    let startClients: ProcStat | undefined;
+    let endClients: ProcStat | undefined;
     let t0 = 0;
     let t1 = 0;
     clients.on('message', (message: ClientsMessage) => {
@@ -297,10 +343,12 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
       } else if (message.phase === 'measure-start') {
         t0 = performance.now();
         startProc = procStat(server.child.pid);
+        startClients = procStat(clients.pid);
         startSnap = server.snapshot(false);
       } else if (message.phase === 'measure-end') {
         t1 = performance.now();
         endProc = procStat(server.child.pid);
+        endClients = procStat(clients.pid);
         endSnap = server.snapshot(false);
       }
     });
@@ -317,6 +365,7 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
       collection: 'rooms',
       docId,
       seed: 42,
+      typists: cell.typists,
     };
     clients.send(config);
     const load = (await result) as LoadResult;
@@ -326,17 +375,23 @@ export function runLoadCell(cell: LoadCell): Promise<LoadCellResult> {
       startProc !== undefined && endProc !== undefined
         ? endProc.cpuMicros - startProc.cpuMicros
         : (b?.cpuMicros ?? Number.NaN) - (a?.cpuMicros ?? Number.NaN);
+    const busy = (a?: ProcStat, b?: ProcStat) =>
+      a === undefined || b === undefined
+        ? Number.NaN
+        : (b.mainRunMicros + b.mainWaitMicros - a.mainRunMicros - a.mainWaitMicros) / 1000 / (t1 - t0);
     return {
       ...load,
       serverRss: endProc?.rss ?? b?.rss ?? Number.NaN,
       serverCpu: cpuMicros / 1000 / (t1 - t0),
+      serverBusy: busy(startProc, endProc),
+      clientBusy: busy(startClients, endClients),
       metrics: b?.metrics,
     };
   });
 }
 
 export function runIdleCell(system: SystemName, count: number): Promise<IdleCellResult> {
-  return withChildren(system, 120_000, undefined, async (server, url, clients) => {
+  return withChildren(system, 120_000, undefined, DEFAULT_CORES, async (server, url, clients) => {
     const snapshots: ServerSnapshot[] = [];
     clients.on('message', async (message: ClientsMessage) => {
       if (message.type !== 'phase' || message.phase !== 'idle-step') return;

@@ -47,4 +47,17 @@ export class LoadStats {
     this.frames++;
     this.bytes += bytes;
   }
+
+  /** Viewers (room shape): ops, frames and bytes they received inside the window, counted not decoded. */
+  viewerOps = 0;
+  viewerFrames = 0;
+  viewerBytes = 0;
+
+  /** A viewer received one frame of `bytes` carrying `ops` ops. */
+  view(bytes: number, ops: number, now: number): void {
+    if (!this.inWindow(now)) return;
+    this.viewerFrames++;
+    this.viewerBytes += bytes;
+    this.viewerOps += ops;
+  }
 }

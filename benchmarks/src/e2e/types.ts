@@ -33,6 +33,12 @@ export interface LoadConfig {
   collection: string;
   docId: string;
   seed: number;
+  /**
+   * The room shape (the rooms suite): clients 0 … typists−1 type, as each system's own full client
+   * (HocuspocusProvider for Hocuspocus); the others are viewers that subscribe over the raw protocol
+   * and count frames (./viewers.ts). Unset: every client types, with the e2e suite's clients.
+   */
+  typists?: number;
 }
 
 export interface IdleConfig {
@@ -76,6 +82,20 @@ export interface LoadResult {
   acked: number;
   /** Distinct error messages from refused keystrokes (first few). */
   errors: string[];
+  /** The room shape's viewers (absent when every client types). */
+  viewers?: ViewersResult;
+}
+
+export interface ViewersResult {
+  count: number;
+  /** Ops received in the window, per second per viewer. */
+  deliveredPerSec: number;
+  opsPerFrame: number;
+  bytesPerOp: number;
+  /** Viewers that proved, after the drain, that they received every op of the room. */
+  complete: number;
+  /** Why the others did not (first few distinct reasons). */
+  failures: string[];
 }
 
 export interface IdleResult {
