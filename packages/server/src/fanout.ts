@@ -272,22 +272,20 @@ export interface Flushable {
 }
 
 /**
- * One flush per tick for all dirty connections: a single setImmediate instead of a timer or closure
- * per socket, so coalescing costs nothing per subscriber.
+ * One flush per event-loop turn for all dirty connections: a single setImmediate instead of a
+ * timer or closure per socket, so coalescing costs nothing per subscriber. It never waits while
+ * frames are owed: whatever arrived while the last flush (or the turn's other work) ran is written
+ * in the next flush, at the end of the turn. The batch grows with the load by itself, and the CPU
+ * is never idle while ops are queued (pacing flushes by their own length, as an earlier version
+ * did, left the server at 56–86 % CPU with ops waiting: issue #15).
  *
- * The tick is bounded in time. ShareDB runs a whole burst of submits (storage, transform, commit,
- * pub/sub) as one chain of nextTick callbacks and promise jobs, and Node runs no setImmediate until
- * that chain ends. Waiting for the tick would hold every ack and op of the burst back until the
- * last submit of it committed: hundreds of clients then all wait, all resubmit at once against the
- * same old version, and each burst grows with the room (500 clients: nothing acknowledged for
- * seconds). So frames queued for longer than `maxDelayMs` (and than twice the last flush, which
- * for hundreds of sockets is itself milliseconds of writes) are flushed from inside the chain. The
- * bound is generous on purpose: at 100 clients at full speed a tick carries ~40 ops per frame, and
- * a 5 ms bound (~2 ops per frame) cost about half the throughput in writes.
+ * The turn itself is bounded in time. ShareDB runs a whole burst of submits (storage, transform,
+ * commit, pub/sub) as one chain of nextTick callbacks and promise jobs, and Node runs no
+ * setImmediate until that chain ends: waiting for the turn would hold every ack and op of the burst
+ * back until the last submit of it committed (500 clients: nothing acknowledged for seconds). So
+ * frames queued for longer than `maxDelayMs` (and than twice the last flush, which for hundreds of
+ * sockets is itself milliseconds of writes) are flushed from inside the chain.
  */
-/** Flushes shorter than this are followed at the next tick; longer ones pace the next (see `mark`). */
-const PACE_FROM_MS = 1;
-
 export class FlushScheduler {
   readonly batches = new BatchCache();
   private dirty: Flushable[] = [];
@@ -300,9 +298,6 @@ export class FlushScheduler {
   private lastFlushMs = 0;
 
   constructor(private readonly maxDelayMs = 50) {}
-
-  /** When the last flush ended (performance.now()). */
-  private lastFlushEnd = 0;
 
   private readonly run = (): void => {
     this.scheduled = false;
@@ -317,8 +312,7 @@ export class FlushScheduler {
     batch.length = 0;
     this.batches.clear();
     this.spare = batch;
-    this.lastFlushEnd = performance.now();
-    this.lastFlushMs = this.lastFlushEnd - started;
+    this.lastFlushMs = performance.now() - started;
   }
 
   mark(target: Flushable): void {
@@ -326,17 +320,12 @@ export class FlushScheduler {
     this.dirty.push(target);
     if (this.scheduled) return;
     this.scheduled = true;
-    // Writes take at most half the time: after a flush of d ms (hundreds of sockets), the next one
-    // waits until d ms have passed, and carries every op queued meanwhile in the same frames. Under
-    // a millisecond, the next tick.
-    const rest = this.lastFlushEnd + this.lastFlushMs - this.since;
-    if (this.lastFlushMs >= PACE_FROM_MS && rest > 0) setTimeout(this.run, rest);
-    else setImmediate(this.run);
+    setImmediate(this.run);
   }
 
   /**
    * Called for every frame queued. Every 64th looks at the clock (cheap enough per subscriber) and
-   * flushes now when the tick has run too long; the pending setImmediate still flushes the rest.
+   * flushes now when the turn has run too long; the pending setImmediate still flushes the rest.
    */
   queued(): void {
     if (++this.queuedSinceCheck < 64) return;
