@@ -1,0 +1,137 @@
+/**
+ * Documents: `useDoc` opens and subscribes one (re-rendering only when it loads or fails), and
+ * `useDocSelector` / `useText` read from it, re-rendering only when what they read changed. Edits
+ * copy the containers along their path and keep every other subtree as it was, so a selector of
+ * an untouched part returns the same reference and its component stays put.
+ */
+import type { TandemDoc } from '@tandem/client';
+import { diffText, editText, type Path, spliceTextAtCodePoint, toCodePointIndex } from '@tandem/ot';
+import { useCallback, useMemo, useSyncExternalStore } from 'react';
+import { type TandemError, toTandemError } from './errors';
+import { useClient } from './provider';
+import { useSelected } from './store';
+
+export type DocStatus = 'loading' | 'ready' | 'error';
+
+export interface DocState<T> {
+  doc: TandemDoc<T>;
+  /** `ready` once subscribed (the document may still not exist: `doc.data` is then undefined). */
+  status: DocStatus;
+  error: TandemError | undefined;
+}
+
+/** One subscription per document, shared by every component that uses it. */
+interface Loading {
+  status: DocStatus;
+  error: TandemError | undefined;
+  listeners: Set<() => void>;
+}
+
+const loads = new WeakMap<TandemDoc<any>, Loading>();
+
+function loading(doc: TandemDoc<any>): Loading {
+  let load = loads.get(doc);
+  if (load === undefined) {
+    const state: Loading = { status: 'loading', error: undefined, listeners: new Set() };
+    load = state;
+    loads.set(doc, state);
+    const settle = (status: DocStatus, error?: TandemError) => {
+      state.status = status;
+      state.error = error;
+      for (const listener of [...state.listeners]) listener();
+    };
+    doc.subscribe().then(
+      () => settle('ready'),
+      (error: unknown) => settle('error', toTandemError(error)),
+    );
+  }
+  return load;
+}
+
+/**
+ * Open and subscribe to a document, typed by its data: `useDoc<Invoice>('invoices', id)`. The
+ * subscription stays open for the client's lifetime (other components may share it).
+ */
+export function useDoc<T>(collection: string, id: string): DocState<T> {
+  const client = useClient();
+  const doc = client.doc<T>(collection, id);
+  const load = loading(doc);
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      load.listeners.add(onChange);
+      return () => load.listeners.delete(onChange);
+    },
+    [load],
+  );
+  const status = useSyncExternalStore(
+    subscribe,
+    () => load.status,
+    () => load.status,
+  );
+  return useMemo(() => ({ doc, status, error: load.error }), [doc, status, load]);
+}
+
+/** Subscribe to every change of a document's data (ops, and loads, creates and deletes). */
+function watchData(doc: TandemDoc<any>, onChange: () => void): () => void {
+  const stopChange = doc.on('change', onChange);
+  const stopLoad = doc.on('load', onChange);
+  return () => {
+    stopChange();
+    stopLoad();
+  };
+}
+
+/**
+ * `selector(doc.data)`, re-rendering only when its result changes (`isEqual`, default Object.is):
+ * `useDocSelector(doc, (d) => d?.title)` does not re-render when someone types in `d.body`.
+ */
+export function useDocSelector<T, S>(
+  doc: TandemDoc<T>,
+  selector: (data: T | undefined) => S,
+  isEqual: (a: S, b: S) => boolean = Object.is,
+): S {
+  const subscribe = useCallback((onChange: () => void) => watchData(doc, onChange), [doc]);
+  return useSelected(subscribe, () => doc.data, selector, isEqual);
+}
+
+function stringAt(data: unknown, path: Path): string {
+  let node = data;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) return '';
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return typeof node === 'string' ? node : '';
+}
+
+export interface TextState {
+  /** The string at the path ('' when there is none). */
+  value: string;
+  /** Make the string `next` with the smallest edit (an input's change event). */
+  set(next: string): Promise<void>;
+  /** Replace `deleteCount` UTF-16 units at `index` with `text`. */
+  splice(index: number, deleteCount: number, text: string): Promise<void>;
+}
+
+/** The string at `path`, re-rendering only when it changes, and edits of it. */
+export function useText(doc: TandemDoc<any>, path: Path): TextState {
+  const key = JSON.stringify(path);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the path by value, not by reference
+  const select = useCallback((data: unknown) => stringAt(data, path), [key]);
+  const value = useDocSelector(doc, select);
+  return useMemo(() => {
+    const at = JSON.parse(key) as Path;
+    return {
+      value,
+      set: (next: string) => {
+        const edit = diffText(stringAt(doc.data, at), next);
+        return edit === null ? Promise.resolve() : doc.submit(editText(at, edit));
+      },
+      splice: (index: number, deleteCount: number, text: string) => {
+        const current = stringAt(doc.data, at);
+        const from = toCodePointIndex(current, index);
+        const count = toCodePointIndex(current, index + deleteCount) - from;
+        return doc.submit(spliceTextAtCodePoint(at, from, count, text));
+      },
+    };
+  }, [doc, key, value]);
+}
