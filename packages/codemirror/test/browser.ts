@@ -37,7 +37,8 @@ function clientShims(): Record<string, string> {
   return {};
 }
 
-export async function bundle(entry: string): Promise<string> {
+/** `alias` swaps packages in the bundle (absolute paths), e.g. React 18 for React 19. */
+export async function bundle(entry: string, alias: Record<string, string> = {}): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -45,7 +46,7 @@ export async function bundle(entry: string): Promise<string> {
     platform: 'browser',
     target: 'es2022',
     conditions: ['source', 'browser', 'import'],
-    alias: clientShims(),
+    alias: { ...clientShims(), ...alias },
     external: ['ws'],
     define: { 'process.env.NODE_ENV': '"development"' },
     sourcemap: 'inline',
@@ -73,8 +74,12 @@ export const testAuth: TandemOptions['hooks'] = {
     token === undefined ? { id: `guest-${Math.random().toString(36).slice(2, 8)}` } : JSON.parse(token),
 };
 
-export async function pageServer(entry: string, options: TandemOptions = {}): Promise<PageServer> {
-  const script = await bundle(entry);
+export async function pageServer(
+  entry: string,
+  options: TandemOptions = {},
+  alias: Record<string, string> = {},
+): Promise<PageServer> {
+  const script = await bundle(entry, alias);
   const http = createServer((request, response) => {
     if (request.url === '/app.js') {
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });

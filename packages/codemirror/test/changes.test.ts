@@ -19,7 +19,10 @@ const text = fc.array(chars, { maxLength: 12 }).map((c) => c.join(''));
 function boundaries(s: string): number[] {
   const out = [0];
   let i = 0;
-  for (const c of s) out.push((i += c.length));
+  for (const c of s) {
+    i += c.length;
+    out.push(i);
+  }
   return out;
 }
 

@@ -3,6 +3,8 @@
  * Node clients over real sockets. The point is behaviour (data, status, undo, history) and that a
  * peer's keystroke re-renders only the components that read what changed.
  */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type { TandemClient, TandemDoc } from '@tandem/client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,25 +14,18 @@ import type { Harness, Invoice } from './fixtures/app';
 
 const browsers = haveChromium('the React hooks tests');
 
+const require = createRequire(import.meta.url);
+const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
+
+/** The peer range is React 18 and 19: the same app runs on both (React 18 swapped in by alias). */
+const REACTS: [string, Record<string, string>][] = [
+  ['React 19', {}],
+  ['React 18', { react: packageDir('react-18'), 'react-dom': packageDir('react-dom-18') }],
+];
+
 let server: PageServer;
 let page: Page;
 const peers: TandemClient[] = [];
-
-beforeAll(async () => {
-  if (!browsers) return;
-  server = await pageServer(new URL('./fixtures/app.ts', import.meta.url).pathname);
-  page = await server.open();
-});
-
-afterEach(async () => {
-  if (!browsers) return;
-  await call('unmount');
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
-
-afterAll(async () => {
-  await server?.close();
-});
 
 function call<M extends keyof Harness>(
   method: M,
@@ -70,7 +65,25 @@ async function typeAtEnd(doc: TandemDoc<Invoice>, text: string) {
   body.destroy();
 }
 
-describe.skipIf(!browsers)('@tandem/react in Chromium', () => {
+describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, alias) => {
+  beforeAll(async () => {
+    server = await pageServer(new URL('./fixtures/app.ts', import.meta.url).pathname, {}, alias);
+    page = await server.open();
+  });
+
+  afterEach(async () => {
+    await call('unmount');
+    await Promise.all(peers.splice(0).map((p) => p.close()));
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('runs the React it was bundled with', async () => {
+    expect(await call('reactVersion')).toMatch(alias.react === undefined ? /^19\./ : /^18\./);
+  });
+
   it("a peer's keystrokes re-render only what reads the body; their carets only what reads carets", async () => {
     const { doc } = await setup();
     await expect.poll(async () => (await values()).history).toMatchObject({ loading: false });
