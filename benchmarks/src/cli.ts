@@ -14,6 +14,7 @@ const suites = {
   history: () => import('./suites/history'),
   e2e: () => import('./suites/e2e'),
   flood: () => import('./suites/flood'),
+  keystroke: () => import('./suites/keystroke'),
 } satisfies Record<string, () => Promise<{ run(options: BenchOptions): Promise<void> }>>;
 
 type SuiteName = keyof typeof suites;

@@ -1,0 +1,34 @@
+/**
+ * The page the keystroke suite types into: one CodeMirror editor (line wrapping, no other
+ * extensions) bound by @tandem/codemirror to the string `text` of one document. Any page with a
+ * CodeMirror editor can be measured the same way (the observer only reads the DOM).
+ */
+import { EditorView } from '@codemirror/view';
+import { connect, type TandemDoc } from '@tandem/client';
+import { tandemCollab } from '@tandem/codemirror';
+
+let view: EditorView | undefined;
+
+const harness = {
+  /** Open the document (creating it with `lines` empty lines first when asked) in an editor. */
+  async open(options: { url: string; token: string; id: string; create?: number }): Promise<void> {
+    const client = connect(options.url, { token: options.token });
+    const doc: TandemDoc<{ text: string }> = client.doc('keystroke', options.id);
+    if (options.create !== undefined) await doc.create({ text: '\n'.repeat(options.create - 1) });
+    await doc.subscribe();
+    view = new EditorView({
+      doc: doc.data?.text ?? '',
+      extensions: [EditorView.lineWrapping, tandemCollab({ doc, path: ['text'] })],
+      parent: document.body,
+    });
+  },
+  /** Put the caret at the end of line `line` (0-based) and focus: each typist has a line. */
+  caret(line: number): void {
+    if (view === undefined) return;
+    view.focus();
+    view.dispatch({ selection: { anchor: view.state.doc.line(line + 1).to } });
+  },
+  text: (): string => view?.state.doc.toString() ?? '',
+};
+
+(globalThis as { harness?: typeof harness }).harness = harness;
