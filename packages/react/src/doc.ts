@@ -6,8 +6,9 @@
  */
 import type { TandemDoc } from '@tandem/client';
 import { diffText, editText, type Path, spliceTextAtCodePoint, toCodePointIndex } from '@tandem/ot';
-import { useCallback, useMemo, useSyncExternalStore } from 'react';
-import { type TandemError, toTandemError } from './errors';
+import { ErrorCode, TandemError } from '@tandem/protocol';
+import { useCallback, useEffect, useMemo, useSyncExternalStore } from 'react';
+import { toTandemError } from './errors';
 import { useClient } from './provider';
 import { useSelected } from './store';
 
@@ -24,6 +25,7 @@ export interface DocState<T> {
 interface Loading {
   status: DocStatus;
   error: TandemError | undefined;
+  started: boolean;
   listeners: Set<() => void>;
 }
 
@@ -32,20 +34,25 @@ const loads = new WeakMap<TandemDoc<any>, Loading>();
 function loading(doc: TandemDoc<any>): Loading {
   let load = loads.get(doc);
   if (load === undefined) {
-    const state: Loading = { status: 'loading', error: undefined, listeners: new Set() };
-    load = state;
-    loads.set(doc, state);
-    const settle = (status: DocStatus, error?: TandemError) => {
-      state.status = status;
-      state.error = error;
-      for (const listener of [...state.listeners]) listener();
-    };
-    doc.subscribe().then(
-      () => settle('ready'),
-      (error: unknown) => settle('error', toTandemError(error)),
-    );
+    load = { status: 'loading', error: undefined, started: false, listeners: new Set() };
+    loads.set(doc, load);
   }
   return load;
+}
+
+/** Subscribe once (from an effect: rendering starts nothing). */
+function start(doc: TandemDoc<any>, load: Loading): void {
+  if (load.started) return;
+  load.started = true;
+  const settle = (status: DocStatus, error?: TandemError) => {
+    load.status = status;
+    load.error = error;
+    for (const listener of [...load.listeners]) listener();
+  };
+  doc.subscribe().then(
+    () => settle('ready'),
+    (error: unknown) => settle('error', toTandemError(error)),
+  );
 }
 
 /**
@@ -56,6 +63,7 @@ export function useDoc<T>(collection: string, id: string): DocState<T> {
   const client = useClient();
   const doc = client.doc<T>(collection, id);
   const load = loading(doc);
+  useEffect(() => start(doc, load), [doc, load]);
   const subscribe = useCallback(
     (onChange: () => void) => {
       load.listeners.add(onChange);
@@ -94,13 +102,20 @@ export function useDocSelector<T, S>(
   return useSelected(subscribe, () => doc.data, selector, isEqual);
 }
 
-function stringAt(data: unknown, path: Path): string {
+function stringAt(data: unknown, path: Path): string | undefined {
   let node = data;
   for (const key of path) {
-    if (typeof node !== 'object' || node === null) return '';
+    if (typeof node !== 'object' || node === null) return undefined;
     node = (node as Record<string | number, unknown>)[key];
   }
-  return typeof node === 'string' ? node : '';
+  return typeof node === 'string' ? node : undefined;
+}
+
+/** A text edit needs a string to edit (an edit of a missing one would fail in ShareDB). */
+function noString(path: Path): Promise<never> {
+  return Promise.reject(
+    new TandemError(ErrorCode.INVALID_OP, `no string at ${JSON.stringify(path)} to edit`, { path }),
+  );
 }
 
 export interface TextState {
@@ -116,18 +131,21 @@ export interface TextState {
 export function useText(doc: TandemDoc<any>, path: Path): TextState {
   const key = JSON.stringify(path);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the path by value, not by reference
-  const select = useCallback((data: unknown) => stringAt(data, path), [key]);
+  const select = useCallback((data: unknown) => stringAt(data, path) ?? '', [key]);
   const value = useDocSelector(doc, select);
   return useMemo(() => {
     const at = JSON.parse(key) as Path;
     return {
       value,
       set: (next: string) => {
-        const edit = diffText(stringAt(doc.data, at), next);
+        const current = stringAt(doc.data, at);
+        if (current === undefined) return noString(at);
+        const edit = diffText(current, next);
         return edit === null ? Promise.resolve() : doc.submit(editText(at, edit));
       },
       splice: (index: number, deleteCount: number, text: string) => {
         const current = stringAt(doc.data, at);
+        if (current === undefined) return noString(at);
         const from = toCodePointIndex(current, index);
         const count = toCodePointIndex(current, index + deleteCount) - from;
         return doc.submit(spliceTextAtCodePoint(at, from, count, text));

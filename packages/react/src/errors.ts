@@ -1,7 +1,5 @@
 import { ErrorCode, TandemError } from '@tandem/protocol';
 
-export type { TandemError };
-
 /** Rejections from the client are TandemErrors already; anything else is wrapped as INTERNAL. */
 export function toTandemError(error: unknown): TandemError {
   return error instanceof TandemError

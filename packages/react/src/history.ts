@@ -3,8 +3,9 @@
  * loaded on mount and on `refresh()` (not on every edit: a page is a server round trip).
  */
 import type { DocHistory, HistoryPage, PageQuery } from '@tandem/client';
+import type { TandemError } from '@tandem/protocol';
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { type TandemError, toTandemError } from './errors';
+import { toTandemError } from './errors';
 import { useClient } from './provider';
 
 export interface HistoryState {

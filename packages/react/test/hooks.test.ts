@@ -131,6 +131,9 @@ describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, ali
     await until(() => doc.data?.body === 'hello there 😀!', 5_000, 'redo reaches the peer');
     await call('act', 'spliceBody', 0, 5, 'HELLO');
     await until(() => doc.data?.body === 'HELLO there 😀!', 5_000, 'splice reaches the peer');
+    // No string at the path: a typed refusal, and the document is untouched.
+    await expect(call('act', 'setMissing', 'x')).rejects.toThrow(/no string at \["missing"\]/);
+    expect((await values()).body).toBe('HELLO there 😀!');
   });
 
   it('presence: others appear by name, my presence reaches them, and names do not re-render on caret moves', async () => {
