@@ -9,7 +9,7 @@ import { tandemCollab } from '@tandem/codemirror';
 
 let view: EditorView | undefined;
 
-const harness = {
+export const harness = {
   /** Open the document (creating it with `lines` empty lines first when asked) in an editor. */
   async open(options: { url: string; token: string; id: string; create?: number }): Promise<void> {
     const client = connect(options.url, { token: options.token });

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { bundle, haveChromium, pageServer } from '../../../packages/codemirror/test/browser';
+import { bundle, caller, haveChromium, pageServer } from '../../../packages/codemirror/test/browser';
 import { type BenchOptions, percentile, printTable, seededRandom } from '../report';
 
 export interface KeystrokePlan {
@@ -88,13 +88,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Page `p`'s `n`th keystroke: its own range of ideographs (4,000 each). */
 const charFor = (p: number, n: number): string => String.fromCodePoint(0x4e00 + p * 4_000 + (n % 4_000));
 
-type HarnessCall = (page: Page, method: string, ...args: unknown[]) => Promise<unknown>;
-const call: HarnessCall = (page, method, ...args) =>
-  page.evaluate(
-    ([m, a]) =>
-      (globalThis as unknown as { harness: Record<string, (...x: unknown[]) => unknown> }).harness[m](...a),
-    [method, args] as [string, unknown[]],
-  );
+type Harness = typeof import('../keystroke/page')['harness'];
+const call = (page: Page) => caller<Harness>(() => page);
 
 export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-keystroke-'));
@@ -109,7 +104,7 @@ export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult
     for (let p = 0; p < plan.pages; p++) {
       const page = await server.open();
       await page.setViewportSize({ width: 1280, height: 1600 });
-      await call(page, 'open', {
+      await call(page)('open', {
         url: server.wsUrl,
         token: JSON.stringify({ id: `typist-${p}`, name: `Typist ${p}` }),
         id,
@@ -119,7 +114,7 @@ export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult
       pages.push(page);
     }
     // Real key input goes to the focused page's focused element: each page is its own window.
-    for (let p = 0; p < plan.pages; p++) await call(pages[p], 'caret', p);
+    for (let p = 0; p < plan.pages; p++) await call(pages[p])('caret', p);
 
     const started = Date.now();
     const windowStart = started + plan.warmupMs;
@@ -176,7 +171,7 @@ export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult
         }
       }
     });
-    const texts = await Promise.all(pages.map((page) => call(page, 'text')));
+    const texts = await Promise.all(pages.map((page) => call(page)('text')));
     return {
       keystrokes,
       deliveries: dom.length,

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { haveChromium, type PageServer, pageServer, serverSnapshot } from './browser';
+import { caller, haveChromium, type PageServer, pageServer, serverSnapshot } from './browser';
 import type { Command, Harness, OpenOptions } from './fixtures/editors';
 
 const browsers = haveChromium('the CodeMirror binding tests');
@@ -36,27 +36,20 @@ afterAll(async () => {
   await server?.close();
 });
 
-type Method = keyof Harness;
-/** Call a harness method in the page. */
-function call<M extends Method>(
-  method: M,
-  ...args: Parameters<Harness[M]>
-): Promise<Awaited<ReturnType<Harness[M]>>> {
-  return page.evaluate(
-    ([m, a]) =>
-      (globalThis as unknown as { harness: Record<string, (...x: unknown[]) => unknown> }).harness[m](...a),
-    [method, args] as [string, unknown[]],
-  ) as never;
-}
+const call = caller<Harness>(() => page);
 
 let docs = 0;
 const user = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({ id, name: id, ...extra });
 
+/** Another editor on the body of document `id`. */
+const join = (id: string, extra: Partial<OpenOptions>) =>
+  call('open', { url: server.wsUrl, collection: 'notes', id, path: ['body'], ...extra });
+
+/** A new document holding `text`, and `count` editors on it, each its own user (u0, u1, …). */
 async function openEditors(count: number, text: string, extra: Partial<OpenOptions> = {}) {
   const id = `doc-${++docs}`;
-  const base = { url: server.wsUrl, collection: 'notes', id, path: ['body'], ...extra };
-  const indexes = [await call('open', { ...base, token: user('u0'), create: { title: 'x', body: text } })];
-  for (let i = 1; i < count; i++) indexes.push(await call('open', { ...base, token: user(`u${i}`) }));
+  const indexes = [await join(id, { ...extra, token: user('u0'), create: { title: 'x', body: text } })];
+  for (let i = 1; i < count; i++) indexes.push(await join(id, { ...extra, token: user(`u${i}`) }));
   return { id, indexes };
 }
 
@@ -145,11 +138,7 @@ describe.skipIf(!browsers)('text sync', () => {
 
   it('an editor created before the document loads, or with other text, follows the document', async () => {
     const { id, indexes } = await openEditors(1, 'loaded 😀');
-    const late = await call('open', {
-      url: server.wsUrl,
-      collection: 'notes',
-      id,
-      path: ['body'],
+    const late = await join(id, {
       token: user('late'),
       bindBeforeLoad: true,
       initialText: 'stale text',
@@ -162,11 +151,7 @@ describe.skipIf(!browsers)('text sync', () => {
 
   it('two views of one user stay in step, and each keeps its own caret', async () => {
     const { id, indexes } = await openEditors(1, 'one two');
-    const twin = await call('open', {
-      url: server.wsUrl,
-      collection: 'notes',
-      id,
-      path: ['body'],
+    const twin = await join(id, {
       sameClientAs: indexes[0],
     });
     await call('select', twin, 7);
@@ -220,11 +205,7 @@ describe.skipIf(!browsers)('text sync', () => {
 
   it('a refused edit (a viewer) is rolled back in the editor and reported', async () => {
     const { id, indexes } = await openEditors(1, 'read only');
-    const viewer = await call('open', {
-      url: server.wsUrl,
-      collection: 'notes',
-      id,
-      path: ['body'],
+    const viewer = await join(id, {
       token: user('v', { role: 'viewer' }),
     });
     await call('dispatch', viewer, 0, 0, 'X');
@@ -260,11 +241,7 @@ describe.skipIf(!browsers)('presence', () => {
 
   it('renders hostile names and colours as inert text', async () => {
     const { id, indexes } = await openEditors(1, 'hello world');
-    const hostile = await call('open', {
-      url: server.wsUrl,
-      collection: 'notes',
-      id,
-      path: ['body'],
+    const hostile = await join(id, {
       token: user('evil', {
         name: NAME,
         colour: 'red;background:url(javascript:globalThis.pwned=3)"><b',
@@ -332,10 +309,10 @@ describe.skipIf(!browsers)('undo and redo', () => {
           const all = await converged(id, indexes, seed);
           // Remote changes never enter CodeMirror's own history.
           expect((await call('state', indexes[2], ['body'])).undoDepth, `seed ${seed}`).toBe(0);
-          await call('undoAll', 0);
+          await call('replayAll', 0, 'undo');
           const undone = await converged(id, indexes, seed);
           expect(undone, `seed ${seed}`).toBe([...all].filter((c) => !'ab😀'.includes(c)).join(''));
-          await call('redoAll', 0);
+          await call('replayAll', 0, 'redo');
           expect(await converged(id, indexes, seed), `seed ${seed}`).toBe(all);
           await call('closeAll');
         },

@@ -125,6 +125,22 @@ export async function pageServer(
   };
 }
 
+/**
+ * A typed caller of `globalThis.harness` in a page (every fixture exposes its API there):
+ * `const call = caller<Harness>(() => page); await call('open', …)`.
+ */
+export function caller<H>(page: () => Page) {
+  return <M extends keyof H & string>(
+    method: M,
+    ...args: H[M] extends (...a: infer A) => unknown ? A : never
+  ): Promise<H[M] extends (...a: any[]) => infer R ? Awaited<R> : never> =>
+    page().evaluate(
+      ([m, a]) =>
+        (globalThis as unknown as { harness: Record<string, (...x: unknown[]) => unknown> }).harness[m](...a),
+      [method, args] as [string, unknown[]],
+    ) as never;
+}
+
 /** The server's snapshot of a document (what every replica must converge to). */
 export async function serverSnapshot(
   tandem: AttachedTandem,

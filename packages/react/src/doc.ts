@@ -10,7 +10,7 @@ import { ErrorCode, TandemError } from '@tandem/protocol';
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from 'react';
 import { toTandemError } from './errors';
 import { useClient } from './provider';
-import { useSelected } from './store';
+import { stopAll, useSelected } from './store';
 
 export type DocStatus = 'loading' | 'ready' | 'error';
 
@@ -79,16 +79,6 @@ export function useDoc<T>(collection: string, id: string): DocState<T> {
   return useMemo(() => ({ doc, status, error: load.error }), [doc, status, load]);
 }
 
-/** Subscribe to every change of a document's data (ops, and loads, creates and deletes). */
-function watchData(doc: TandemDoc<any>, onChange: () => void): () => void {
-  const stopChange = doc.on('change', onChange);
-  const stopLoad = doc.on('load', onChange);
-  return () => {
-    stopChange();
-    stopLoad();
-  };
-}
-
 /**
  * `selector(doc.data)`, re-rendering only when its result changes (`isEqual`, default Object.is):
  * `useDocSelector(doc, (d) => d?.title)` does not re-render when someone types in `d.body`.
@@ -98,7 +88,11 @@ export function useDocSelector<T, S>(
   selector: (data: T | undefined) => S,
   isEqual: (a: S, b: S) => boolean = Object.is,
 ): S {
-  const subscribe = useCallback((onChange: () => void) => watchData(doc, onChange), [doc]);
+  // Every change of the data: ops, and loads, creates and deletes.
+  const subscribe = useCallback(
+    (onChange: () => void) => stopAll(doc.on('change', onChange), doc.on('load', onChange)),
+    [doc],
+  );
   return useSelected(subscribe, () => doc.data, selector, isEqual);
 }
 

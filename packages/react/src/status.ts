@@ -2,7 +2,7 @@
 import type { ConnectionStatus, TandemClient } from '@tandem/client';
 import { useCallback } from 'react';
 import { useClient } from './provider';
-import { shallowEqual, useSelected } from './store';
+import { shallowEqual, stopAll, useSelected } from './store';
 
 export interface SyncStatus {
   status: ConnectionStatus;
@@ -22,12 +22,7 @@ const same = (status: SyncStatus): SyncStatus => status;
 export function useSyncStatus(): SyncStatus {
   const client = useClient();
   const subscribe = useCallback(
-    (onChange: () => void) => {
-      const stops = [client.on('status', onChange), client.on('unsynced', onChange)];
-      return () => {
-        for (const stop of stops) stop();
-      };
-    },
+    (onChange: () => void) => stopAll(client.on('status', onChange), client.on('unsynced', onChange)),
     [client],
   );
   return useSelected(subscribe, () => read(client), same, shallowEqual);

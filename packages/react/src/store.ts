@@ -43,3 +43,10 @@ export function useSelected<S, R>(
   };
   return useSyncExternalStore(subscribe, snapshot, snapshot);
 }
+
+/** One unsubscribe for several (each `emitter.on(...)` returns its own). */
+export function stopAll(...stops: (() => void)[]): () => void {
+  return () => {
+    for (const stop of stops) stop();
+  };
+}

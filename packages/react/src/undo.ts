@@ -1,7 +1,7 @@
 /** `useUndo(doc)`: this user's undo/redo of the document (Tandem's per-user stack), for buttons. */
 import type { TandemDoc } from '@tandem/client';
 import { useCallback, useMemo } from 'react';
-import { shallowEqual, useSelected } from './store';
+import { shallowEqual, stopAll, useSelected } from './store';
 
 export interface UndoState {
   canUndo: boolean;
@@ -15,13 +15,8 @@ const same = <T>(value: T): T => value;
 
 export function useUndo(doc: TandemDoc<any>): UndoState {
   const subscribe = useCallback(
-    (onChange: () => void) => {
-      // Any change can change them: a local edit pushes, a remote one can cancel an entry out.
-      const stops = [doc.on('change', onChange), doc.on('load', onChange)];
-      return () => {
-        for (const stop of stops) stop();
-      };
-    },
+    // Any change can change them: a local edit pushes, a remote one can cancel an entry out.
+    (onChange: () => void) => stopAll(doc.on('change', onChange), doc.on('load', onChange)),
     [doc],
   );
   // A fresh pair per read, kept (same reference) while equal to the last one.

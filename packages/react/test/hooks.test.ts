@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { TandemClient, TandemDoc } from '@tandem/client';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { haveChromium, type PageServer, pageServer } from '../../codemirror/test/browser';
+import { caller, haveChromium, type PageServer, pageServer } from '../../codemirror/test/browser';
 import { client, until } from '../../server/test/helpers';
 import type { Harness, Invoice } from './fixtures/app';
 
@@ -27,16 +27,7 @@ let server: PageServer;
 let page: Page;
 const peers: TandemClient[] = [];
 
-function call<M extends keyof Harness>(
-  method: M,
-  ...args: Parameters<Harness[M]>
-): Promise<Awaited<ReturnType<Harness[M]>>> {
-  return page.evaluate(
-    ([m, a]) =>
-      (globalThis as unknown as { harness: Record<string, (...x: unknown[]) => unknown> }).harness[m](...a),
-    [method, args] as [string, unknown[]],
-  ) as never;
-}
+const call = caller<Harness>(() => page);
 
 const token = (id: string) => JSON.stringify({ id, name: id });
 let docs = 0;
