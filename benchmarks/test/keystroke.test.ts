@@ -8,18 +8,22 @@ import { haveChromium } from '../../packages/codemirror/test/browser';
 import { planFor, runKeystroke } from '../src/suites/keystroke';
 
 describe.skipIf(!haveChromium('the keystroke suite test'))('keystroke suite', () => {
-  it('measures every keystroke in every other page, and the pages converge', async () => {
-    const result = await runKeystroke({
-      ...planFor({ quick: true }, {}),
-      pages: 2,
-      warmupMs: 200,
-      measureMs: 1_500,
-      storage: 'memory:',
-    });
-    expect(result.keystrokes).toBeGreaterThan(2);
-    expect(result.deliveries).toBe(result.keystrokes); // each keystroke, in the one other page
-    expect(result.missing).toBe(0);
-    expect(result.converged).toBe(true);
-    expect(result.render.p50).toBeGreaterThanOrEqual(result.dom.p50);
-  });
+  it.each(['tandem', 'relay'] as const)(
+    '%s: measures every keystroke in every other page, and the pages converge',
+    async (system) => {
+      const plan = {
+        ...planFor({ quick: true }, {}),
+        pages: 2,
+        warmupMs: 200,
+        measureMs: 1_500,
+        storage: 'memory:',
+      };
+      const result = await runKeystroke(plan, system);
+      expect(result.keystrokes).toBeGreaterThan(2);
+      expect(result.deliveries).toBe(result.keystrokes); // each keystroke, in the one other page
+      expect(result.missing).toBe(0);
+      expect(result.converged).toBe(true);
+      expect(result.render.p50).toBeGreaterThanOrEqual(result.dom.p50);
+    },
+  );
 });

@@ -10,7 +10,9 @@
  *
  * Latency = appearance in another page − keystroke. Reported: DOM (the editor updated) and render
  * (the frame that paints it began), p50/p90/p99/max over every (keystroke, other page) pair typed in
- * the measurement window, and local echo for reference. The typing pages, Chromium's browser
+ * the measurement window, and local echo for reference. The same run measures a floor: the same
+ * pages and observer over a bare WebSocket relay (../keystroke/relay-page.ts: no OT, no store, no
+ * acknowledgement), so the ratio says what Tandem adds on the machine as it is. The typing pages, Chromium's browser
  * process, the server and this driver all share the machine's cores: figures are for this machine
  * as loaded, not a property of the code alone.
  *
@@ -18,10 +20,12 @@
  * KEYSTROKE_WARMUP_MS=2000 KEYSTROKE_STORAGE=sqlite:<tmp>/keystroke.db (or memory:).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { WebSocketServer } from 'ws';
 import { bundle, caller, haveChromium, pageServer } from '../../../packages/codemirror/test/browser';
 import { type BenchOptions, percentile, printTable, seededRandom } from '../report';
 
@@ -89,14 +93,39 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const charFor = (p: number, n: number): string => String.fromCodePoint(0x4e00 + p * 4_000 + (n % 4_000));
 
 type Harness = typeof import('../keystroke/page')['harness'];
+type RelayHarness = typeof import('../keystroke/relay-page')['harness'];
 const call = (page: Page) => caller<Harness>(() => page);
 
-export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult> {
+/** `tandem`: editors bound by @tandem/codemirror. `relay`: the floor, a bare WebSocket relay. */
+export type System = 'tandem' | 'relay';
+
+/** A bare relay: every message to every other socket. */
+async function startRelay(): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  wss.on('connection', (socket) =>
+    socket.on('message', (data, binary) => {
+      for (const other of wss.clients) if (other !== socket) other.send(data, { binary });
+    }),
+  );
+  const { port } = wss.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    close: () => {
+      // Its own HTTP server closes only once every socket is gone.
+      for (const socket of wss.clients) socket.terminate();
+      return new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+export async function runKeystroke(plan: KeystrokePlan, system: System = 'tandem'): Promise<KeystrokeResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-keystroke-'));
   const here = (file: string) => fileURLToPath(new URL(`../keystroke/${file}`, import.meta.url));
-  const server = await pageServer(here('page.ts'), {
+  const server = await pageServer(here(system === 'tandem' ? 'page.ts' : 'relay-page.ts'), {
     storage: plan.storage ?? `sqlite:${join(dir, 'keystroke.db')}`,
   });
+  const relay = system === 'relay' ? await startRelay() : undefined;
   try {
     const observer = await bundle(here('observer.ts'));
     const pages: Page[] = [];
@@ -104,12 +133,15 @@ export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult
     for (let p = 0; p < plan.pages; p++) {
       const page = await server.open();
       await page.setViewportSize({ width: 1280, height: 1600 });
-      await call(page)('open', {
-        url: server.wsUrl,
-        token: JSON.stringify({ id: `typist-${p}`, name: `Typist ${p}` }),
-        id,
-        ...(p === 0 ? { create: plan.pages } : {}),
-      });
+      if (relay !== undefined)
+        await caller<RelayHarness>(() => page)('open', { url: relay.url, lines: plan.pages });
+      else
+        await call(page)('open', {
+          url: server.wsUrl,
+          token: JSON.stringify({ id: `typist-${p}`, name: `Typist ${p}` }),
+          id,
+          ...(p === 0 ? { create: plan.pages } : {}),
+        });
       await page.addScriptTag({ content: observer, type: 'module' });
       pages.push(page);
     }
@@ -182,6 +214,7 @@ export async function runKeystroke(plan: KeystrokePlan): Promise<KeystrokeResult
       localEcho: spread(localEcho),
     };
   } finally {
+    await relay?.close();
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -194,18 +227,34 @@ export async function run(options: BenchOptions): Promise<void> {
     `${plan.pages} Chromium pages typing ${plan.rate} keys/s each (±50%) for ${plan.measureMs / 1000} s after ` +
       `${plan.warmupMs / 1000} s warm-up; storage ${plan.storage ?? 'SQLite (temp file)'}; target p99 ≤ 50 ms.\n`,
   );
-  const r = await runKeystroke(plan);
+  // Latency here is CPU time on a shared machine: say how loaded it was.
+  const load = () => `${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
+  const before = load();
+  const tandem = await runKeystroke(plan, 'tandem');
+  const relay = await runKeystroke(plan, 'relay');
+  console.log(`load average (1 min) ${before} before, ${load()} after\n`);
   const ms = (s: Spread) => [s.p50, s.p90, s.p99, s.max];
   printTable(
-    ['measure', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+    ['system', 'measure', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
     [
-      ['keystroke → render in another page', ...ms(r.render)],
-      ['keystroke → DOM in another page', ...ms(r.dom)],
-      ['keystroke → DOM in its own page', ...ms(r.localEcho)],
+      ['Tandem', 'keystroke → render in another page', ...ms(tandem.render)],
+      ['Tandem', 'keystroke → DOM in another page', ...ms(tandem.dom)],
+      ['Tandem', 'keystroke → DOM in its own page', ...ms(tandem.localEcho)],
+      ['bare relay', 'keystroke → render in another page', ...ms(relay.render)],
+      ['bare relay', 'keystroke → DOM in another page', ...ms(relay.dom)],
     ],
   );
+  for (const [name, r] of [
+    ['Tandem', tandem],
+    ['bare relay', relay],
+  ] as const)
+    console.log(
+      `${name}: ${r.keystrokes} keystrokes, ${r.deliveries} deliveries measured, ${r.missing} missing, ` +
+        `converged: ${r.converged ? 'yes' : 'NO'}.`,
+    );
   console.log(
-    `${r.keystrokes} keystrokes, ${r.deliveries} deliveries measured, ${r.missing} missing, ` +
-      `converged: ${r.converged ? 'yes' : 'NO'}; p99 render ${r.render.p99 <= 50 ? 'meets' : 'misses'} the 50 ms target.`,
+    `Tandem ÷ bare relay, render: p50 ${(tandem.render.p50 / relay.render.p50).toFixed(2)}×, ` +
+      `p99 ${(tandem.render.p99 / relay.render.p99).toFixed(2)}×; Tandem p99 render ` +
+      `${tandem.render.p99 <= 50 ? 'meets' : 'misses'} the 50 ms target.`,
   );
 }
