@@ -8,7 +8,14 @@
 import { Annotation, EditorSelection, EditorState, Transaction } from '@codemirror/state';
 import { type EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view';
 import type { DocChange } from '@tandem/client';
-import { diffText, editText, type TextOp, toCodePointIndex } from '@tandem/ot';
+import {
+  diffText,
+  editText,
+  type Presence,
+  type TextOp,
+  toCodePointIndex,
+  transformPresence,
+} from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import { type Change, lengthAfter, stringAt, textEditAt, toChanges, toTextOp } from './changes';
 import { type Binding, binding } from './config';
@@ -23,7 +30,11 @@ class Sync {
   private submitting = false;
   /** Set while this editor's undo/redo runs: its change moves the caret to where it happened. */
   private replaying = false;
-  private lastPresence = '';
+  /**
+   * What peers show for this user now: the last selection shared, moved through this user's own
+   * edits since as every peer moves it (ShareDB transforms a peer's presence by their own ops).
+   */
+  private shared: Presence | null = null;
   private destroyed = false;
   private readonly stop: (() => void)[];
 
@@ -38,9 +49,14 @@ class Sync {
     if (!this.synced) queueMicrotask(() => this.pull(undefined));
     this.stop = [
       doc.on('change', (change: DocChange) => {
-        if (!this.submitting) this.pull(textEditAt(change.op, path));
+        if (this.submitting) return;
+        if (this.shared !== null) this.shared = transformPresence(this.shared, change.op, false);
+        this.pull(textEditAt(change.op, path));
       }),
-      doc.on('load', () => this.pull(undefined)),
+      doc.on('load', () => {
+        this.shared = null;
+        this.pull(undefined);
+      }),
     ];
   }
 
@@ -79,7 +95,9 @@ class Sync {
     let done: Promise<void>;
     this.submitting = true;
     try {
-      done = doc.submit(editText(path, toTextOp(this.text, tr.changes)));
+      const op = editText(path, toTextOp(this.text, tr.changes));
+      done = doc.submit(op);
+      if (this.shared !== null) this.shared = transformPresence(this.shared, op, true);
     } catch (error) {
       this.report(error);
       this.resync();
@@ -134,9 +152,9 @@ class Sync {
       head: toCodePointIndex(this.text, r.head),
     }));
     const value = { path, offset: selections[state.selection.mainIndex].head, selections };
-    const key = JSON.stringify(value);
-    if (key === this.lastPresence) return;
-    this.lastPresence = key;
+    // Typing moves the caret exactly as peers already move it: nothing to send.
+    if (this.shared !== null && samePresence(this.shared, value)) return;
+    this.shared = value;
     // Best effort: presence that cannot be sent now (offline) is resent by the client later.
     doc.presence.update(value).catch(() => {});
   }
@@ -153,6 +171,16 @@ class Sync {
     this.destroyed = true;
     for (const stop of this.stop) stop();
   }
+}
+
+function samePresence(a: Presence, b: Presence): boolean {
+  const sa = a.selections ?? [];
+  const sb = b.selections ?? [];
+  return (
+    a.offset === b.offset &&
+    sa.length === sb.length &&
+    sa.every((s, i) => s.anchor === sb[i].anchor && s.head === sb[i].head)
+  );
 }
 
 /** Where the last change ends in the new text (changes are in old-text positions, in order). */

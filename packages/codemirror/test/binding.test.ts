@@ -239,6 +239,26 @@ describe.skipIf(!browsers)('presence', () => {
     await converged(id, indexes);
   });
 
+  it('typing sends no presence per keystroke: peers move the caret with the op; a click sends one', async () => {
+    const { id, indexes } = await openEditors(2, 'ab😀cd');
+    const [me, peer] = indexes;
+    await call('select', me, 4); // after the emoji
+    await expect.poll(() => call('carets', peer)).toMatchObject([{ pos: 4 }]);
+    const before = (await call('state', me, ['body'])).presenceSent;
+    await page.keyboard.type('xyz');
+    await page.keyboard.insertText('𝒳');
+    await converged(id, indexes);
+    // The peer's view of my caret followed my typing without a presence message.
+    await expect.poll(() => call('carets', peer)).toMatchObject([{ pos: 9 }]);
+    expect((await call('state', me, ['body'])).presenceSent).toBe(before);
+    // A remote edit before my caret, then a click: one message, with the right place.
+    await call('dispatch', peer, 0, 0, '😀');
+    await converged(id, indexes);
+    await call('select', me, 2);
+    await expect.poll(() => call('carets', peer)).toMatchObject([{ pos: 2 }]);
+    expect((await call('state', me, ['body'])).presenceSent).toBe(before + 1);
+  });
+
   it('renders hostile names and colours as inert text', async () => {
     const { id, indexes } = await openEditors(1, 'hello world');
     const hostile = await join(id, {
