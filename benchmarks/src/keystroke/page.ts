@@ -8,6 +8,9 @@ import { connect, type TandemDoc } from '@tandem/client';
 import { tandemCollab } from '@tandem/codemirror';
 
 let view: EditorView | undefined;
+/** When each benchmark character arrived in a peer's op (applied to the document, before the editor). */
+const arrived = new Map<string, number>();
+const now = () => performance.timeOrigin + performance.now();
 
 export const harness = {
   /** Open the document (creating it with `lines` empty lines first when asked) in an editor. */
@@ -16,6 +19,12 @@ export const harness = {
     const doc: TandemDoc<{ text: string }> = client.doc('keystroke', options.id);
     if (options.create !== undefined) await doc.create({ text: '\n'.repeat(options.create - 1) });
     await doc.subscribe();
+    doc.on('change', ({ op, local }) => {
+      if (local) return;
+      const at = now();
+      for (const ch of JSON.stringify(op))
+        if (ch >= '\u4e00' && ch <= '\u9fff' && !arrived.has(ch)) arrived.set(ch, at);
+    });
     view = new EditorView({
       doc: doc.data?.text ?? '',
       extensions: [EditorView.lineWrapping, tandemCollab({ doc, path: ['text'] })],
@@ -29,6 +38,7 @@ export const harness = {
     view.dispatch({ selection: { anchor: view.state.doc.line(line + 1).to } });
   },
   text: (): string => view?.state.doc.toString() ?? '',
+  arrivals: (): [string, number][] => [...arrived],
 };
 
 (globalThis as { harness?: typeof harness }).harness = harness;

@@ -8,6 +8,8 @@ import { EditorView } from '@codemirror/view';
 
 const relayed = Annotation.define<true>();
 let view: EditorView | undefined;
+/** When each relayed character arrived (the message event, before the editor). */
+const arrived = new Map<string, number>();
 
 export const harness = {
   async open(options: { url: string; lines: number }): Promise<void> {
@@ -31,6 +33,8 @@ export const harness = {
     });
     socket.addEventListener('message', (event) => {
       const { line, text } = JSON.parse(String(event.data)) as { line: number; text: string };
+      const now = performance.timeOrigin + performance.now();
+      for (const ch of text) if (!arrived.has(ch)) arrived.set(ch, now);
       const at = editor.state.doc.line(line).to;
       editor.dispatch({ changes: { from: at, insert: text }, annotations: relayed.of(true) });
     });
@@ -42,6 +46,7 @@ export const harness = {
     view.dispatch({ selection: { anchor: view.state.doc.line(line + 1).to } });
   },
   text: (): string => view?.state.doc.toString() ?? '',
+  arrivals: (): [string, number][] => [...arrived],
 };
 
 (globalThis as { harness?: typeof harness }).harness = harness;

@@ -68,6 +68,8 @@ export interface KeystrokeResult {
   missing: number;
   /** Every page ended with the same text. */
   converged: boolean;
+  /** Keystroke → the op (or relayed message) arrived in another page, before its editor. */
+  arrival: Spread;
   dom: Spread;
   render: Spread;
   localEcho: Spread;
@@ -178,8 +180,10 @@ export async function runKeystroke(plan: KeystrokePlan, system: System = 'tandem
     await sleep(100); // the last frames
 
     const results = await Promise.all(pages.map(observe));
+    const arrivedIn = (await Promise.all(pages.map((page) => call(page)('arrivals')))).map((a) => new Map(a));
     const seenIn = results.map((r) => new Map(r.seen));
     const paintedIn = results.map((r) => new Map(r.painted));
+    const arrival: number[] = [];
     const dom: number[] = [];
     const render: number[] = [];
     const localEcho: number[] = [];
@@ -197,6 +201,8 @@ export async function runKeystroke(plan: KeystrokePlan, system: System = 'tandem
           const painted = paintedIn[q].get(ch);
           if (seen === undefined || painted === undefined) missing++;
           else {
+            const came = arrivedIn[q].get(ch);
+            if (came !== undefined) arrival.push(came - at);
             dom.push(seen - at);
             render.push(painted - at);
           }
@@ -209,6 +215,7 @@ export async function runKeystroke(plan: KeystrokePlan, system: System = 'tandem
       deliveries: dom.length,
       missing,
       converged: texts.every((t) => t === texts[0]),
+      arrival: spread(arrival),
       dom: spread(dom),
       render: spread(render),
       localEcho: spread(localEcho),
@@ -237,9 +244,11 @@ export async function run(options: BenchOptions): Promise<void> {
   printTable(
     ['system', 'measure', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
     [
+      ['Tandem', 'keystroke → op applied in another page (before its editor)', ...ms(tandem.arrival)],
       ['Tandem', 'keystroke → render in another page', ...ms(tandem.render)],
       ['Tandem', 'keystroke → DOM in another page', ...ms(tandem.dom)],
       ['Tandem', 'keystroke → DOM in its own page', ...ms(tandem.localEcho)],
+      ['bare relay', 'keystroke → message in another page (before its editor)', ...ms(relay.arrival)],
       ['bare relay', 'keystroke → render in another page', ...ms(relay.render)],
       ['bare relay', 'keystroke → DOM in another page', ...ms(relay.dom)],
     ],
