@@ -6,6 +6,7 @@
 import { EditorView } from '@codemirror/view';
 import { connect, type TandemDoc } from '@tandem/client';
 import { tandemCollab } from '@tandem/codemirror';
+import { editorHarness } from './editor';
 
 let view: EditorView | undefined;
 /** When each benchmark character arrived in a peer's op (applied to the document, before the editor). */
@@ -31,14 +32,7 @@ export const harness = {
       parent: document.body,
     });
   },
-  /** Put the caret at the end of line `line` (0-based) and focus: each typist has a line. */
-  caret(line: number): void {
-    if (view === undefined) return;
-    view.focus();
-    view.dispatch({ selection: { anchor: view.state.doc.line(line + 1).to } });
-  },
-  text: (): string => view?.state.doc.toString() ?? '',
-  arrivals: (): [string, number][] => [...arrived],
+  ...editorHarness(() => view, arrived),
 };
 
 (globalThis as { harness?: typeof harness }).harness = harness;

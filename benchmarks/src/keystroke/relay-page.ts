@@ -5,6 +5,7 @@
  */
 import { Annotation } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
+import { editorHarness } from './editor';
 
 const relayed = Annotation.define<true>();
 let view: EditorView | undefined;
@@ -40,13 +41,7 @@ export const harness = {
     });
     view = editor;
   },
-  caret(line: number): void {
-    if (view === undefined) return;
-    view.focus();
-    view.dispatch({ selection: { anchor: view.state.doc.line(line + 1).to } });
-  },
-  text: (): string => view?.state.doc.toString() ?? '',
-  arrivals: (): [string, number][] => [...arrived],
+  ...editorHarness(() => view, arrived),
 };
 
 (globalThis as { harness?: typeof harness }).harness = harness;
