@@ -147,13 +147,16 @@ const cursorsPlugin = ViewPlugin.define((view) => new Cursors(view, view.state.f
   decorations: (cursors) => cursors.decorations,
 });
 
+/**
+ * The name shows for a few seconds when a caret appears or moves (a new widget), then on hover, so
+ * it does not hide the text above for long.
+ */
 const theme = EditorView.baseTheme({
   '.cm-tandem-caret': {
     position: 'relative',
     borderLeft: '2px solid',
     marginLeft: '-1px',
     marginRight: '-1px',
-    pointerEvents: 'none',
   },
   '.cm-tandem-caret-label': {
     position: 'absolute',
@@ -166,7 +169,12 @@ const theme = EditorView.baseTheme({
     lineHeight: '1.4',
     whiteSpace: 'nowrap',
     userSelect: 'none',
+    pointerEvents: 'none',
+    opacity: '0',
+    animation: 'cm-tandem-label 3s',
   },
+  '.cm-tandem-caret:hover .cm-tandem-caret-label': { opacity: '1', animation: 'none' },
+  '@keyframes cm-tandem-label': { '0%, 80%': { opacity: '1' }, '100%': { opacity: '0' } },
 });
 
 /** Peers' carets and selections (part of tandemCollab). */
