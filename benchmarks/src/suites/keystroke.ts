@@ -29,6 +29,14 @@ import { WebSocketServer } from 'ws';
 import { bundle, caller, haveChromium, pageServer } from '../../../packages/codemirror/test/browser';
 import { type BenchOptions, percentile, printTable, seededRandom } from '../report';
 
+/** `tandem-bench keystroke --help`. */
+export const usage = `keystroke in one Chromium page to render in another, Tandem vs a bare relay
+  KEYSTROKE_PAGES=3       pages typing at once (each its own browser context and user)
+  KEYSTROKE_RATE=8        keys per second each page types (±50% jitter)
+  KEYSTROKE_MS=20000      measurement window (--quick: 3000)
+  KEYSTROKE_WARMUP_MS=2000
+  KEYSTROKE_STORAGE=      Tandem storage URL (default: SQLite in a temp directory; memory: for none)`;
+
 export interface KeystrokePlan {
   pages: number;
   /** Keys per second each page types (with ±50% jitter). */
