@@ -28,6 +28,10 @@ const suites = {
     'a room of typists and viewers, server pinned to one core: throughput, p99, server CPU',
     () => import('./suites/rooms'),
   ],
+  keystroke: [
+    'keystroke in one Chromium page to render in another, three pages typing (CodeMirror binding)',
+    () => import('./suites/keystroke'),
+  ],
   size: [
     'browser bundle size: @tandem/client vs sharedb + ot-json1 vs yjs + y-websocket',
     () => import('./suites/size'),

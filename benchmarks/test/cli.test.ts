@@ -31,6 +31,7 @@ describe('tandem-bench CLI', () => {
       'rooms',
       'flood',
       'locks',
+      'keystroke',
       'size',
     ])
       expect(stdout).toMatch(new RegExp(`^  ${suite} `, 'm'));

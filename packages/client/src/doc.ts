@@ -29,6 +29,11 @@ export interface DocChange {
 
 type DocEvents = {
   change: (change: DocChange) => void;
+  /**
+   * The data was replaced without an op: the first load, a re-fetch (ShareDB's hard rollback), or
+   * a create or delete by anyone. Views that mirror the data resynchronise from `data`.
+   */
+  load: () => void;
   error: (error: TandemError) => void;
   /** The server reported a conflict on this document (see ConflictReport). */
   conflict: (report: ConflictReport) => void;
@@ -153,6 +158,7 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
       this.emit('change', { op, local, author: local ? undefined : context.currentAuthor() });
     });
     raw.on('error', (error: unknown) => this.emit('error', toTandemError(error)));
+    for (const event of ['load', 'create', 'del']) raw.on(event, () => this.emit('load'));
     raw.on('nothing pending', () => this.persist());
     this.restored = this.restore();
   }

@@ -89,10 +89,13 @@ export class DocPresence extends Emitter<PresenceEvents> {
     });
   }
 
-  /** Note a local edit (the doc calls this): status becomes `editing`. */
+  /** Note a local edit (the doc calls this while the op applies): status becomes `editing`. */
   noteEdit(): void {
     this.lastEdit = this.lastActivity = Date.now();
-    this.refreshStatus();
+    // Once the op has applied: ShareDB moves our caret through it after every 'op' listener ran, so
+    // a resend from inside the op event would carry the caret from before the edit, labelled as
+    // after it (peers would show it one edit behind).
+    queueMicrotask(() => this.refreshStatus());
   }
 
   private currentStatus(now: number): PresenceStatus {

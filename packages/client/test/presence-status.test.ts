@@ -37,6 +37,7 @@ describe('presence status', () => {
     await view.update({ path: ['text'], offset: 3 });
     expect(submitted.at(-1)).toMatchObject({ status: 'online', offset: 3 });
     view.noteEdit();
+    await Promise.resolve(); // the resend waits for the op to have applied (a microtask)
     expect(submitted.at(-1)?.status).toBe('editing');
     vi.advanceTimersByTime(4_000);
     expect(submitted.at(-1)?.status).toBe('online');

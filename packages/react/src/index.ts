@@ -1,0 +1,12 @@
+export type { DocState, DocStatus, TextState } from './doc';
+export { useDoc, useDocSelector, useText } from './doc';
+export type { HistoryState } from './history';
+export { useHistory } from './history';
+export { useOthers, usePresence } from './presence';
+export type { TandemProviderProps } from './provider';
+export { TandemProvider, useClient } from './provider';
+export type { SyncStatus } from './status';
+export { useSyncStatus } from './status';
+export { shallowEqual } from './store';
+export type { UndoState } from './undo';
+export { useUndo } from './undo';
