@@ -1,11 +1,15 @@
-/** Builds the ShareDB backend: Tandem's document type, the store, and in-process or Redis pub/sub. */
+/**
+ * Builds the ShareDB backend: Tandem's document type, the store, in-process or Redis pub/sub
+ * (pubsub/redis.ts), and doc subscriptions delivered in version order (pubsub/ordered-delivery.ts).
+ */
 import { type } from '@tandem/ot';
 import ShareDB from 'sharedb';
-import RedisPubSub from 'sharedb-redis-pubsub';
 import { submitReplies } from './fanout';
 import type { Logger } from './logger';
 import { installSubscriptionStreams } from './op-stream';
 import type { ResolvedOptions } from './options';
+import { type ChannelOp, installOrderedDelivery, OrderedDelivery } from './pubsub/ordered-delivery';
+import { RedisPubSub } from './pubsub/redis';
 import type { Storage } from './storage';
 
 let registered = false;
@@ -20,13 +24,39 @@ function routeShareDbLogs(logger: Logger): void {
   });
 }
 
-export function createBackend(storage: Storage, redis: ResolvedOptions['redis'], logger: Logger): ShareDB {
+export interface Backend {
+  sharedb: ShareDB;
+  /** Redis pub/sub (`options.redis`): its command connection serves rate-limit leases and readiness. */
+  redis: RedisPubSub | undefined;
+  delivery: OrderedDelivery;
+}
+
+interface OpsReader {
+  getOps(
+    collection: string,
+    id: string,
+    from: number,
+    to: number | null,
+    options: null,
+    callback: (error: unknown, ops?: Omit<ChannelOp, 'c' | 'd'>[]) => void,
+  ): void;
+}
+
+export function createBackend(storage: Storage, redis: ResolvedOptions['redis'], logger: Logger): Backend {
   routeShareDbLogs(logger);
   if (!registered) {
     ShareDB.types.register(type as never);
     registered = true;
   }
-  const pubsub = redis === undefined ? undefined : new RedisPubSub({ url: redis.url, prefix: redis.prefix });
+  const pubsub =
+    redis === undefined
+      ? undefined
+      : new RedisPubSub({
+          url: redis.url,
+          prefix: redis.prefix,
+          checkIntervalMs: redis.checkIntervalMs,
+          logger,
+        });
   const backend = new ShareDB({
     db: storage.db as never,
     milestoneDb: storage.milestoneDb as never,
@@ -36,10 +66,23 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
     doNotForwardSendPresenceErrorsToClient: true,
   });
   installSubscriptionStreams(backend.pubsub);
+  // Missing ops are read as ShareDB publishes them: no metadata, collection and id on each.
+  const delivery = new OrderedDelivery(
+    backend.pubsub as never,
+    (collection, id, from, to) =>
+      new Promise((resolve, reject) =>
+        (backend.db as unknown as OpsReader).getOps(collection, id, from, to, null, (error, ops) =>
+          error ? reject(error) : resolve((ops ?? []).map((op) => ({ ...op, c: collection, d: id }))),
+        ),
+      ),
+    logger,
+  );
+  installOrderedDelivery(backend as never, backend.pubsub, delivery);
+  if (pubsub !== undefined) pubsub.onResubscribed = (channels) => delivery.catchUp(channels);
   // The op list a submit's reply will re-send (fanout.ts skips what the subscription delivered).
   backend.use('afterWrite', (request: { ops?: object }, next: () => void) => {
     if (request.ops !== undefined) submitReplies.add(request.ops);
     next();
   });
-  return backend;
+  return { sharedb: backend, redis: pubsub, delivery };
 }
