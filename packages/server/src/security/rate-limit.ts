@@ -623,7 +623,9 @@ class LeasedBucket implements Bucket {
   private window = -1;
   private pending = false;
   private deniedUntil = 0;
+  /** The next lease's size, and the last one's (the next is asked for when half of it is left). */
   private block: number;
+  private leased = 0;
   private readonly firstBlock: number;
   private readonly maxBlock: number;
   private waiters: (() => void)[] = [];
@@ -655,7 +657,7 @@ class LeasedBucket implements Bucket {
 
   take(): void {
     this.tokens -= 1;
-    if (!this.pending && this.tokens < this.block / 2 && this.deniedUntil <= this.window * 1000)
+    if (!this.pending && this.tokens < this.leased / 2 && this.deniedUntil <= this.window * 1000)
       this.lease(this.window);
   }
 
@@ -667,6 +669,7 @@ class LeasedBucket implements Bucket {
   private lease(window: number): void {
     this.pending = true;
     const block = this.block;
+    this.leased = block;
     this.block = Math.min(this.maxBlock, block * 2);
     let answered = false;
     const settle = (granted: number): void => {
