@@ -8,7 +8,12 @@ import { submitReplies } from './fanout';
 import type { Logger } from './logger';
 import { installSubscriptionStreams } from './op-stream';
 import type { ResolvedOptions } from './options';
-import { type ChannelOp, installOrderedDelivery, OrderedDelivery } from './pubsub/ordered-delivery';
+import {
+  type ChannelOp,
+  OrderedDelivery,
+  orderPubSub,
+  reportSubscribeVersions,
+} from './pubsub/ordered-delivery';
 import { RedisPubSub } from './pubsub/redis';
 import type { Storage } from './storage';
 
@@ -77,7 +82,8 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
       ),
     logger,
   );
-  installOrderedDelivery(backend as never, backend.pubsub, delivery);
+  orderPubSub(backend.pubsub, delivery);
+  reportSubscribeVersions(backend as never, delivery);
   if (pubsub !== undefined) pubsub.onResubscribed = (channels) => delivery.catchUp(channels);
   // The op list a submit's reply will re-send (fanout.ts skips what the subscription delivered).
   backend.use('afterWrite', (request: { ops?: object }, next: () => void) => {

@@ -290,15 +290,10 @@ function versionAfter(version: unknown, snapshot?: { v: number } | null, ops?: {
 }
 
 /**
- * Put a backend's doc subscriptions in order. ShareDB touch (fenced here): the pub/sub's `_emit`
- * and `_removeStream` are wrapped, and the public `backend.subscribe` / `subscribeBulk` report each
- * new stream's version to `delivery` before the agent sees the stream.
+ * Hand a pub/sub's data to its streams through `delivery`. ShareDB touch (fenced here): the
+ * pub/sub's `_emit` and `_removeStream` are wrapped.
  */
-export function installOrderedDelivery(
-  backend: SubscribingBackend,
-  pubsub: unknown,
-  delivery: OrderedDelivery,
-): void {
+export function orderPubSub(pubsub: unknown, delivery: OrderedDelivery): void {
   const ps = pubsub as OrderablePubSub;
   ps._emit = (channel, data) => delivery.emit(channel, data);
   const removeStream = ps._removeStream;
@@ -306,7 +301,14 @@ export function installOrderedDelivery(
     removeStream.call(this, channel, stream);
     if (this.streams[channel] === undefined) delivery.removed(channel);
   };
+}
 
+/**
+ * Tell `delivery` where each new doc subscription starts. ShareDB touch (fenced here): the public
+ * `backend.subscribe` / `subscribeBulk` are wrapped to report each stream's version before the
+ * agent sees the stream.
+ */
+export function reportSubscribeVersions(backend: SubscribingBackend, delivery: OrderedDelivery): void {
   const subscribe = backend.subscribe;
   backend.subscribe = function (this: SubscribingBackend, agent, index, id, version, options, callback) {
     if (typeof options === 'function') return this.subscribe(agent, index, id, version, null, options);

@@ -9,12 +9,15 @@ const MemoryPubSub = require('sharedb/lib/pubsub/memory');
 const { expect } = require('chai');
 const { installSubscriptionStreams, SubscriptionStream } = require('../../src/op-stream.ts');
 const { RedisPubSub } = require('../../src/pubsub/redis.ts');
+const { OrderedDelivery, orderPubSub } = require('../../src/pubsub/ordered-delivery.ts');
 
 const quiet = () => {};
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 
+/** As backend.ts sets a pub/sub up: SubscriptionStreams, data handed out through ordered delivery. */
 function tandemPubSub(pubsub) {
   installSubscriptionStreams(pubsub);
+  orderPubSub(pubsub, new OrderedDelivery(pubsub, async () => [], logger));
   return pubsub;
 }
 
