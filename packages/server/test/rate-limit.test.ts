@@ -256,6 +256,15 @@ describe('per-user lease (Redis): a pending lease is a wait, never a limit', () 
     vi.useRealTimers();
   });
 
+  /** Fake time, a slow Redis, and one process's typist of user `uma` limited to `rate` ops/s. */
+  function leasedTypist(rate: number) {
+    vi.useFakeTimers({ now: 1_000_000_000_000 });
+    const slow = slowRedis();
+    const errors: unknown[] = [];
+    const pool = new RedisUserBuckets(slow.redis, 'p', { rate, burst: 2 * rate }, (e) => errors.push(e));
+    return { slow, errors, ...typist(pool) };
+  }
+
   /** A throttle whose user bucket is leased from `redis`; what it delivers and reports. */
   function typist(pool: RedisUserBuckets) {
     const delivered: number[] = [];
@@ -269,11 +278,7 @@ describe('per-user lease (Redis): a pending lease is a wait, never a limit', () 
   }
 
   it('a user typing 5 ops/s for 4 s with every lease answered 30 ms late: never RATE_LIMITED', async () => {
-    vi.useFakeTimers({ now: 1_000_000_000_000 });
-    const slow = slowRedis();
-    const errors: unknown[] = [];
-    const pool = new RedisUserBuckets(slow.redis, 'p', { rate: 400, burst: 800 }, (e) => errors.push(e));
-    const { throttle, delivered, notices } = typist(pool);
+    const { slow, errors, throttle, delivered, notices } = leasedTypist(400);
     let leases = 0;
     for (let n = 0; n < 20; n++) {
       // One op per document: none waits for another's answer.
@@ -297,10 +302,7 @@ describe('per-user lease (Redis): a pending lease is a wait, never a limit', () 
   });
 
   it('the next block is leased while half of the current one is left: a steady typist never waits', async () => {
-    vi.useFakeTimers({ now: 1_000_000_000_000 });
-    const slow = slowRedis();
-    const pool = new RedisUserBuckets(slow.redis, 'p', { rate: 400, burst: 800 }, () => {});
-    const { throttle, delivered } = typist(pool);
+    const { slow, throttle, delivered } = leasedTypist(400);
     throttle.push({ a: 'op', c: 'notes', d: 'first', seq: 1, n: 0 });
     slow.answer(); // the window's first lease: the only wait
     await vi.advanceTimersByTimeAsync(0);
@@ -318,10 +320,7 @@ describe('per-user lease (Redis): a pending lease is a wait, never a limit', () 
   });
 
   it('a window used up is a real limit: one RATE_LIMITED (bucket user), and the ops pass in the next window', async () => {
-    vi.useFakeTimers({ now: 1_000_000_000_000 });
-    const slow = slowRedis();
-    const pool = new RedisUserBuckets(slow.redis, 'p', { rate: 10, burst: 10 }, () => {});
-    const { throttle, delivered, notices } = typist(pool);
+    const { slow, throttle, delivered, notices } = leasedTypist(10);
     for (let n = 0; n < 14; n++) {
       throttle.push({ a: 'op', c: 'notes', d: `d${n}`, seq: 1, n });
       slow.answer();
@@ -341,11 +340,7 @@ describe('per-user lease (Redis): a pending lease is a wait, never a limit', () 
   });
 
   it('a lease Redis never answers is given from the local share after 500 ms, and logged', async () => {
-    vi.useFakeTimers({ now: 1_000_000_000_000 });
-    const slow = slowRedis();
-    const errors: unknown[] = [];
-    const pool = new RedisUserBuckets(slow.redis, 'p', { rate: 400, burst: 800 }, (e) => errors.push(e));
-    const { throttle, delivered, notices } = typist(pool);
+    const { slow, errors, throttle, delivered, notices } = leasedTypist(400);
     throttle.push({ a: 'op', c: 'notes', d: 'x', seq: 1, n: 0 });
     await vi.advanceTimersByTimeAsync(499);
     expect(delivered).toEqual([]);

@@ -40,6 +40,18 @@ const nextData = (stream: SubscriptionStream) =>
     stream.on('data', resolve);
   });
 
+/** Publish `value` on `channel` with a plain client and resolve when `stream` hears it. */
+async function publishHeard(
+  plain: ReturnType<typeof createClient>,
+  stream: SubscriptionStream,
+  channel: string,
+  value: unknown,
+): Promise<unknown> {
+  const heard = nextData(stream);
+  await plain.publish(channel, JSON.stringify(value));
+  return heard;
+}
+
 /** How many commands named `name` (any case) clients sent through the proxy so far. */
 const count = (proxy: RedisProxy, name: string) =>
   (proxy.sent().match(new RegExp(`\\r\\n${name}\\r\\n`, 'gi')) ?? []).length;
@@ -93,9 +105,7 @@ describe("Tandem's Redis pub/sub: a subscribe during an UNSUBSCRIBE in flight is
       // The SUBSCRIBE went out after the UNSUBSCRIBE was answered.
       expect(count(proxy, 'subscribe')).toBe(before + 1);
       expect(await subscribers(`${channelPrefix} doc`)).toBe(1);
-      const heard = nextData(second);
-      await plain.publish(`${channelPrefix} doc`, JSON.stringify({ v: 1 }));
-      expect(await heard).toEqual({ v: 1 });
+      expect(await publishHeard(plain, second, `${channelPrefix} doc`, { v: 1 })).toEqual({ v: 1 });
     } finally {
       proxy.release();
       await new Promise((resolve) => pubsub.close(resolve));
@@ -112,9 +122,7 @@ describe("Tandem's Redis pub/sub: a subscribe during an UNSUBSCRIBE in flight is
       first.destroy();
       const second = await subscribing;
       expect(await subscribers(`${channelPrefix} doc`)).toBe(1);
-      const heard = nextData(second);
-      await plain.publish(`${channelPrefix} doc`, JSON.stringify({ v: 2 }));
-      expect(await heard).toEqual({ v: 2 });
+      expect(await publishHeard(plain, second, `${channelPrefix} doc`, { v: 2 })).toEqual({ v: 2 });
     } finally {
       await new Promise((resolve) => pubsub.close(resolve));
     }
@@ -169,9 +177,7 @@ describe('self-check: a channel Redis lost is found, counted and resubscribed', 
       expect(await pubsub.check()).toEqual([`${channelPrefix} doc`]);
       expect(pubsub.counts).toMatchObject({ deafChannels: 1, checks: 2 });
       expect(told).toEqual([[`${channelPrefix} doc`]]);
-      const heard = nextData(stream);
-      await plain.publish(`${channelPrefix} doc`, JSON.stringify({ v: 3 }));
-      expect(await heard).toEqual({ v: 3 });
+      expect(await publishHeard(plain, stream, `${channelPrefix} doc`, { v: 3 })).toEqual({ v: 3 });
       expect(await pubsub.check()).toEqual([]);
     } finally {
       await new Promise((resolve) => pubsub.close(resolve));
@@ -189,9 +195,7 @@ describe('self-check: a channel Redis lost is found, counted and resubscribed', 
       await deafen(deaf, `${channelPrefix} doc`);
       expect((await deaf.check()).sort()).toEqual([`${channelPrefix} doc`, `${channelPrefix} other`]);
       expect(deaf.counts.deafChannels).toBe(1);
-      const heard = nextData(stream);
-      await plain.publish(`${channelPrefix} doc`, JSON.stringify({ v: 4 }));
-      expect(await heard).toEqual({ v: 4 });
+      expect(await publishHeard(plain, stream, `${channelPrefix} doc`, { v: 4 })).toEqual({ v: 4 });
       expect(await other.check()).toEqual([]);
     } finally {
       await new Promise((resolve) => deaf.close(resolve));
