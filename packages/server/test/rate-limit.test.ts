@@ -340,7 +340,7 @@ describe('per-user lease (Redis): a pending lease is a wait, never a limit', () 
   });
 
   it('a lease Redis never answers is given from the local share after 500 ms, and logged', async () => {
-    const { slow, errors, throttle, delivered, notices } = leasedTypist(400);
+    const { errors, throttle, delivered, notices } = leasedTypist(400);
     throttle.push({ a: 'op', c: 'notes', d: 'x', seq: 1, n: 0 });
     await vi.advanceTimersByTimeAsync(499);
     expect(delivered).toEqual([]);
