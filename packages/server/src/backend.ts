@@ -4,7 +4,7 @@
  */
 import { type } from '@tandem/ot';
 import ShareDB from 'sharedb';
-import { submitReplies } from './fanout';
+import { installSubmitReplies } from './fanout';
 import type { Logger } from './logger';
 import { installSubscriptionStreams } from './op-stream';
 import type { ResolvedOptions } from './options';
@@ -85,10 +85,6 @@ export function createBackend(storage: Storage, redis: ResolvedOptions['redis'],
   orderPubSub(backend.pubsub, delivery);
   reportSubscribeVersions(backend as never, delivery);
   if (pubsub !== undefined) pubsub.onResubscribed = (channels) => delivery.catchUp(channels);
-  // The op list a submit's reply will re-send (fanout.ts skips what the subscription delivered).
-  backend.use('afterWrite', (request: { ops?: object }, next: () => void) => {
-    if (request.ops !== undefined) submitReplies.add(request.ops);
-    next();
-  });
+  installSubmitReplies(backend as never);
   return { sharedb: backend, redis: pubsub, delivery };
 }

@@ -123,11 +123,46 @@ export function sharedOpFrame(
 }
 
 /**
- * The op lists ShareDB hands to `Agent._sendOps` in submit replies (marked at `afterWrite`, see
- * backend.ts). Fetch replies are not marked: a client that dropped an op as out of order fetches it,
- * and must get it.
+ * The op lists ShareDB hands to `Agent._sendOps` in submit replies (see `installSubmitReplies`).
+ * Fetch replies are not marked: a client that dropped an op as out of order fetches it, and must
+ * get it.
  */
-export const submitReplies = new WeakSet<object>();
+const submitReplies = new WeakSet<object>();
+
+interface SubmitRequestEnd {
+  index: string;
+  id: string;
+  projection?: unknown;
+  ops?: PublishedOp[];
+  agent: { _sendOps(collection: string, id: string, ops: PublishedOp[]): void };
+}
+
+/**
+ * A submit's reply carries the ops the submitted one was transformed over, then the ack: mark those
+ * lists (at `afterWrite`) so `sendMissingOps` may skip what the subscription already delivered.
+ *
+ * ShareDB acks an op resent after a reconnect that was already committed (its ack was lost with the
+ * old socket) with the version it was committed at, but without the ops it had been transformed
+ * over; the client, still at the version it sent, logs "Invalid version from server" and fetches.
+ * Those ops are sent here first (at `submitRequestEnd`, just before the ack), as for any submit.
+ * Not with a projection: ShareDB sanitizes submit replies for those, and its behaviour is kept.
+ */
+export function installSubmitReplies(backend: {
+  use(action: 'afterWrite', fn: (request: { ops?: object }, next: () => void) => void): unknown;
+  on(event: 'submitRequestEnd', listener: (error: unknown, request: SubmitRequestEnd) => void): unknown;
+}): void {
+  backend.use('afterWrite', (request, next) => {
+    if (request.ops !== undefined) submitReplies.add(request.ops);
+    next();
+  });
+  backend.on('submitRequestEnd', (error, request) => {
+    if ((error as { code?: unknown } | undefined)?.code !== 'ERR_OP_ALREADY_SUBMITTED') return;
+    const ops = request.ops;
+    if (ops === undefined || ops.length === 0 || request.projection) return;
+    submitReplies.add(ops);
+    request.agent._sendOps(request.index, request.id, ops);
+  });
+}
 
 /** Where the fast path hands an op: the connection behind the agent's stream (an AgentStream). */
 export interface OpTarget {
