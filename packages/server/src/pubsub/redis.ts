@@ -87,6 +87,8 @@ export class RedisPubSub extends PubSub {
   /** Bumped by every (un)subscribe sent or answered: a check that saw it move compares no counts. */
   private generation = 0;
   private closing: Promise<void> | undefined;
+  /** The two connections' first connect, settled (with or without Redis). */
+  private readonly connecting: Promise<void>[];
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly logger: Logger;
   private connected = false;
@@ -117,8 +119,12 @@ export class RedisPubSub extends PubSub {
     });
     // ShareDB emits pub/sub errors (a failed publish) as events; unheard, they would throw.
     this.on('error', (error) => this.logger.error('pub/sub error', { error: String(error) }));
-    this.commands.connect().catch((error: unknown) => this.connectionError(error));
-    this.subscriber.connect().catch((error: unknown) => this.connectionError(error));
+    this.connecting = [this.commands, this.subscriber].map((client) =>
+      client.connect().then(
+        () => {},
+        (error: unknown) => this.connectionError(error),
+      ),
+    );
     const every = options.checkIntervalMs ?? 30_000;
     if (every > 0) {
       this.timer = setInterval(() => {
@@ -182,7 +188,10 @@ export class RedisPubSub extends PubSub {
         for (const waiting of state.waiting) process.nextTick(waiting, new Error('pub/sub closed'));
       }
       this.channels.clear();
-      this.closing = Promise.all([quit(this.commands), quit(this.subscriber)]).then(() => {});
+      this.closing = Promise.all([
+        quit(this.commands, this.connecting[0]),
+        quit(this.subscriber, this.connecting[1]),
+      ]).then(() => {});
     }
     this.closing.then(() => callback(null), callback);
   }
@@ -332,8 +341,21 @@ export class RedisPubSub extends PubSub {
   }
 }
 
-function quit(client: RedisClient): Promise<unknown> {
-  if (!client.isOpen) return Promise.resolve();
-  // QUIT waits for replies in flight; a client not connected yet has nothing to wait for.
-  return (client.isReady ? client.quit() : client.disconnect()).catch(() => {});
+/** How long close() waits for a connect in progress before giving up on it. */
+const CONNECT_GRACE_MS = 1_000;
+
+async function quit(client: RedisClient, connecting: Promise<void>): Promise<void> {
+  if (!client.isReady) {
+    // node-redis cannot abort a connect in progress (a socket it makes after `disconnect` stays
+    // open for good): let it finish, briefly, then QUIT; without Redis, stop its retries.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      connecting,
+      new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+  // QUIT waits for replies in flight.
+  if (client.isReady) await client.quit().catch(() => {});
+  else if (client.isOpen) await client.disconnect().catch(() => {});
 }
