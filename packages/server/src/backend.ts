@@ -1,11 +1,21 @@
-/** Builds the ShareDB backend: Tandem's document type, the store, and in-process or Redis pub/sub. */
+/**
+ * Builds the ShareDB backend: Tandem's document type, the store, in-process or Redis pub/sub
+ * (pubsub/redis.ts), and doc subscriptions delivered in version order (pubsub/ordered-delivery.ts).
+ */
 import { type } from '@tandem/ot';
 import { optionalImport } from '@tandem/protocol';
 import ShareDB from 'sharedb';
-import { submitReplies } from './fanout';
+import { installSubmitReplies } from './fanout';
 import type { Logger } from './logger';
 import { installSubscriptionStreams } from './op-stream';
 import type { ResolvedOptions } from './options';
+import {
+  type ChannelOp,
+  OrderedDelivery,
+  orderPubSub,
+  reportSubscribeVersions,
+} from './pubsub/ordered-delivery';
+import { RedisPubSub } from './pubsub/redis';
 import type { Storage } from './storage';
 
 let registered = false;
@@ -20,30 +30,47 @@ function routeShareDbLogs(logger: Logger): void {
   });
 }
 
-/** Redis pub/sub over node-redis: optional peer dependencies, loaded only with `options.redis`. */
-async function redisPubSub(redis: NonNullable<ResolvedOptions['redis']>): Promise<ShareDB.PubSub> {
-  const feature = 'options.redis (scale-out over Redis)';
-  // redis first: sharedb-redis-pubsub requires it, and the error should name what to install.
-  await optionalImport('redis', () => import('redis'), feature);
-  const { default: RedisPubSub } = await optionalImport(
-    'sharedb-redis-pubsub',
-    () => import('sharedb-redis-pubsub'),
-    feature,
-  );
-  return new RedisPubSub({ url: redis.url, prefix: redis.prefix }) as never;
+export interface Backend {
+  sharedb: ShareDB;
+  /** Redis pub/sub (`options.redis`): its command connection serves rate-limit leases and readiness. */
+  redis: RedisPubSub | undefined;
+  delivery: OrderedDelivery;
+}
+
+interface OpsReader {
+  getOps(
+    collection: string,
+    id: string,
+    from: number,
+    to: number | null,
+    options: null,
+    callback: (error: unknown, ops?: Omit<ChannelOp, 'c' | 'd'>[]) => void,
+  ): void;
 }
 
 export async function createBackend(
   storage: Storage,
   redis: ResolvedOptions['redis'],
   logger: Logger,
-): Promise<ShareDB> {
+): Promise<Backend> {
   routeShareDbLogs(logger);
   if (!registered) {
     ShareDB.types.register(type as never);
     registered = true;
   }
-  const pubsub = redis === undefined ? undefined : await redisPubSub(redis);
+  const pubsub =
+    redis === undefined
+      ? undefined
+      : new RedisPubSub({
+          url: redis.url,
+          prefix: redis.prefix,
+          checkIntervalMs: redis.checkIntervalMs,
+          logger,
+          // node-redis is an optional peer dependency, loaded only with `options.redis`.
+          createClient: (
+            await optionalImport('redis', () => import('redis'), 'options.redis (scale-out over Redis)')
+          ).createClient,
+        });
   const backend = new ShareDB({
     db: storage.db as never,
     milestoneDb: storage.milestoneDb as never,
@@ -53,10 +80,20 @@ export async function createBackend(
     doNotForwardSendPresenceErrorsToClient: true,
   });
   installSubscriptionStreams(backend.pubsub);
-  // The op list a submit's reply will re-send (fanout.ts skips what the subscription delivered).
-  backend.use('afterWrite', (request: { ops?: object }, next: () => void) => {
-    if (request.ops !== undefined) submitReplies.add(request.ops);
-    next();
-  });
-  return backend;
+  // Missing ops are read as ShareDB publishes them: no metadata, collection and id on each.
+  const delivery = new OrderedDelivery(
+    backend.pubsub as never,
+    (collection, id, from, to) =>
+      new Promise((resolve, reject) =>
+        (backend.db as unknown as OpsReader).getOps(collection, id, from, to, null, (error, ops) =>
+          error ? reject(error) : resolve((ops ?? []).map((op) => ({ ...op, c: collection, d: id }))),
+        ),
+      ),
+    logger,
+  );
+  orderPubSub(backend.pubsub, delivery);
+  reportSubscribeVersions(backend as never, delivery);
+  if (pubsub !== undefined) pubsub.onResubscribed = (channels) => delivery.catchUp(channels);
+  installSubmitReplies(backend as never);
+  return { sharedb: backend, redis: pubsub, delivery };
 }

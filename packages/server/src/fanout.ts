@@ -162,11 +162,46 @@ export function sharedOpFrame(
 }
 
 /**
- * The op lists ShareDB hands to `Agent._sendOps` in submit replies (marked at `afterWrite`, see
- * backend.ts). Fetch replies are not marked: a client that dropped an op as out of order fetches it,
- * and must get it.
+ * The op lists ShareDB hands to `Agent._sendOps` in submit replies (see `installSubmitReplies`).
+ * Fetch replies are not marked: a client that dropped an op as out of order fetches it, and must
+ * get it.
  */
-export const submitReplies = new WeakSet<object>();
+const submitReplies = new WeakSet<object>();
+
+interface SubmitRequestEnd {
+  index: string;
+  id: string;
+  projection?: unknown;
+  ops?: PublishedOp[];
+  agent: { _sendOps(collection: string, id: string, ops: PublishedOp[]): void };
+}
+
+/**
+ * A submit's reply carries the ops the submitted one was transformed over, then the ack: mark those
+ * lists (at `afterWrite`) so `sendMissingOps` may skip what the subscription already delivered.
+ *
+ * ShareDB acks an op resent after a reconnect that was already committed (its ack was lost with the
+ * old socket) with the version it was committed at, but without the ops it had been transformed
+ * over; the client, still at the version it sent, logs "Invalid version from server" and fetches.
+ * Those ops are sent here first (at `submitRequestEnd`, just before the ack), as for any submit.
+ * Not with a projection: ShareDB sanitizes submit replies for those, and its behaviour is kept.
+ */
+export function installSubmitReplies(backend: {
+  use(action: 'afterWrite', fn: (request: { ops?: object }, next: () => void) => void): unknown;
+  on(event: 'submitRequestEnd', listener: (error: unknown, request: SubmitRequestEnd) => void): unknown;
+}): void {
+  backend.use('afterWrite', (request, next) => {
+    if (request.ops !== undefined) submitReplies.add(request.ops);
+    next();
+  });
+  backend.on('submitRequestEnd', (error, request) => {
+    if ((error as { code?: unknown } | undefined)?.code !== 'ERR_OP_ALREADY_SUBMITTED') return;
+    const ops = request.ops;
+    if (ops === undefined || ops.length === 0 || request.projection) return;
+    submitReplies.add(ops);
+    request.agent._sendOps(request.index, request.id, ops);
+  });
+}
 
 /** Where the fast path hands an op: the connection behind the agent's stream (an AgentStream). */
 export interface OpTarget {
@@ -177,7 +212,7 @@ interface FastAgent {
   backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
   stream: { connection: OpTarget };
   subscribedDocs: Record<string, Record<string, SubscriptionStream | undefined> | undefined>;
-  _onOp(collection: string, id: string, op: PublishedOp): void;
+  _onOp(collection: string, id: string, op: PublishedOp, from?: SubscriptionStream): void;
   _isOwnOp(collection: string, op: PublishedOp): boolean;
   _sendOps(collection: string, id: string, ops: PublishedOp[]): void;
   _subscribeToStream: typeof subscribeToDocStream;
@@ -186,17 +221,27 @@ interface FastAgent {
 /** ShareDB's own methods: the Agent prototype's (the instance's are replaced below). */
 const shareDb = (agent: FastAgent): FastAgent => Object.getPrototypeOf(agent);
 
-function fastOnOp(this: FastAgent, collection: string, id: string, op: PublishedOp): void {
+/**
+ * `from` is the doc subscription the op came through (undefined when a query subscription hands it
+ * over): only those ops arrive in order (pubsub/ordered-delivery.ts), so only they extend the run a
+ * submit reply may skip.
+ */
+function fastOnOp(
+  this: FastAgent,
+  collection: string,
+  id: string,
+  op: PublishedOp,
+  from?: SubscriptionStream,
+): void {
   if (this._isOwnOp(collection, op)) return;
   const backend = this.backend;
   if (backend.projections[collection] !== undefined || (backend.middleware.op?.length ?? 0) > 1) {
     shareDb(this)._onOp.call(this, collection, id, op);
     return;
   }
-  const stream = this.subscribedDocs[collection]?.[id];
-  if (stream !== undefined) {
-    if (stream.tandemTo !== undefined && op.v === stream.tandemTo + 1) stream.tandemTo = op.v;
-    else stream.tandemFrom = stream.tandemTo = op.v;
+  if (from !== undefined && this.subscribedDocs[collection]?.[id] === from) {
+    if (from.tandemTo !== undefined && op.v === from.tandemTo + 1) from.tandemTo = op.v;
+    else from.tandemFrom = from.tandemTo = op.v;
   }
   this.stream.connection.deliverOp(collection, id, op);
 }
@@ -225,7 +270,10 @@ function sendMissingOps(this: FastAgent, collection: string, id: string, ops: Pu
  * A submit's reply also carries every op the submitted one was transformed over (ShareDB sends them
  * so the client has them before the ack): O(room) ops per submit in a busy room, read back from
  * storage as copies the frame cache does not know. Those in the latest contiguous run this socket's
- * subscription delivered are already ahead of the ack in the same FIFO outbox and are skipped.
+ * doc subscription delivered are already ahead of the ack in the same FIFO outbox and are skipped;
+ * the rest (held behind a gap, not arrived yet) go with the reply, ahead of the ack, and arrive
+ * later as duplicates the client ignores. The subscription delivers in version order
+ * (pubsub/ordered-delivery.ts), so the client never dropped an op of that run as out of order.
  *
  * The replacements are shared functions, not closures per agent (idle memory per connection).
  */

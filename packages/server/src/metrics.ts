@@ -1,6 +1,11 @@
 /** Counters a host can scrape (`tandem.metrics()`); cheap enough to update on the hot path. */
 import type { ErrorCode } from '@tandem/protocol';
+import type { DeliveryCounts } from './pubsub/ordered-delivery';
+import type { PubSubCounts } from './pubsub/redis';
 import type { SecurityEventKind } from './security/audit';
+
+/** Ordered delivery's counters, and the Redis pub/sub's with `options.redis`. */
+export type PubSubMetrics = DeliveryCounts & Partial<PubSubCounts>;
 
 export interface MetricsSnapshot {
   connections: number;
@@ -26,6 +31,8 @@ export interface MetricsSnapshot {
   /** Submit (received → durable) and fan-out (durable → first socket owed it) latencies. */
   submitLatency: HistogramSnapshot;
   fanoutLatency: HistogramSnapshot;
+  /** Ops held for order or read back from the store; deaf channels found by the Redis self-check. */
+  pubsub: PubSubMetrics;
 }
 
 export interface HistogramSnapshot {
@@ -81,6 +88,7 @@ export class Metrics {
     rtts: Iterable<number | undefined>,
     security: Partial<Record<SecurityEventKind, number>> = {},
     openDocuments = 0,
+    pubsub: PubSubMetrics = { held: 0, fills: 0, filledOps: 0, duplicates: 0, fillErrors: 0 },
   ): MetricsSnapshot {
     let sum = 0;
     let n = 0;
@@ -106,6 +114,7 @@ export class Metrics {
       openDocuments,
       submitLatency: this.submitLatency.snapshot(),
       fanoutLatency: this.fanoutLatency.snapshot(),
+      pubsub: { ...pubsub },
     };
   }
 }

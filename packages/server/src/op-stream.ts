@@ -34,7 +34,8 @@ interface PubSubInternals {
 interface DocSubscriber {
   closed?: boolean;
   subscribedDocs: Record<string, Record<string, SubscriptionStream> | undefined>;
-  _onOp(collection: string, id: string, op: unknown): void;
+  /** ShareDB's takes three arguments; Tandem's fast path (fanout.ts) also the stream it came from. */
+  _onOp(collection: string, id: string, op: unknown, stream?: SubscriptionStream): void;
 }
 
 function call(
@@ -69,10 +70,15 @@ export class SubscriptionStream {
   /** First and last version of the latest contiguous run of ops fanout.ts delivered on its fast path. */
   tandemFrom: number | undefined = undefined;
   tandemTo: number | undefined = undefined;
+  /**
+   * The version of the document's next op this subscription needs, once its subscribe said where it
+   * starts (pubsub/ordered-delivery.ts); -1: not a doc subscription, or not started yet.
+   */
+  next = -1;
 
   constructor(
     private readonly pubsub: PubSubInternals | undefined,
-    private readonly channel: string,
+    readonly channel: string,
   ) {}
 
   pushData(data: unknown): void {
@@ -80,6 +86,13 @@ export class SubscriptionStream {
     if (this.kept === undefined && this.onData !== undefined) call(this.onData, this, data);
     else if (this.kept === undefined) this.kept = [data];
     else this.kept.push(data);
+  }
+
+  /** Take what was pushed while nobody read yet (ordered delivery re-sorts it when the stream starts). */
+  takeKept(): unknown[] | undefined {
+    const kept = this.kept;
+    this.kept = undefined;
+    return kept;
   }
 
   on(event: StreamEvent, listener: Listener): this {
@@ -144,7 +157,7 @@ function toAgent(this: SubscriptionStream, data: unknown): void {
   // As ShareDB's agent does: subscription errors are not the client's fault; log them and go on.
   if (error !== undefined)
     ShareDB.logger.error('Doc subscription stream error', this.collection, this.docId, error);
-  else this.agent?._onOp(this.collection, this.docId, data);
+  else this.agent?._onOp(this.collection, this.docId, data, this);
 }
 
 function leaveAgent(this: SubscriptionStream): void {

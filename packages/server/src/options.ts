@@ -24,6 +24,11 @@ export interface RedisOptions {
   url?: string;
   /** Channel prefix, so several deployments can share one Redis. @default 'tandem' */
   prefix?: string;
+  /**
+   * How often this process checks that Redis still has every subscription it relies on (and
+   * resubscribes what Redis lost); 0 turns the check off. @default 30_000
+   */
+  checkIntervalMs?: number;
 }
 
 export interface TandemOptions {
@@ -34,7 +39,7 @@ export interface TandemOptions {
    * @default 'sqlite:./data/tandem.db' once @tandem/storage is available
    */
   storage?: Storage | string;
-  /** Scale-out over Redis pub/sub (sharedb-redis-pubsub): a URL or options. @default in-process pub/sub */
+  /** Scale-out over Redis pub/sub (node-redis): a URL or options. @default in-process pub/sub */
   redis?: string | RedisOptions;
   /** URL path of the WebSocket endpoint, used by `attach`. @default '/tandem' */
   path?: string;
@@ -183,7 +188,10 @@ function resolveRedis(redis: TandemOptions['redis']): ResolvedOptions['redis'] {
   if (redis === undefined) return undefined;
   const given = typeof redis === 'string' ? { url: redis } : redis;
   if (typeof given !== 'object' || given === null) throw invalid('redis', 'must be a URL or { url, prefix }');
-  return { url: given.url ?? 'redis://127.0.0.1:6379', prefix: given.prefix ?? 'tandem' };
+  const checkIntervalMs = given.checkIntervalMs ?? 30_000;
+  if (typeof checkIntervalMs !== 'number' || !(checkIntervalMs >= 0))
+    throw invalid('redis', 'checkIntervalMs must be >= 0');
+  return { url: given.url ?? 'redis://127.0.0.1:6379', prefix: given.prefix ?? 'tandem', checkIntervalMs };
 }
 
 export function resolveOptions(options: TandemOptions = {}): ResolvedOptions {

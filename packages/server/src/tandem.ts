@@ -10,7 +10,7 @@ import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import { createAccessCheck } from './access';
-import { createBackend } from './backend';
+import { type Backend, createBackend } from './backend';
 import { codecFor } from './codecs';
 import { toReport } from './conflict-reports';
 import { CloseCode, Connection, type ConnectionEnvironment, carryErrorDetails } from './connection';
@@ -29,7 +29,6 @@ import { Audit } from './security/audit';
 import { checkOrigin } from './security/origin';
 import {
   Admission,
-  type RedisCounter,
   RedisUserBuckets,
   Throttle,
   type UserBucketPool,
@@ -135,6 +134,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   const closeWaiters = new Map<Connection, () => void>();
   let closing = false;
   let storage: Storage | undefined;
+  /** Redis pub/sub (with `options.redis`) and ordered delivery, once the backend exists. */
+  let pubsub: Pick<Backend, 'redis' | 'delivery'> | undefined;
   /** Per-user buckets: shared over Redis when configured (set once the backend exists), else per process. */
   let userBuckets: UserBucketPool | undefined =
     resolved.rateLimits === undefined ? undefined : new UserBuckets(resolved.rateLimits.user);
@@ -200,11 +201,12 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     sessions: SessionManager;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
-    const backend = await createBackend(opened, resolved.redis, resolved.logger);
-    const redisClient = (backend.pubsub as unknown as { client?: RedisCounter }).client;
-    if (resolved.rateLimits !== undefined && resolved.redis !== undefined && redisClient !== undefined) {
+    const created = await createBackend(opened, resolved.redis, resolved.logger);
+    const backend = created.sharedb;
+    pubsub = created;
+    if (resolved.rateLimits !== undefined && resolved.redis !== undefined && created.redis !== undefined) {
       userBuckets = new RedisUserBuckets(
-        redisClient,
+        created.redis.commands,
         resolved.redis.prefix,
         resolved.rateLimits.user,
         (error) =>
@@ -441,6 +443,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         [...connections].map((c) => c.rtt),
         audit.counts,
         openDocuments(),
+        pubsub === undefined ? undefined : { ...pubsub.delivery.counts, ...pubsub.redis?.counts },
       );
       return webhooks === undefined ? snapshot : { ...snapshot, webhooks: webhooks.snapshot() };
     },
@@ -456,9 +459,9 @@ export function createTandem(options: TandemOptions = {}): Tandem {
             db.getSnapshot('_tandem_health', 'probe', null, null, (e) => (e ? reject(e) : resolve())),
           ),
       );
-      if (resolved.redis === undefined) return { ready: store, store };
-      const client = (backend.pubsub as unknown as { client?: { ping(): Promise<unknown> } }).client;
-      const redis = client !== undefined && (await probe(() => client.ping()));
+      const client = pubsub?.redis;
+      if (client === undefined) return { ready: store, store };
+      const redis = await probe(() => client.ping());
       return { ready: store && redis, store, redis };
     },
     checkOrigin(request) {

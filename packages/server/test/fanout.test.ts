@@ -122,6 +122,51 @@ describe('fan-out under a burst of concurrent submits', () => {
     expect([ops(1), ops(2), ops(3), ops(4)]).toEqual([2, 2, 2, 1]);
     await tandem.close();
   });
+
+  it('an op resent after its ack was lost (already committed) is acked after the ops it was transformed over', async () => {
+    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
+    await tandem.ready;
+    const backend = await tandem.backend();
+    const doc = backend.connect().get(ROOM.c, 'resent');
+    const submit = (op: unknown) =>
+      new Promise<void>((resolve, reject) =>
+        doc.submitOp(op as never, {}, (e) => (e ? reject(e) : resolve())),
+      );
+    await new Promise<void>((resolve, reject) =>
+      doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
+    );
+    await submit(['text', { es: [1, 'x'] }]); // v1, by someone else
+    const op = {
+      a: 'op',
+      c: ROOM.c,
+      d: 'resent',
+      v: 1,
+      src: 'lost-ack',
+      seq: 1,
+      op: ['text', { es: [2, 'y'] }],
+    };
+    // The first socket's op commits at v2 (over v1); its socket goes before it reads the ack.
+    const first = memorySocket();
+    tandem.handleConnection(first.socket);
+    first.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
+    first.send(op);
+    await until(() => first.received.some((m) => m.a === 'op' && m.seq === 1), 5_000, 'committed');
+    await submit(['text', { es: [0, 'z'] }]); // v3: not the resent op's business
+    // Reconnected, the client resends it, still at version 1.
+    const second = memorySocket();
+    tandem.handleConnection(second.socket);
+    second.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
+    second.send(op);
+    await until(() => second.received.some((m) => m.a === 'op' && m.seq === 1), 5_000, 'ack');
+    const replies = second.received
+      .filter((m) => m.a === 'op')
+      .map((m) => ({ v: m.v, ack: m.op === undefined }));
+    expect(replies).toEqual([
+      { v: 1, ack: false },
+      { v: 2, ack: true },
+    ]);
+    await tandem.close();
+  });
 });
 
 describe('FlushScheduler', () => {

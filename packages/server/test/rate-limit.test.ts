@@ -1,10 +1,12 @@
 import { ErrorCode, type TandemError } from '@tandem/protocol';
 import { attach } from '@tandem/server';
 import { createClient } from 'redis';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Admission,
   type Bucket,
+  PENDING,
+  type RedisCounter,
   RedisUserBuckets,
   resolveRateLimits,
   Throttle,
@@ -186,7 +188,7 @@ describe('per-user limit across processes (Redis)', () => {
     const one = new RedisUserBuckets(redis as never, prefix, { rate: 10, burst: 10 }, (e) => errors.push(e));
     const two = new RedisUserBuckets(redis as never, prefix, { rate: 10, burst: 10 }, (e) => errors.push(e));
     const at = 1_000_000_000_000; // one fixed window
-    /** Take tokens until `n` are taken or the bucket says to wait a whole window. */
+    /** Take tokens until `n` are taken or the bucket says to wait (a limit, not a lease in flight). */
     const drain = async (bucket: Bucket, n: number, now: number): Promise<number> => {
       let taken = 0;
       for (let i = 0; i < 200 && taken < n; i++) {
@@ -194,8 +196,8 @@ describe('per-user limit across processes (Redis)', () => {
         if (wait === 0) {
           bucket.take();
           taken++;
-        } else if (wait > 100) break;
-        else await new Promise((resolve) => setTimeout(resolve, 5));
+        } else if (wait !== PENDING) break;
+        else await new Promise<void>((resolve) => bucket.whenReady?.(resolve));
       }
       return taken;
     };
@@ -211,6 +213,161 @@ describe('per-user limit across processes (Redis)', () => {
       expect(errors).toEqual([]);
     } finally {
       await redis.quit();
+    }
+  });
+});
+
+/** A per-user window counter like Redis', whose replies wait until the test answers them. */
+function slowRedis() {
+  const counts = new Map<string, number>();
+  const waiting: (() => void)[] = [];
+  const redis: RedisCounter = {
+    multi() {
+      let key = '';
+      let by = 0;
+      const chain = {
+        incrBy(k: string, n: number) {
+          key = k;
+          by = n;
+          return chain;
+        },
+        pExpire: () => chain,
+        exec: () =>
+          new Promise<unknown[]>((resolve) =>
+            waiting.push(() => {
+              const total = (counts.get(key) ?? 0) + by;
+              counts.set(key, total);
+              resolve([total, 1]);
+            }),
+          ),
+      };
+      return chain;
+    },
+  };
+  return {
+    redis,
+    /** Leases asked for and not answered yet. */
+    pending: () => waiting.length,
+    answer: () => {
+      for (const reply of waiting.splice(0)) reply();
+    },
+  };
+}
+
+describe('per-user lease (Redis): a pending lease is a wait, never a limit', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Fake time, a slow Redis, and one process's typist of user `uma` limited to `rate` ops/s. */
+  function leasedTypist(rate: number) {
+    vi.useFakeTimers({ now: 1_000_000_000_000 });
+    const slow = slowRedis();
+    const errors: unknown[] = [];
+    const pool = new RedisUserBuckets(slow.redis, 'p', { rate, burst: 2 * rate }, (e) => errors.push(e));
+    return { slow, errors, ...typist(pool) };
+  }
+
+  /** A throttle whose user bucket is leased from `redis`; what it delivers and reports. */
+  function typist(pool: RedisUserBuckets) {
+    const delivered: number[] = [];
+    const notices: TandemError[] = [];
+    const throttle = new Throttle(
+      limits,
+      { deliver: (m) => delivered.push(m.n as number), limited: (e) => notices.push(e), violated: () => {} },
+      pool.acquire('uma', Date.now()),
+    );
+    return { throttle, delivered, notices };
+  }
+
+  it('a user typing 5 ops/s for 4 s with every lease answered 30 ms late: never RATE_LIMITED', async () => {
+    const { slow, errors, throttle, delivered, notices } = leasedTypist(400);
+    let leases = 0;
+    for (let n = 0; n < 20; n++) {
+      // One op per document: none waits for another's answer.
+      throttle.push({ a: 'op', c: 'notes', d: `d${n}`, seq: 1, n });
+      if (slow.pending() > 0) {
+        leases += slow.pending();
+        await vi.advanceTimersByTimeAsync(30);
+        slow.answer();
+        await vi.advanceTimersByTimeAsync(170);
+      } else await vi.advanceTimersByTimeAsync(200);
+      expect(delivered).toHaveLength(n + 1);
+    }
+    expect(delivered).toEqual([...Array(20).keys()]);
+    expect(notices).toEqual([]);
+    expect(throttle.episodes).toBe(0);
+    expect(errors).toEqual([]);
+    // Small blocks: a lease or two per window, not one per op.
+    expect(leases).toBeGreaterThanOrEqual(4);
+    expect(leases).toBeLessThanOrEqual(10);
+    throttle.stop();
+  });
+
+  it('the next block is leased while half of the current one is left: a steady typist never waits', async () => {
+    const { slow, throttle, delivered } = leasedTypist(400);
+    throttle.push({ a: 'op', c: 'notes', d: 'first', seq: 1, n: 0 });
+    slow.answer(); // the window's first lease: the only wait
+    await vi.advanceTimersByTimeAsync(0);
+    let waited = 0;
+    for (let n = 1; n < 40; n++) {
+      throttle.push({ a: 'op', c: 'notes', d: `d${n}`, seq: 1, n });
+      if (delivered.length <= n) waited++;
+      // Leases asked for ahead are answered before the next keystroke (10 ms later).
+      slow.answer();
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(delivered).toHaveLength(40);
+    expect(waited).toBe(0);
+    throttle.stop();
+  });
+
+  it('a window used up is a real limit: one RATE_LIMITED (bucket user), and the ops pass in the next window', async () => {
+    const { slow, throttle, delivered, notices } = leasedTypist(10);
+    for (let n = 0; n < 14; n++) {
+      throttle.push({ a: 'op', c: 'notes', d: `d${n}`, seq: 1, n });
+      slow.answer();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(delivered).toHaveLength(10);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ code: ErrorCode.RATE_LIMITED, details: { bucket: 'user' } });
+    await vi.advanceTimersByTimeAsync(1_000);
+    for (let n = 0; n < 4; n++) {
+      slow.answer();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(delivered).toEqual([...Array(14).keys()]);
+    expect(notices).toHaveLength(1);
+    throttle.stop();
+  });
+
+  it('a lease Redis never answers is given from the local share after 500 ms, and logged', async () => {
+    const { errors, throttle, delivered, notices } = leasedTypist(400);
+    throttle.push({ a: 'op', c: 'notes', d: 'x', seq: 1, n: 0 });
+    await vi.advanceTimersByTimeAsync(499);
+    expect(delivered).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(delivered).toEqual([0]);
+    expect(notices).toEqual([]);
+    expect(errors).toHaveLength(1);
+    throttle.stop();
+  });
+
+  it('twelve processes each serving one keystroke of the same user in one window: none is refused', async () => {
+    vi.useFakeTimers({ now: 1_000_000_000_000 });
+    const slow = slowRedis();
+    // With a tenth of the rate leased per process, the eleventh process would find the window used up.
+    const processes = Array.from({ length: 12 }, () =>
+      typist(new RedisUserBuckets(slow.redis, 'p', { rate: 400, burst: 800 }, () => {})),
+    );
+    for (const [n, p] of processes.entries()) p.throttle.push({ a: 'op', c: 'notes', d: 'x', seq: 1, n });
+    slow.answer();
+    await vi.advanceTimersByTimeAsync(1);
+    for (const p of processes) {
+      expect(p.delivered).toHaveLength(1);
+      expect(p.notices).toEqual([]);
+      p.throttle.stop();
     }
   });
 });

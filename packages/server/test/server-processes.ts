@@ -63,7 +63,8 @@ export function serverProcesses(name: string) {
         waiting.delete(reply.id);
       });
       child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-      setTimeout(() => reject(new Error('server did not start')), 20_000).unref();
+      // Generous: on a shared machine under load a start has taken over 20 s.
+      setTimeout(() => reject(new Error('server did not start')), 60_000).unref();
     });
   }
 

@@ -113,6 +113,30 @@ export function prometheusRegistry(tandem: Tandem, options: PrometheusOptions = 
     'kind',
     (m) => m.security as Record<string, number>,
   );
+  counter(
+    'pubsub_held_ops_total',
+    'Ops that arrived ahead of a gap and were held for order',
+    (m) => m.pubsub.held,
+  );
+  counter(
+    'pubsub_fills_total',
+    'Reads of missing ops from the store (gap or catch-up)',
+    (m) => m.pubsub.fills,
+  );
+  counter(
+    'pubsub_filled_ops_total',
+    'Ops read back from the store for subscribers',
+    (m) => m.pubsub.filledOps,
+  );
+  if (tandem.options.redis !== undefined) {
+    counter(
+      'pubsub_deaf_channels_total',
+      'Channels the self-check found missing in Redis (resubscribed)',
+      (m) => m.pubsub.deafChannels ?? 0,
+    );
+    counter('pubsub_publish_errors_total', 'Publishes Redis refused', (m) => m.pubsub.publishErrors ?? 0);
+    counter('pubsub_reconnects_total', 'Redis subscriber reconnects', (m) => m.pubsub.reconnects ?? 0);
+  }
   counter('bytes_in_total', 'Bytes received from clients', (m) => m.bytesIn);
   counter('bytes_out_total', 'Bytes sent to clients', (m) => m.bytesOut);
   counter('messages_in_total', 'Messages received from clients', (m) => m.messagesIn);

@@ -121,9 +121,21 @@ export function resolveRateLimits(
 
 /** What the throttle asks of a bucket: how long until `cost` tokens (default 1), and take them. */
 export interface Bucket {
+  /**
+   * Milliseconds until `cost` tokens (default 1) are available (0: now), or PENDING while the bucket
+   * asks for tokens.
+   */
   wait(now: number, cost?: number): number;
   take(cost?: number): void;
+  /**
+   * Buckets that answer PENDING call `wake` once the answer is in. A pending wait is not a limit:
+   * the sender is not told, nor counted.
+   */
+  whenReady?(wake: () => void): void;
 }
+
+/** `Bucket.wait`'s answer while tokens are being asked for elsewhere (a Redis lease in flight). */
+export const PENDING = -1;
 
 export class TokenBucket implements Bucket {
   private tokens: number;
@@ -453,6 +465,12 @@ export class Throttle {
   private ticket: Ticket | undefined;
   /** The head op had its turn (process token taken) but is not passed on yet. */
   private admitted = false;
+  /** The head op waits for a bucket's pending answer (a lease), which wakes the drain. */
+  private leaseWait = false;
+  private readonly wake = (): void => {
+    this.leaseWait = false;
+    if (this.timer === undefined && !this.draining) this.drain();
+  };
 
   constructor(
     private readonly limits: ResolvedRateLimits,
@@ -480,7 +498,7 @@ export class Throttle {
       return;
     }
     this.queue.push(message);
-    if (this.timer === undefined && !this.draining) this.drain();
+    if (this.timer === undefined && !this.draining && !this.leaseWait) this.drain();
     if (this.paused || this.queue.length < this.pauseAt || this.sink.pause === undefined) return;
     if (++this.pauses > 1) {
       this.violation();
@@ -514,7 +532,7 @@ export class Throttle {
     )
       return;
     this.inflight.delete(doc);
-    if (this.timer === undefined && !this.draining) this.drain();
+    if (this.timer === undefined && !this.draining && !this.leaseWait) this.drain();
   }
 
   stop(): void {
@@ -557,9 +575,11 @@ export class Throttle {
       if (action === 'ops' && this.user !== undefined) buckets.push(['user', this.user]);
       let wait = 0;
       let bucket = '';
+      let pending: Bucket | undefined;
       for (const [name, b] of buckets) {
         const w = b === this.connection ? b.wait(now, cost) : b.wait(now);
-        if (w > wait) {
+        if (w === PENDING) pending = b;
+        else if (w > wait) {
           wait = w;
           bucket = name;
         }
@@ -567,6 +587,12 @@ export class Throttle {
       if (wait > 0) {
         this.notice(bucket, wait);
         this.timer = setTimeout(() => this.drain(), wait);
+        return;
+      }
+      if (pending?.whenReady !== undefined) {
+        // Waiting for an answer (a lease), not over a limit: nobody is told.
+        this.leaseWait = true;
+        pending.whenReady(this.wake);
         return;
       }
       if (action === 'ops' && this.fair !== undefined && !this.admitted) {
@@ -621,26 +647,42 @@ export interface RedisCounter {
   };
 }
 
-/** While a lease request is in flight, look again this soon. */
-const LEASE_POLL_MS = 5;
+/** A lease Redis has not answered by then is given from the local share (Redis down or stalled). */
+const LEASE_TIMEOUT_MS = 500;
 
 /**
  * One user's ops across every process: a counter per one-second window in Redis, from which each
- * process leases blocks of tokens (a tenth of the rate) so Redis sees one command per block, not
- * per op. A window whose count reached the rate grants nothing until the next window.
+ * process leases blocks of tokens so Redis sees one command per block, not per op. A window whose
+ * count reached the rate grants nothing until the next window: only that is a limit.
+ *
+ * Blocks start small and double with each lease in a window, up to a tenth of the rate: a user
+ * typing on many processes reserves a few tokens on each, not a tenth of the rate on each (which
+ * with ten processes would use up the window and refuse a user far under it). The next block is
+ * asked for while half of the current one is left, so a user within the limit waits for Redis at
+ * most for the first op of a window, and is never told to slow down for it.
  */
 class LeasedBucket implements Bucket {
   private tokens = 0;
   private window = -1;
   private pending = false;
   private deniedUntil = 0;
+  /** The next lease's size, and the last one's (the next is asked for when half of it is left). */
+  private block: number;
+  private leased = 0;
+  private readonly firstBlock: number;
+  private readonly maxBlock: number;
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly redis: RedisCounter,
     private readonly key: string,
     private readonly rate: number,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.maxBlock = Math.max(1, Math.ceil(rate / 10));
+    this.firstBlock = Math.min(this.maxBlock, Math.max(1, Math.ceil(rate / 100)));
+    this.block = this.firstBlock;
+  }
 
   wait(at: number): number {
     const window = Math.floor(at / 1000);
@@ -648,42 +690,61 @@ class LeasedBucket implements Bucket {
       // Tokens leased in an earlier window do not carry over (that window's count holds them).
       this.window = window;
       this.tokens = 0;
+      this.block = this.firstBlock;
     }
     if (this.tokens >= 1) return 0;
     if (at < this.deniedUntil) return this.deniedUntil - at;
     if (!this.pending) this.lease(window);
-    return LEASE_POLL_MS;
+    return PENDING;
   }
 
   take(): void {
     this.tokens -= 1;
+    if (!this.pending && this.tokens < this.leased / 2 && this.deniedUntil <= this.window * 1000)
+      this.lease(this.window);
+  }
+
+  whenReady(wake: () => void): void {
+    if (this.pending) this.waiters.push(wake);
+    else wake();
   }
 
   private lease(window: number): void {
     this.pending = true;
-    const block = Math.max(1, Math.ceil(this.rate / 10));
+    const block = this.block;
+    this.leased = block;
+    this.block = Math.min(this.maxBlock, block * 2);
+    let answered = false;
+    const settle = (granted: number): void => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      if (window === this.window) {
+        this.tokens += granted;
+        // The window's count reached the rate: nothing more until the next window.
+        if (granted < block) this.deniedUntil = (window + 1) * 1000;
+      }
+      this.pending = false;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    };
+    // Redis down or stalled: this process's share rather than stopping every edit.
+    const fallBack = (error: unknown): void => {
+      if (answered) return;
+      this.onError(error);
+      settle(block);
+    };
+    const timer = setTimeout(() => fallBack(new Error('lease timed out')), LEASE_TIMEOUT_MS);
     this.redis
       .multi()
       .incrBy(`${this.key}:${window}`, block)
       .pExpire(`${this.key}:${window}`, 2_000)
       .exec()
-      .then(
-        (replies) => {
-          const total = Number(replies[0]);
-          const granted = Math.max(0, Math.min(block, this.rate - (total - block)));
-          if (window !== this.window) return;
-          this.tokens += granted;
-          if (granted === 0) this.deniedUntil = (window + 1) * 1000;
-        },
-        (error: unknown) => {
-          // Redis down: fall back to this process's share rather than stopping every edit.
-          this.onError(error);
-          if (window === this.window) this.tokens += block;
-        },
-      )
-      .finally(() => {
-        this.pending = false;
-      });
+      .then((replies) => {
+        const total = Number(replies[0]);
+        settle(Math.max(0, Math.min(block, this.rate - (total - block))));
+      }, fallBack);
   }
 }
 
