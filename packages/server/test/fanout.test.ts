@@ -136,19 +136,14 @@ describe('fan-out under a burst of concurrent submits', () => {
       doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
     );
     await submit(['text', { es: [1, 'x'] }]); // v1, by someone else
-    const op = {
-      a: 'op',
-      c: ROOM.c,
-      d: 'resent',
-      v: 1,
-      src: 'lost-ack',
-      seq: 1,
-      op: ['text', { es: [2, 'y'] }],
-    };
     // The first socket's op commits at v2 (over v1); its socket goes before it reads the ack.
     const first = memorySocket();
     tandem.handleConnection(first.socket);
     first.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
+    await until(() => first.received.some((m) => m.a === 'hs'), 5_000, 'handshake');
+    // Sent under the id the server handed out, as a client resending after a reconnect does.
+    const src = first.received.find((m) => m.a === 'hs').id;
+    const op = { a: 'op', c: ROOM.c, d: 'resent', v: 1, src, seq: 1, op: ['text', { es: [2, 'y'] }] };
     first.send(op);
     await until(() => first.received.some((m) => m.a === 'op' && m.seq === 1), 5_000, 'committed');
     await submit(['text', { es: [0, 'z'] }]); // v3: not the resent op's business
