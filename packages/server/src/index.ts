@@ -1,5 +1,14 @@
-export type { AttachedTandem, AttachTarget, ListeningApp, PortTarget } from './attach';
-export { attach } from './attach';
+export type { AccessScope } from './extensions/live-access';
+export { refreshAccess } from './extensions/live-access';
+export type {
+  CommitEventData,
+  WebhookCounts,
+  WebhookEndpoint,
+  WebhookEvent,
+  WebhookEventType,
+  WebhooksOptions,
+} from './extensions/webhooks';
+export { tryVerifyWebhook, verifyWebhook } from './extensions/webhooks';
 export type {
   AccessAction,
   AuthenticatePayload,
@@ -14,8 +23,8 @@ export type {
   TandemHooks,
   ValidatePayload,
 } from './hooks';
-export type { AccessScope } from './live-access';
-export { refreshAccess } from './live-access';
+export type { AttachedTandem, AttachTarget, ListeningApp, PortTarget } from './http/attach';
+export { attach } from './http/attach';
 export type { Logger } from './logger';
 export type { HistogramSnapshot, MetricsSnapshot } from './metrics';
 export type { RedisOptions, ResolvedOptions, TandemOptions } from './options';
@@ -46,17 +55,8 @@ export type {
   VerifiedToken,
 } from './security/tokens';
 export { createTokens, tokenAuth } from './security/tokens';
-export type { SocketListener, TandemSocket } from './socket';
-export { fromWs } from './socket';
 export type { Storage } from './storage';
 export type { ConnectionContext, Readiness, Tandem } from './tandem';
 export { createTandem, tokenOf } from './tandem';
-export type {
-  CommitEventData,
-  WebhookCounts,
-  WebhookEndpoint,
-  WebhookEvent,
-  WebhookEventType,
-  WebhooksOptions,
-} from './webhooks';
-export { tryVerifyWebhook, verifyWebhook } from './webhooks';
+export type { SocketListener, TandemSocket } from './transport/socket';
+export { fromWs } from './transport/socket';

@@ -3,21 +3,21 @@
  * INVALID_CONFIG, never at run time.
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import { HOOK_NAMES, type TandemHooks } from './hooks';
-import { type Logger, silentLogger } from './logger';
 import {
   type ConflictsOptions,
   checkConflictsOptions,
   checkHistoryOptions,
   type HistoryOptions,
-} from './plugins';
+} from './extensions/plugins';
+import { type ResolvedWebhooks, resolveWebhooks, type WebhooksOptions } from './extensions/webhooks';
+import { HOOK_NAMES, type TandemHooks } from './hooks';
+import { type Logger, silentLogger } from './logger';
 import type { AuditOptions } from './security/audit';
 import { type ResolvedValidation, resolveValidation, type ValidationOptions } from './security/limits';
 import { type AllowedOrigins, checkAllowedOrigins } from './security/origin';
 import { type RateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from './security/rate-limit';
 import { resolveSessionsOptions, type SessionsOptions } from './security/sessions';
 import type { Storage } from './storage';
-import { type ResolvedWebhooks, resolveWebhooks, type WebhooksOptions } from './webhooks';
 
 export interface RedisOptions {
   /** Redis URL. @default 'redis://127.0.0.1:6379' */

@@ -9,24 +9,21 @@ import type { ConflictRecord, ConflictsHandle } from '@tandem/conflicts';
 import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import { createAccessCheck } from './access';
-import { type Backend, createBackend } from './backend';
-import { codecFor } from './codecs';
-import { toReport } from './conflict-reports';
-import { CloseCode, Connection, type ConnectionEnvironment, carryErrorDetails } from './connection';
-import { type EventsChannel, type EventsMessage, openEventsChannel } from './events';
-import { FlushScheduler, installFastOpDelivery } from './fanout';
+import { toReport } from './extensions/conflict-reports';
+import { createPluginCalls } from './extensions/plugin-calls';
+import { installPlugins, type Plugins } from './extensions/plugins';
+import { installValidation } from './extensions/validation';
+import { installCommitWebhooks, type WebhookCounts, Webhooks } from './extensions/webhooks';
 import type { Principal, RequestInfo } from './hooks';
 import { installTimings, Metrics, type MetricsSnapshot } from './metrics';
-import { installMiddleware } from './middleware';
 import { type ResolvedOptions, resolveOptions, type TandemOptions } from './options';
-import { createPluginCalls } from './plugin-calls';
-import { installPlugins, type Plugins } from './plugins';
-import { anonymousPrincipal, userInfo } from './principal';
-import { keepRequest } from './request-info';
+import { type EventsChannel, type EventsMessage, openEventsChannel } from './pubsub/events';
 import { HookRunner } from './run-hook';
+import { createAccessCheck } from './security/access';
 import { Audit } from './security/audit';
+import { installMiddleware } from './security/middleware';
 import { checkOrigin } from './security/origin';
+import { anonymousPrincipal, userInfo } from './security/principal';
 import {
   Admission,
   RedisUserBuckets,
@@ -36,11 +33,16 @@ import {
 } from './security/rate-limit';
 import { createSessionManager, ended, type SessionManager, type Sessions } from './security/sessions';
 import { refused } from './security/tokens';
-import { installValidation } from './security/validation';
-import type { TandemSocket } from './socket';
+import { carryErrorDetails, installFastOpDelivery } from './sharedb/agent';
+import { type Backend, createBackend } from './sharedb/backend';
+import { subscribedDocuments } from './sharedb/subscriptions';
 import { resolveStorage, type Storage } from './storage';
-import { createTandemMessageHandler } from './tandem-messages';
-import { installCommitWebhooks, type WebhookCounts, Webhooks } from './webhooks';
+import { codecFor } from './transport/codecs';
+import { CloseCode, Connection, type ConnectionEnvironment } from './transport/connection';
+import { FlushScheduler } from './transport/flush-scheduler';
+import { keepRequest } from './transport/request-info';
+import type { TandemSocket } from './transport/socket';
+import { createTandemMessageHandler } from './transport/tandem-messages';
 
 export interface Readiness {
   ready: boolean;
@@ -157,12 +159,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   const openDocuments = (): number => {
     const open = new Set<string>();
     for (const connection of connections) {
-      const subscribed = (
-        connection.agent as { subscribedDocs?: Record<string, Record<string, unknown>> } | undefined
-      )?.subscribedDocs;
-      if (subscribed === undefined) continue;
-      for (const collection in subscribed)
-        for (const id in subscribed[collection]) open.add(`${collection}/${id}`);
+      if (connection.agent === undefined) continue;
+      for (const [collection, id] of subscribedDocuments(connection.agent)) open.add(`${collection}/${id}`);
     }
     return open.size;
   };

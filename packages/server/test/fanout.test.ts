@@ -1,6 +1,6 @@
 import { createTandem, type TandemSocket } from '@tandem/server';
 import { describe, expect, it, vi } from 'vitest';
-import { FlushScheduler } from '../src/fanout';
+import { FlushScheduler } from '../src/transport/flush-scheduler';
 import { until } from './helpers';
 
 /** A ShareDB message as a Tandem JSON client receives it (frames may batch several). */
@@ -142,7 +142,7 @@ describe('fan-out under a burst of concurrent submits', () => {
     first.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
     await until(() => first.received.some((m) => m.a === 'hs'), 5_000, 'handshake');
     // Sent under the id the server handed out, as a client resending after a reconnect does.
-    const src = first.received.find((m) => m.a === 'hs').id;
+    const src = (first.received.find((m) => m.a === 'hs') as { id?: string } | undefined)?.id;
     const op = { a: 'op', c: ROOM.c, d: 'resent', v: 1, src, seq: 1, op: ['text', { es: [2, 'y'] }] };
     first.send(op);
     await until(() => first.received.some((m) => m.a === 'op' && m.seq === 1), 5_000, 'committed');

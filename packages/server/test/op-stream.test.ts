@@ -1,6 +1,10 @@
 import ShareDB from 'sharedb';
 import { describe, expect, it } from 'vitest';
-import { installSubscriptionStreams, type SubscriptionStream, subscribeToDocStream } from '../src/op-stream';
+import {
+  installSubscriptionStreams,
+  type SubscriptionStream,
+  subscribeToDocStream,
+} from '../src/sharedb/subscription-stream';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

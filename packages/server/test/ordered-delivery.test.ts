@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SubscriptionStream } from '../src/op-stream';
 import { type ChannelOp, OrderedDelivery, type ReadOps } from '../src/pubsub/ordered-delivery';
+import { SubscriptionStream } from '../src/sharedb/subscription-stream';
 
 const quiet = () => {};
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };

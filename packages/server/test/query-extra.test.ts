@@ -13,7 +13,7 @@ import {
   tokenAuth,
 } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { filterQueries, setReader } from '../src/readable-queries';
+import { filterQueries, setReader } from '../src/security/read-filter';
 import { client } from './helpers';
 
 const tokens = createTokens({ keys: [{ kid: 'k', secret: 'query-extra-test-secret-0123456789ab' }] });

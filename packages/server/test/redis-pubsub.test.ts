@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installSubscriptionStreams, type SubscriptionStream } from '../src/op-stream';
 import { RedisPubSub } from '../src/pubsub/redis';
+import { installSubscriptionStreams, type SubscriptionStream } from '../src/sharedb/subscription-stream';
 import { until } from './helpers';
 import { type RedisProxy, redisProxy } from './redis-proxy';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { keepRequest } from '../src/request-info';
+import { keepRequest } from '../src/transport/request-info';
 
 const upgrade = (key: string) =>
   ({

@@ -16,7 +16,7 @@ import {
   type WebhookEvent,
 } from '@tandem/server';
 import { describe, expect, it } from 'vitest';
-import { prometheusRegistry } from '../src/security/prometheus';
+import { prometheusRegistry } from '../src/http/prometheus';
 import { client, until } from './helpers';
 
 const SECRET = 'whsec-test-0123456789abcdef';

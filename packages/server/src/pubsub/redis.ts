@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { createClient } from 'redis';
 import ShareDB from 'sharedb';
 import type { Logger } from '../logger';
-import type { SubscriptionStream } from '../op-stream';
+import type { SubscriptionStream } from '../sharedb/subscription-stream';
 
 export type RedisClient = ReturnType<typeof createClient>;
 

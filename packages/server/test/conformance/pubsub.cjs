@@ -7,10 +7,14 @@
 const runPubSubSuite = require('sharedb/test/pubsub');
 const MemoryPubSub = require('sharedb/lib/pubsub/memory');
 const { expect } = require('chai');
-const { installSubscriptionStreams, SubscriptionStream } = require('../../src/op-stream.ts');
+const {
+  installSubscriptionStreams,
+  SubscriptionStream,
+} = require('../../src/sharedb/subscription-stream.ts');
 const { createClient } = require('redis');
 const { RedisPubSub } = require('../../src/pubsub/redis.ts');
-const { OrderedDelivery, orderPubSub } = require('../../src/pubsub/ordered-delivery.ts');
+const { OrderedDelivery } = require('../../src/pubsub/ordered-delivery.ts');
+const { orderPubSub } = require('../../src/sharedb/ordering.ts');
 
 const quiet = () => {};
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };

@@ -23,9 +23,9 @@ import {
 } from '@tandem/history';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import { allowsAdmin } from './access';
-import type { TandemHooks } from './hooks';
-import type { Logger } from './logger';
+import type { TandemHooks } from '../hooks';
+import type { Logger } from '../logger';
+import { allowsAdmin } from '../security/access';
 
 /** @tandem/history's options; `trustAgent` is the server's to set. */
 export type HistoryOptions = Omit<CoreHistoryOptions, 'trustAgent'>;

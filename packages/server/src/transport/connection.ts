@@ -12,22 +12,22 @@ import {
   type Codec,
   ErrorCode,
   type Frame,
-  isTandemError,
   isTandemMessage,
   TANDEM_ACTION,
   TandemError,
   type TandemMessage,
 } from '@tandem/protocol';
-import { encodeShared, type FlushScheduler, type PublishedOp, sharedOpFrame, wireSrc } from './fanout';
-import { fastListeners } from './fast-map';
-import type { Principal, RequestInfo } from './hooks';
-import { type Metrics, observeFanout } from './metrics';
-import type { ResolvedOptions } from './options';
-import { type Throttle, TokenBucket } from './security/rate-limit';
-import { toReplyError } from './sharedb-errors';
+import type { Principal, RequestInfo } from '../hooks';
+import { type Metrics, observeFanout } from '../metrics';
+import type { ResolvedOptions } from '../options';
+import { type Throttle, TokenBucket } from '../security/rate-limit';
+import { ERROR_DETAILS_FIELD } from '../sharedb/agent';
+import { fastListeners } from '../sharedb/fast-map';
+import type { FlushScheduler } from './flush-scheduler';
+import { encodeShared, type PublishedOp, sharedOpFrame, wireSrc } from './frames';
+import { checkJsonValue } from './json-value';
+import { SHAREDB_ACTIONS, type ShapeLimits, shapeMessage } from './shapes';
 import type { SocketListener, TandemSocket } from './socket';
-import { checkJsonValue } from './transport/json-value';
-import { SHAREDB_ACTIONS, type ShapeLimits, shapeMessage } from './transport/shapes';
 
 /**
  * Messages buffered while authentication or storage is pending. A client legitimately sends a
@@ -60,41 +60,6 @@ const ENGINE_FAULTS: ReadonlySet<string> = new Set([
   ErrorCode.FORBIDDEN,
   ErrorCode.NOT_FOUND,
 ]);
-
-/** Field of a ShareDB error reply that carries the TandemError's details (stock clients ignore it). */
-export const ERROR_DETAILS_FIELD = 'ed';
-
-interface ReplyingAgent {
-  stream: AgentStream;
-  _reply(request: Record<string, unknown>, error: unknown, message?: unknown): void;
-}
-
-function replyWithDetails(
-  this: ReplyingAgent,
-  request: Record<string, unknown>,
-  shareError: unknown,
-  message?: unknown,
-): void {
-  let error = toReplyError(shareError);
-  if (isTandemError(error)) {
-    const connection = this.stream.connection;
-    const sent = connection.wire(error);
-    if (sent.details !== undefined) request[ERROR_DETAILS_FIELD] = sent.details;
-    connection.requestFailed(sent, request);
-    error = sent;
-  }
-  // ShareDB's own reply, from the Agent prototype (the instance's is this function).
-  Object.getPrototypeOf(this)._reply.call(this, request, error, message);
-}
-
-/**
- * ShareDB replies to a failed request with `{ code, message }` only; the details a client needs
- * (the failing schema path, a limit, `retryAfterMs`) ride next to it in `ed`. A shared function,
- * not a closure per agent (idle memory per connection).
- */
-export function carryErrorDetails(agent: ReplyingAgent): void {
-  agent._reply = replyWithDetails;
-}
 
 /** A short string or a safe integer: a field that identifies a request and is safe to echo. */
 function identifier(value: unknown): boolean {
@@ -353,7 +318,7 @@ export class Connection implements SocketListener {
     this.sendShareDb(message);
   }
 
-  /** A published op for this socket's subscriptions (the fast path, see fanout.ts). */
+  /** A published op for this socket's subscriptions (the fast path, see sharedb/agent.ts). */
   deliverOp(collection: string, id: string, op: PublishedOp): void {
     if (this.closed) return;
     observeFanout(this.env.metrics, collection, id, op.v);
@@ -445,7 +410,7 @@ export class Connection implements SocketListener {
     );
   }
 
-  /** A request of this socket's that ShareDB answered with an error (see carryErrorDetails). */
+  /** A request of this socket's that ShareDB answered with an error (see sharedb/agent.ts carryErrorDetails). */
   requestFailed(error: TandemError, request: Record<string, unknown>): void {
     const metrics = this.env.metrics;
     if (request.a === 'op') metrics.opsRejected[error.code] = (metrics.opsRejected[error.code] ?? 0) + 1;

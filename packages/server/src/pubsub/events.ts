@@ -5,7 +5,7 @@
  */
 import type { ConflictReport } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /**
  * ShareDB publishes ops on channels named after collections (`c` and `c.id`). A reserved name no

@@ -3,7 +3,7 @@
  * any WebSocket implementation. `fromWs` adapts a `ws` WebSocket.
  */
 import type { WebSocket } from 'ws';
-import { fastListeners } from './fast-map';
+import { fastListeners } from '../sharedb/fast-map';
 
 /** What a socket reports to (Tandem's connection): an object with methods, not closures per socket. */
 export interface SocketListener {

@@ -6,17 +6,18 @@
 import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, type OpAuthor, type PresenceValue, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import { installLiveAccess, trackAgent } from '../extensions/live-access';
+import type { AccessAction, Principal } from '../hooks';
+import type { Logger } from '../logger';
+import type { HookRunner } from '../run-hook';
+import { slimAgent } from '../sharedb/agent';
+import { AgentStream, type Connection } from '../transport/connection';
+import { authorOf } from '../transport/frames';
+import { channelDoc } from '../transport/shapes';
 import { createAccessCheck } from './access';
-import { AgentStream, type Connection } from './connection';
-import { authorOf, slimAgent } from './fanout';
-import type { AccessAction, Principal } from './hooks';
-import { installLiveAccess, trackAgent } from './live-access';
-import type { Logger } from './logger';
+import { newClientId } from './client-ids';
 import { userInfo } from './principal';
-import { filterQueries, setReader } from './readable-queries';
-import type { HookRunner } from './run-hook';
-import { newClientId } from './security/client-ids';
-import { channelDoc } from './transport/shapes';
+import { filterQueries, setReader } from './read-filter';
 
 type Next = (error?: unknown) => void;
 
@@ -230,7 +231,7 @@ export function installMiddleware(backend: ShareDB, hooks: HookRunner, logger?: 
     next();
   });
 
-  // op: remember who wrote an op on its way out, keyed by its payload (see fanout.ts).
+  // op: remember who wrote an op on its way out, keyed by its payload (see transport/frames.ts).
   use('op', (context, next) => {
     const op = context.op as { op?: object; create?: object; au?: OpAuthor };
     const key = op.op ?? op.create;

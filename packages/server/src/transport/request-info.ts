@@ -5,7 +5,7 @@
  * dropped.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { RequestInfo } from './hooks';
+import type { RequestInfo } from '../hooks';
 
 /** Headers whose values repeat across clients (one browser build, one site, one protocol). */
 const REPEATING = new Set([

@@ -5,8 +5,8 @@
  */
 import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import type { AccessAction, Principal, TandemHooks } from './hooks';
-import type { HookRunner } from './run-hook';
+import type { AccessAction, Principal, TandemHooks } from '../hooks';
+import type { HookRunner } from '../run-hook';
 
 export type AccessCheck = (
   principal: Principal,

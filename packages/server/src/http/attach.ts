@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, selectSubprotocol, TandemError } from '@tandem/protocol';
 import { WebSocketServer } from 'ws';
-import type { TandemOptions } from './options';
-import { fromWs } from './socket';
-import { createTandem, type Tandem } from './tandem';
+import type { TandemOptions } from '../options';
+import { createTandem, type Tandem } from '../tandem';
+import { fromWs } from '../transport/socket';
 
 /**
  * An Express or Connect app. `attach` finds the server that serves it either way: `app.listen`

@@ -7,8 +7,9 @@
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import type { Connection } from './connection';
-import type { Principal } from './hooks';
+import type { Principal } from '../hooks';
+import { agentClosed, stopStreaming, streamedDocuments } from '../sharedb/subscriptions';
+import type { Connection } from '../transport/connection';
 
 /** Which subscriptions to re-check; every field narrows it. @default every live subscription */
 export interface AccessScope {
@@ -20,23 +21,9 @@ export interface AccessScope {
 /** A reserved pub/sub channel (no collection of that name carries ops), like the events channel. */
 const CHANNEL = '_tandem_access';
 
-interface Stream {
-  destroy(): void;
-}
-
-interface QueryEmitterLike {
-  collection: string;
-  ids: string[];
-  onDiff(diff: { type: 'remove'; index: number; howMany: number }[]): void;
-}
-
-/** The parts of a ShareDB agent that hold its subscriptions. */
+/** A socket's ShareDB agent as far as live access needs it (its subscriptions are the fence's). */
 export interface LiveAgent {
-  closed?: boolean;
   custom: { principal?: Principal; connection?: Connection };
-  subscribedDocs: Record<string, Record<string, Stream>>;
-  subscribedPresences: Record<string, Stream>;
-  subscribedQueries: Record<string, QueryEmitterLike>;
 }
 
 /** Resolves when allowed to read, rejects otherwise. */
@@ -83,52 +70,19 @@ function inScope(scope: AccessScope, collection: string, id: string): boolean {
   );
 }
 
-/** Stop everything that streams `collection/id` to this agent. */
-function cut(agent: LiveAgent, collection: string, id: string): void {
-  const docs = agent.subscribedDocs[collection];
-  const stream = docs?.[id];
-  if (stream !== undefined) {
-    delete docs[id];
-    stream.destroy();
-  }
-  // ShareDB's presence channel of a document is `collection.id`.
-  const channel = `${collection}.${id}`;
-  const presence = agent.subscribedPresences[channel];
-  if (presence !== undefined) {
-    delete agent.subscribedPresences[channel];
-    presence.destroy();
-  }
-  for (const emitter of Object.values(agent.subscribedQueries)) {
-    const index = emitter.collection === collection ? emitter.ids.indexOf(id) : -1;
-    if (index < 0) continue;
-    // Later polls are filtered (see middleware.ts), so it does not come back while unreadable.
-    emitter.ids.splice(index, 1);
-    emitter.onDiff([{ type: 'remove', index, howMany: 1 }]);
-  }
-}
-
 /** Re-authorize one agent's subscriptions in scope; cut and report the refused ones. */
 async function recheck(agent: LiveAgent, check: ReadCheck, scope: AccessScope): Promise<void> {
   const principal = agent.custom.principal;
-  if (agent.closed || principal === undefined) return;
+  if (agentClosed(agent) || principal === undefined) return;
   if (scope.userId !== undefined && principal.id !== scope.userId) return;
   const targets = new Map<string, [string, string]>();
-  const add = (collection: string, id: string) => {
+  for (const [collection, id] of streamedDocuments(agent))
     if (inScope(scope, collection, id)) targets.set(`${collection}\u0000${id}`, [collection, id]);
-  };
-  for (const [collection, docs] of Object.entries(agent.subscribedDocs))
-    for (const id of Object.keys(docs)) add(collection, id);
-  for (const channel of Object.keys(agent.subscribedPresences)) {
-    const dot = channel.indexOf('.');
-    if (dot > 0) add(channel.slice(0, dot), channel.slice(dot + 1));
-  }
-  for (const emitter of Object.values(agent.subscribedQueries))
-    for (const id of emitter.ids) add(emitter.collection, id);
   await Promise.all(
     [...targets.values()].map(([collection, id]) =>
       check(agent, collection, id).catch((error: unknown) => {
-        if (agent.closed) return;
-        cut(agent, collection, id);
+        if (agentClosed(agent)) return;
+        stopStreaming(agent, collection, id);
         const refused = TandemError.from(error, ErrorCode.FORBIDDEN);
         agent.custom.connection?.reportError(
           new TandemError(refused.code, refused.message, {

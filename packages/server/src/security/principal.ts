@@ -1,7 +1,7 @@
 /** Principals: the anonymous default and the user info presence and authorship show. */
 import { randomUUID } from 'node:crypto';
 import type { UserInfo } from '@tandem/protocol';
-import type { Principal } from './hooks';
+import type { Principal } from '../hooks';
 
 /** Distinct, readable on white and dark backgrounds. */
 const PALETTE = [

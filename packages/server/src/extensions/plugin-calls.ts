@@ -12,11 +12,11 @@ import {
   type LockMessage,
   TandemError,
 } from '@tandem/protocol';
-import type { AccessCheck } from './access';
-import type { Connection } from './connection';
-import type { Principal } from './hooks';
+import type { Principal } from '../hooks';
+import type { AccessCheck } from '../security/access';
+import { userInfo } from '../security/principal';
+import type { Connection } from '../transport/connection';
 import type { Plugins } from './plugins';
-import { userInfo } from './principal';
 
 function principalOf(connection: Connection): Principal {
   if (connection.principal === undefined)

@@ -13,7 +13,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, type OpAuthor, type Result, TandemError, unwrap } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 export const WEBHOOK_EVENT_TYPES = [
   'document.committed',

@@ -5,18 +5,14 @@
 import { type } from '@tandem/ot';
 import { optionalImport } from '@tandem/protocol';
 import ShareDB from 'sharedb';
-import { installSubmitReplies } from './fanout';
-import type { Logger } from './logger';
-import { installSubscriptionStreams } from './op-stream';
-import type { ResolvedOptions } from './options';
-import {
-  type ChannelOp,
-  OrderedDelivery,
-  orderPubSub,
-  reportSubscribeVersions,
-} from './pubsub/ordered-delivery';
-import { RedisPubSub } from './pubsub/redis';
-import type { Storage } from './storage';
+import type { Logger } from '../logger';
+import type { ResolvedOptions } from '../options';
+import { type ChannelOp, OrderedDelivery } from '../pubsub/ordered-delivery';
+import { RedisPubSub } from '../pubsub/redis';
+import type { Storage } from '../storage';
+import { installSubmitReplies } from './agent';
+import { orderPubSub, reportSubscribeVersions } from './ordering';
+import { installSubscriptionStreams } from './subscription-stream';
 
 let registered = false;
 

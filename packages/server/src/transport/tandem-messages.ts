@@ -1,11 +1,11 @@
 /** Answers Tandem's own client messages (the `a: 'tandem'` namespace), which ShareDB never sees. */
 import { ErrorCode, TANDEM_ACTION, TandemError, type TandemMessage } from '@tandem/protocol';
+import { recheckAgent } from '../extensions/live-access';
+import type { PluginCalls } from '../extensions/plugin-calls';
+import type { Principal } from '../hooks';
+import type { HookRunner } from '../run-hook';
+import { userInfo } from '../security/principal';
 import { CloseCode, type Connection } from './connection';
-import type { Principal } from './hooks';
-import { recheckAgent } from './live-access';
-import type { PluginCalls } from './plugin-calls';
-import { userInfo } from './principal';
-import type { HookRunner } from './run-hook';
 
 /**
  * @param admit checks (and, for sliding sessions, extends) the session a refreshed principal names;

@@ -7,7 +7,12 @@ import { isReservedCollection } from '@tandem/conflicts';
 import { type as tandemType } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import { checkResultingDocument, checkSubmittedOp, DocumentSizes, type ResolvedValidation } from './limits';
+import {
+  checkResultingDocument,
+  checkSubmittedOp,
+  DocumentSizes,
+  type ResolvedValidation,
+} from '../security/limits';
 
 type Next = (error?: unknown) => void;
 

@@ -1,0 +1,71 @@
+/** Coalescing: what each socket is owed goes out in as few frames as the load allows. */
+import { BatchCache } from './frames';
+
+/** Something that owes its socket frames and can write them all in one go. */
+export interface Flushable {
+  flush(): void;
+}
+
+/**
+ * One flush per event-loop turn for all dirty connections: a single setImmediate instead of a
+ * timer or closure per socket, so coalescing costs nothing per subscriber. It never waits while
+ * frames are owed: whatever arrived while the last flush (or the turn's other work) ran is written
+ * in the next flush, at the end of the turn. The batch grows with the load by itself, and the CPU
+ * is never idle while ops are queued (pacing flushes by their own length, as an earlier version
+ * did, left the server at 56–86 % CPU with ops waiting: issue #15).
+ *
+ * The turn itself is bounded in time. ShareDB runs a whole burst of submits (storage, transform,
+ * commit, pub/sub) as one chain of nextTick callbacks and promise jobs, and Node runs no
+ * setImmediate until that chain ends: waiting for the turn would hold every ack and op of the burst
+ * back until the last submit of it committed (500 clients: nothing acknowledged for seconds). So
+ * frames queued for longer than `maxDelayMs` (and than twice the last flush, which for hundreds of
+ * sockets is itself milliseconds of writes) are flushed from inside the chain.
+ */
+export class FlushScheduler {
+  readonly batches = new BatchCache();
+  private dirty: Flushable[] = [];
+  private spare: Flushable[] = [];
+  private scheduled = false;
+  /** When the oldest unflushed frame was queued (performance.now()). */
+  private since = 0;
+  private queuedSinceCheck = 0;
+  /** How long the last flush took: an early flush waits at least twice that (writes stay ≤ ⅓ of the time). */
+  private lastFlushMs = 0;
+
+  constructor(private readonly maxDelayMs = 50) {}
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    this.flushDirty();
+  };
+
+  private flushDirty(): void {
+    const started = performance.now();
+    const batch = this.dirty;
+    this.dirty = this.spare;
+    for (let i = 0; i < batch.length; i++) batch[i].flush();
+    batch.length = 0;
+    this.batches.clear();
+    this.spare = batch;
+    this.lastFlushMs = performance.now() - started;
+  }
+
+  mark(target: Flushable): void {
+    if (this.dirty.length === 0) this.since = performance.now();
+    this.dirty.push(target);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  /**
+   * Called for every frame queued. Every 64th looks at the clock (cheap enough per subscriber) and
+   * flushes now when the turn has run too long; the pending setImmediate still flushes the rest.
+   */
+  queued(): void {
+    if (++this.queuedSinceCheck < 64) return;
+    this.queuedSinceCheck = 0;
+    const waited = performance.now() - this.since;
+    if (this.dirty.length > 0 && waited > this.maxDelayMs && waited > 2 * this.lastFlushMs) this.flushDirty();
+  }
+}
