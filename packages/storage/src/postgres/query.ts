@@ -21,8 +21,9 @@ const OPERATORS: Record<Comparison, string> = { gt: '>', gte: '>=', lt: '<', lte
 class Binder {
   constructor(readonly params: unknown[]) {}
 
-  bind(value: unknown): string {
-    if (hasUnstorableText(value))
+  /** `source` is what `value` encodes (JSON text hides NUL and unpaired surrogates as escapes). */
+  bind(value: unknown, source: unknown = value): string {
+    if (hasUnstorableText(source))
       throw new TandemError(
         ErrorCode.INVALID_MESSAGE,
         'a query value or field may not hold NUL or unpaired surrogate characters',
@@ -33,18 +34,22 @@ class Binder {
 }
 
 /** Any of `values`, by Mongo equality: jsonb equality, plus scalars found in an array. */
-function anyOf(field: string, values: unknown[], binder: Binder): string {
+function anyOf(path: () => string, values: unknown[], binder: Binder): string {
   const split = splitValues(values);
+  if (!split.null && split.scalars.length === 0 && split.json.length === 0) return 'false';
+  const field = path();
   const parts: string[] = [];
   if (split.null) parts.push(`${field} IS NULL OR ${field} = 'null'::jsonb`);
   const whole = [...split.scalars, ...split.json].map((v) => JSON.stringify(v));
-  if (whole.length > 0) parts.push(`${field} = ANY(${binder.bind(whole)}::jsonb[])`);
+  if (whole.length > 0) parts.push(`${field} = ANY(${binder.bind(whole, values)}::jsonb[])`);
   if (split.scalars.length > 0) {
     // As in Mongo, a scalar also matches an array holding it: `["x","y"] @> '["x"]'` (top-level only).
     const wrapped = split.scalars.map((v) => JSON.stringify([v]));
-    parts.push(`(jsonb_typeof(${field}) = 'array' AND ${field} @> ANY(${binder.bind(wrapped)}::jsonb[]))`);
+    parts.push(
+      `(jsonb_typeof(${field}) = 'array' AND ${field} @> ANY(${binder.bind(wrapped, split.scalars)}::jsonb[]))`,
+    );
   }
-  return parts.length === 0 ? 'false' : `(${parts.join(' OR ')})`;
+  return `(${parts.join(' OR ')})`;
 }
 
 /** A comparison between values of the operand's type only; strings by code point (collation "C"). */
@@ -55,17 +60,18 @@ function compare(field: string, op: Comparison, value: string | number | boolean
   return `(jsonb_typeof(${field}) = '${type}' AND ${field} ${OPERATORS[op]} ${binder.bind(JSON.stringify(value))}::jsonb)`;
 }
 
-function testSql(field: string, test: FieldTest, binder: Binder): string {
+/** `path()` binds the field's path on first use: PostgreSQL refuses a parameter no expression uses. */
+function testSql(path: () => string, test: FieldTest, binder: Binder): string {
   switch (test.op) {
     case 'in':
-      return anyOf(field, test.values, binder);
+      return anyOf(path, test.values, binder);
     // IS NOT TRUE, not NOT: a missing field makes the match NULL, and Mongo's $nin matches it.
     case 'nin':
-      return `${anyOf(field, test.values, binder)} IS NOT TRUE`;
+      return `${anyOf(path, test.values, binder)} IS NOT TRUE`;
     case 'exists':
-      return test.exists ? `${field} IS NOT NULL` : `${field} IS NULL`;
+      return test.exists ? `${path()} IS NOT NULL` : `${path()} IS NULL`;
     default:
-      return compare(field, test.op, test.value, binder);
+      return compare(path(), test.op, test.value, binder);
   }
 }
 
@@ -90,8 +96,12 @@ export function compileQuery(query: unknown, params: unknown[]): CompiledQuery {
   const parsed = parseQuery(query);
   const binder = new Binder(params);
   const conditions = parsed.conditions.flatMap(({ keys, tests }) => {
-    const field = `(doc #> ${binder.bind(keys)}::text[])`;
-    return tests.map((test) => `(${testSql(field, test, binder)})`);
+    let field: string | undefined;
+    const path = () => {
+      field ??= `(doc #> ${binder.bind(keys)}::text[])`;
+      return field;
+    };
+    return tests.map((test) => `(${testSql(path, test, binder)})`);
   });
   const orderBy = parsed.sort
     .map(({ keys, descending }) =>
