@@ -4,7 +4,11 @@
  * of its own: parallel runs never collide, and no second server is ever started.
  */
 import { randomBytes } from 'node:crypto';
+import { storageOf } from '../presets';
+import type { Storage } from '../types';
 import { loadPg, PostgresConnection } from './connection';
+import { PostgresDB } from './db';
+import { PostgresMilestoneDB } from './milestone-db';
 
 /** `PG_URL`, else `DATABASE_URL`, else the machine's test database (trust auth). */
 export const TEST_POSTGRES_URL =
@@ -34,6 +38,8 @@ export interface TestSchemas {
    * (about 0.1 s). Only while no store on it is in use.
    */
   emptied(): Promise<PostgresConnection>;
+  /** A Storage (both adapters) on the shared schema, emptied: `emptied()` for suites that open stores. */
+  emptiedStorage(options?: { milestoneInterval?: number }): Promise<Storage>;
   /** Drop every schema this made. */
   dropAll(): Promise<void>;
 }
@@ -53,21 +59,28 @@ export function testSchemas(url = TEST_POSTGRES_URL): TestSchemas {
     withSchema.searchParams.set('options', '-c synchronous_commit=off');
     return withSchema.toString();
   };
+  const emptied = async () => {
+    // One connection: statements run in the order they were issued, as on SQLite (ShareDB's suites
+    // assume a query subscribed before a create runs before it). A test that never closes its
+    // adapter keeps a reference, so idle connections must not hold the process open either.
+    shared ??= PostgresConnection.open({
+      url: next(),
+      poolSize: 1,
+      poolOptions: { allowExitOnIdle: true },
+    });
+    const connection = await shared;
+    const s = connection.schema;
+    await connection.query(`DELETE FROM ${s}.ops; DELETE FROM ${s}.snapshots; DELETE FROM ${s}.milestones`);
+    return connection;
+  };
   return {
     next,
-    async emptied() {
-      // One connection: statements run in the order they were issued, as on SQLite (ShareDB's suites
-      // assume a query subscribed before a create runs before it). A test that never closes its
-      // adapter keeps a reference, so idle connections must not hold the process open either.
-      shared ??= PostgresConnection.open({
-        url: next(),
-        poolSize: 1,
-        poolOptions: { allowExitOnIdle: true },
-      });
-      const connection = await shared;
-      const s = connection.schema;
-      await connection.query(`DELETE FROM ${s}.ops; DELETE FROM ${s}.snapshots; DELETE FROM ${s}.milestones`);
-      return connection;
+    emptied,
+    async emptiedStorage(options = {}) {
+      const connection = await emptied();
+      const db = new PostgresDB({ connection });
+      const milestoneDb = new PostgresMilestoneDB({ connection, interval: options.milestoneInterval });
+      return storageOf('postgres', connection.location, db, milestoneDb);
     },
     async dropAll() {
       if (shared) await (await shared).release();
