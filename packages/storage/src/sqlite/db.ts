@@ -8,7 +8,7 @@ import { emptySnapshot, NO_END, wantsMetadata } from '../sql-common';
 import type { ReadOptions, StoredOp, StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
 import { compileQuery } from './query';
-import { SnapshotCache, type SnapshotRow } from './snapshot-cache';
+import { noteLocalCommit, SnapshotCache, type SnapshotRow } from './snapshot-cache';
 
 export interface SqliteDBOptions extends SqliteOptions {
   /** Share an open connection (e.g. with a SqliteMilestoneDB) instead of opening `path`. */
@@ -127,6 +127,7 @@ export class SqliteDB extends ShareDB.DB {
       this.cache.forget(collection, id);
       throw error;
     }
+    noteLocalCommit();
     this.remember(collection, row, committed);
     return committed;
   }
@@ -189,6 +190,7 @@ export class SqliteDB extends ShareDB.DB {
               }
             });
     }
+    noteLocalCommit();
     // Each answer on its own tick: a callback that throws cannot keep the others from being called.
     batch.forEach(({ collection, row, callback }, i) => {
       const result = results[i];
