@@ -179,6 +179,27 @@ function bareTransactionMicros(dir: string, run: number, ops: number): number {
 }
 
 /**
+ * The same bound for (b): `docs` one-row counter updates (one per document, keyed by a text id like
+ * the snapshots) in one IMMEDIATE transaction, as a group commit writes them, in µs per document.
+ */
+function bareGroupMicros(dir: string, run: number, docs: number, rounds: number): number {
+  const db = new SqliteDB({ path: join(dir, `bare-group-${run}.sqlite`) });
+  const raw = db.connection.db as unknown as RawSqlite;
+  raw.exec('CREATE TABLE bare (id TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID');
+  const insert = raw.prepare('INSERT INTO bare VALUES (?, 0)');
+  for (let d = 0; d < docs; d++) insert.run(`doc-${d}`);
+  const bump = raw.prepare('UPDATE bare SET v = v + 1 WHERE id = ?');
+  const group = raw.transaction(() => {
+    for (let d = 0; d < docs; d++) bump.run(`doc-${d}`);
+  });
+  const start = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) group.immediate();
+  const micros = Number(process.hrtime.bigint() - start) / 1e3 / (docs * rounds);
+  db.close();
+  return micros;
+}
+
+/**
  * The least a durable PostgreSQL commit costs from here: one autocommit UPDATE of one integer in a
  * one-row table (one round trip, one WAL flush), in µs. Sequential, as each op in (a) is.
  */
@@ -218,6 +239,7 @@ export async function run(options: BenchOptions): Promise<void> {
   try {
     const rows: (string | number)[][] = [];
     let hotMemory = Number.NaN;
+    let wideMemory = Number.NaN;
     for (const workload of workloads) {
       // Warm-up (JIT, SQLite page cache, file creation paths), not measured.
       for (const store of stores)
@@ -235,6 +257,7 @@ export async function run(options: BenchOptions): Promise<void> {
       }
       const memory = median(samples.get('MemoryDB') ?? []);
       if (workload === workloads[0]) hotMemory = memory;
+      else wideMemory = memory;
       for (const store of stores) {
         const opsPerSecond = median(samples.get(store) ?? []);
         rows.push([
@@ -260,9 +283,18 @@ export async function run(options: BenchOptions): Promise<void> {
     const bare = median(
       Array.from({ length: runs }, () => bareTransactionMicros(dir, fileIndex++, hot.opsPerDoc)),
     );
+    const wide = workloads[1];
+    bareGroupMicros(dir, fileIndex++, wide.docs, Math.ceil(wide.opsPerDoc / 10)); // warm-up
+    const bareGroup = median(
+      Array.from({ length: runs }, () => bareGroupMicros(dir, fileIndex++, wide.docs, wide.opsPerDoc)),
+    );
     const roundTrip = 1e6 / hotMemory;
+    const wideRoundTrip = 1e6 / wideMemory;
     console.log(
       `Per op in (a): MemoryDB's whole ShareDB round trip ${formatNumber(roundTrip)} µs; SqliteDB alone (getSnapshot + durable commit, no ShareDB) ${formatNumber(floor)} µs; a bare one-row SQLite transaction ${formatNumber(bare)} µs, so even a free adapter around it would leave (a) near ${formatNumber(roundTrip / (roundTrip + bare))}× (medians of ${runs}).`,
+    );
+    console.log(
+      `Per op in (b): MemoryDB ${formatNumber(wideRoundTrip)} µs; a bare one-row counter update per document inside one group transaction ${formatNumber(bareGroup)} µs, so (b) is bounded near ${formatNumber(wideRoundTrip / (wideRoundTrip + bareGroup))}× (medians of ${runs}).`,
     );
     if (postgres) {
       const ops = Math.ceil(hot.opsPerDoc / FULL_SHARE);
