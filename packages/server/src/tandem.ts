@@ -9,20 +9,19 @@ import type { ConflictRecord, ConflictsHandle } from '@tandem/conflicts';
 import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import { builtInExtensions } from './extensions/built-in';
 import { toReport } from './extensions/conflict-reports';
 import { createPluginCalls } from './extensions/plugin-calls';
-import { installPlugins, type Plugins } from './extensions/plugins';
+import type { Plugins } from './extensions/plugins';
 import { Extensions } from './extensions/registry';
-import { installValidation } from './extensions/validation';
-import { installCommitWebhooks, type WebhookCounts, Webhooks } from './extensions/webhooks';
+import { type WebhookCounts, Webhooks } from './extensions/webhooks';
 import type { Principal, RequestInfo } from './hooks';
-import { installTimings, Metrics, type MetricsSnapshot } from './metrics';
+import { Metrics, type MetricsSnapshot } from './metrics';
 import { type ResolvedOptions, resolveOptions, type TandemOptions } from './options';
 import { type EventsChannel, type EventsMessage, openEventsChannel } from './pubsub/events';
 import { HookRunner } from './run-hook';
 import { createAccessCheck } from './security/access';
 import { Audit } from './security/audit';
-import { installMiddleware } from './security/middleware';
 import { checkOrigin } from './security/origin';
 import { anonymousPrincipal, userInfo } from './security/principal';
 import {
@@ -35,7 +34,7 @@ import {
 import { createSessionManager, ended, type SessionManager, type Sessions } from './security/sessions';
 import { refused } from './security/tokens';
 import { carryErrorDetails, installFastOpDelivery } from './sharedb/agent';
-import { type Backend, createBackend } from './sharedb/backend';
+import { type Backend, createBackend, readProbe } from './sharedb/backend';
 import { assertSupported } from './sharedb/fence';
 import { subscribedDocuments } from './sharedb/subscriptions';
 import { resolveStorage, type Storage } from './storage';
@@ -186,7 +185,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     }
   };
 
-  const extensions = new Extensions(resolved.extensions, resolved.logger);
+  const builtIns = builtInExtensions({ metrics, hooks, webhooks, reportConflict: (r) => reportConflict(r) });
+  const extensions = new Extensions([...builtIns.list, ...resolved.extensions], resolved.logger);
 
   const deliverEvent = (message: EventsMessage): void => {
     if (message.t === 'conflict') deliverReport(message.report);
@@ -224,20 +224,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
       );
     }
-    installTimings(backend as never, metrics);
-    installValidation(backend, resolved.validation);
-    installMiddleware(backend, hooks, resolved.logger);
-    if (webhooks !== undefined) installCommitWebhooks(backend, webhooks);
-    const plugins = installPlugins(backend, resolved, reportConflict, (ref, version) =>
-      webhooks?.emit('version.created', { collection: ref.collection, id: ref.id, ...version }),
-    );
     const events = await openEventsChannel(backend, deliverEvent, resolved.logger);
-    const sessions = createSessionManager(
-      backend,
-      plugins.conflicts.trustAgent,
-      resolved.sessions,
-      (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
-    );
+    // Built-ins first, in their listed order (extensions/built-in.ts), then the host's.
     await extensions.install({
       backend,
       options: resolved,
@@ -247,6 +235,13 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       publish: (ext, data) => events.publish({ t: 'ext', ext, data }),
       connections: () => connections,
     });
+    const plugins = builtIns.plugins();
+    const sessions = createSessionManager(
+      backend,
+      plugins.conflicts.trustAgent,
+      resolved.sessions,
+      (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
+    );
     return { backend, plugins, events, sessions };
   });
   const sessionsPromise = readyPromise.then((r) => r.sessions);
@@ -478,15 +473,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     async readiness() {
       const backend = await backendPromise.catch(() => undefined);
       if (backend === undefined || closing) return { ready: false, store: false };
-      const db = backend.db as unknown as {
-        getSnapshot(c: string, id: string, f: null, o: null, cb: (e: unknown) => void): void;
-      };
-      const store = await probe(
-        () =>
-          new Promise<void>((resolve, reject) =>
-            db.getSnapshot('_tandem_health', 'probe', null, null, (e) => (e ? reject(e) : resolve())),
-          ),
-      );
+      const store = await probe(() => readProbe(backend));
       const client = pubsub?.redis;
       if (client === undefined) return { ready: store, store };
       const redis = await probe(() => client.ping());
@@ -536,9 +523,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       admission?.stop();
       const ready = await readyPromise.catch(() => undefined);
       if (ready !== undefined) {
+        // Conflicts' records in flight are stored and reported before pub/sub goes.
         await extensions.close();
-        // Records in flight are stored and reported before pub/sub goes.
-        await ready.plugins.conflicts.close();
       }
       // Last events are queued now; they are flushed (bounded by closeTimeoutMs) while the rest closes.
       const flushed = webhooks?.close();

@@ -143,5 +143,9 @@ describe('extensions', () => {
     await expect(attach({ port: 0 }, { extensions: [chat('d'), chat('d')] })).rejects.toMatchObject({
       code: ErrorCode.INVALID_CONFIG,
     });
+    // Built-in features are extensions too: their names are taken.
+    await expect(attach({ port: 0 }, { extensions: [{ name: 'access' }] })).rejects.toMatchObject({
+      code: ErrorCode.INVALID_CONFIG,
+    });
   });
 });

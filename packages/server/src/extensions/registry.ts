@@ -24,12 +24,22 @@ function badCall(reason: string): TandemError {
 export class Extensions {
   private readonly byName = new Map<string, Extension>();
   private readonly views = new WeakMap<Connection, Map<string, ExtensionConnection>>();
+  /** Events may arrive (from other processes) before an extension finished installing. */
+  private readonly installed = new Set<string>();
 
   constructor(
     private readonly list: readonly Extension[],
     private readonly logger: Logger,
   ) {
-    for (const extension of list) this.byName.set(extension.name, extension);
+    for (const extension of list) {
+      if (this.byName.has(extension.name))
+        throw new TandemError(
+          ErrorCode.INVALID_CONFIG,
+          `invalid option extensions: the name '${extension.name}' is taken (built-in names: metrics, validation, access, webhooks, conflicts-history)`,
+          { option: 'extensions', reason: 'duplicate name' },
+        );
+      this.byName.set(extension.name, extension);
+    }
   }
 
   /** Install every extension, in list order (each may rely on those before it). */
@@ -41,6 +51,7 @@ export class Extensions {
         publish: (data) => server.publish(ext, data),
         connectionsOf: (userId) => this.connectionsOf(server.connections(), ext, userId),
       });
+      this.installed.add(ext);
     }
   }
 
@@ -79,7 +90,8 @@ export class Extensions {
   /** Data published by `ext` on some process. */
   event(ext: string, data: unknown): void {
     const extension = this.byName.get(ext);
-    if (extension?.event !== undefined) this.safely(extension, 'event', () => extension.event?.(data));
+    if (extension?.event !== undefined && this.installed.has(ext))
+      this.safely(extension, 'event', () => extension.event?.(data));
   }
 
   metrics(): Record<string, Record<string, unknown>> {

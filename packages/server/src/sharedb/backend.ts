@@ -93,3 +93,13 @@ export async function createBackend(
   installSubmitReplies(backend as never);
   return { sharedb: backend, redis: pubsub, delivery };
 }
+
+/** One read from the store behind the backend (a readiness probe: any answer, even "no such doc", is up). */
+export function readProbe(backend: ShareDB): Promise<void> {
+  const db = backend.db as unknown as {
+    getSnapshot(c: string, id: string, f: null, o: null, cb: (e: unknown) => void): void;
+  };
+  return new Promise<void>((resolve, reject) =>
+    db.getSnapshot('_tandem_health', 'probe', null, null, (e) => (e ? reject(e) : resolve())),
+  );
+}
