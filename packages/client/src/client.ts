@@ -3,7 +3,6 @@
  * Node (`ws`, or Node's global WebSocket). Reconnects with exponential backoff and jitter; ShareDB
  * resubscribes and resends pending ops over the new socket.
  */
-import { type } from '@tandem/ot';
 import {
   AUTHOR_FIELD,
   type ConflictReport,
@@ -13,6 +12,7 @@ import {
   type HistoryCallMessage,
   type LockMessage,
   type OpAuthor,
+  type Logger as ProtocolLogger,
   TANDEM_ACTION,
   TandemError,
   type TandemMessage,
@@ -26,14 +26,10 @@ import type { OfflineStore } from './offline';
 import { createConnection, registerType, routeLogs, type ShareDbConnection, typeFor } from './sharedb';
 import { type BackoffOptions, ReconnectingSocket, type WebSocketConstructor } from './socket';
 
-registerType(type);
+registerType();
 
-/** Library code never writes to the console: diagnostics go to an injected logger. */
-export interface Logger {
-  info(message: string, ...details: unknown[]): void;
-  warn(message: string, ...details: unknown[]): void;
-  error(message: string, ...details: unknown[]): void;
-}
+/** Library code never writes to the console: diagnostics go to an injected logger (`console` fits). */
+export type Logger = Pick<ProtocolLogger, 'info' | 'warn' | 'error'>;
 
 const nothing = (): void => {};
 const silentLogger: Logger = { info: nothing, warn: nothing, error: nothing };

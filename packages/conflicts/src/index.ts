@@ -1,3 +1,4 @@
+export type { AgentCustom, TandemAgent } from './agent';
 export type { Classification, Collision, ConcurrentOp } from './classify';
 export { classify } from './classify';
 export type { ConflictsHandle, ConflictsLogger, ConflictsOptions, ResolveRequest } from './install';

@@ -1,3 +1,6 @@
+export type { StackStep, UndoStack } from '@tandem/ot';
+/** The pure undo stack lives in @tandem/ot (the client's undo is built on it); re-exported here. */
+export { applyRemote, createUndoStack, recordEdit, redo, undo } from '@tandem/ot';
 export { canonicalJson, checksum } from './canonical';
 export type { CompactableDB, CompactResult } from './compaction';
 export { memoryCompaction } from './compaction';
@@ -28,6 +31,4 @@ export type {
   VersionDiff,
   VersionedSnapshot,
 } from './types';
-export type { StackStep, UndoStack } from './undo-stack';
-export { applyRemote, createUndoStack, recordEdit, redo, undo } from './undo-stack';
 export type { CreateVersionInput } from './versions';

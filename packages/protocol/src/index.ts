@@ -31,6 +31,8 @@ export type {
   VersionedSnapshot,
 } from './history';
 export { cloneJson } from './json';
+export type { Logger } from './logger';
+export { silentLogger } from './logger';
 export type {
   AuthRefreshMessage,
   ConflictKind,

@@ -7,8 +7,8 @@ import { ErrorCode, TandemError } from '@tandem/protocol';
 import { type AttachedTandem, attach, type Extension, type ExtensionContext } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from './helpers';
+import { REDIS_URL } from './redis-url';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const log: string[] = [];
 
 /** A small chat: `say` is delivered to the named user's sockets on every process. */

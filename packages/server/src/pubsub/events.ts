@@ -6,6 +6,7 @@
 import type { ConflictReport } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { Logger } from '../logger';
+import type { RawPubSub } from './raw';
 
 /**
  * ShareDB publishes ops on channels named after collections (`c` and `c.id`). A reserved name no
@@ -22,17 +23,6 @@ export type EventsMessage =
   | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string }
   /** An extension's own data, for its instances on every process (`ExtensionContext.publish`). */
   | { t: 'ext'; ext: string; data: unknown };
-
-interface RawPubSub {
-  publish(channels: string[], data: unknown, callback: (error?: unknown) => void): void;
-  subscribe(
-    channel: string,
-    callback: (
-      error: unknown,
-      stream?: { on(e: 'data', f: (d: unknown) => void): void; destroy(): void },
-    ) => void,
-  ): void;
-}
 
 function isEventsMessage(data: unknown): data is EventsMessage {
   const m = data as Partial<{ t: unknown; report: unknown; sessionIds: unknown; reason: unknown }> | null;

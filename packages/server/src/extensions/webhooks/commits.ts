@@ -2,6 +2,7 @@
 import { isReservedCollection } from '@tandem/conflicts';
 import type { OpAuthor } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import { principalOf } from '../../sharedb/agent-custom';
 import type { Webhooks } from './delivery';
 import type { CommitEventData } from './events';
 
@@ -11,7 +12,7 @@ interface AfterWriteContext {
   collection: string;
   id: string;
   op: { v: number; op?: unknown; create?: unknown; del?: unknown; au?: OpAuthor };
-  agent?: { custom?: { principal?: { id?: unknown; name?: unknown } } };
+  agent?: unknown;
 }
 
 /** Send `document.committed` for every op committed on this process (Tandem's own records excepted). */
@@ -24,7 +25,7 @@ export function installCommitWebhooks(backend: ShareDB, webhooks: Webhooks): voi
   use('afterWrite', (context, next) => {
     if (!isReservedCollection(context.collection)) {
       const { op } = context;
-      const principal = context.agent?.custom?.principal;
+      const principal = principalOf(context.agent);
       const author =
         op.au ??
         (typeof principal?.id === 'string'
