@@ -8,6 +8,7 @@ export type { ForkInput, MergeCollision, MergeResult } from './fork';
 export type { History } from './history';
 export { installHistory } from './history';
 export type { HistoryOptions } from './options';
+export { checkHistoryOptions } from './options';
 export type { RevertOptions } from './revert';
 export type { AccessAction, CallContext, HistoryCall, HistoryMethod } from './rpc';
 export { HISTORY_METHODS, handleHistoryCall } from './rpc';

@@ -8,6 +8,7 @@ export {
   Subprotocol,
   selectSubprotocol,
 } from './codec';
+export { clockOption, invalidOption, knownKeys, plainObject, positiveIntegers } from './config';
 export type { ErrorDetails, Result, WireError } from './errors';
 export { ErrorCode, err, isErrorCode, isTandemError, isWireError, ok, TandemError, unwrap } from './errors';
 export type {

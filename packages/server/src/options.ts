@@ -2,7 +2,7 @@
  * Options, their defaults and their validation. Everything invalid is refused at creation with
  * INVALID_CONFIG, never at run time.
  */
-import { ErrorCode, TandemError } from '@tandem/protocol';
+import { invalidOption } from '@tandem/protocol';
 import { composeHooks } from './compose-hooks';
 import type { Extension } from './extensions/extension';
 import {
@@ -173,26 +173,23 @@ const OPTION_NAMES = new Set<string>([
   'webhooks',
 ]);
 
-function invalid(option: string, reason: string): TandemError {
-  return new TandemError(ErrorCode.INVALID_CONFIG, `invalid option ${option}: ${reason}`, { option, reason });
-}
-
 function positive(options: TandemOptions, name: keyof TandemOptions, fallback: number): number {
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw invalid(name, 'must be a positive number');
+    throw invalidOption(name, 'must be a positive number');
   return value;
 }
 
 function checkHooks(hooks: unknown, option = 'hooks'): TandemHooks {
   if (hooks === undefined) return {};
-  if (typeof hooks !== 'object' || hooks === null) throw invalid(option, 'must be an object');
+  if (typeof hooks !== 'object' || hooks === null) throw invalidOption(option, 'must be an object');
   const known = new Set<string>(HOOK_NAMES);
   for (const [name, fn] of Object.entries(hooks)) {
-    if (!known.has(name)) throw invalid(option, `unknown hook '${name}' (known: ${HOOK_NAMES.join(', ')})`);
+    if (!known.has(name))
+      throw invalidOption(option, `unknown hook '${name}' (known: ${HOOK_NAMES.join(', ')})`);
     if (fn !== undefined && typeof fn !== 'function')
-      throw invalid(option, `hook '${name}' must be a function`);
+      throw invalidOption(option, `hook '${name}' must be a function`);
   }
   return hooks as TandemHooks;
 }
@@ -201,13 +198,13 @@ const EXTENSION_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 
 function checkExtensions(extensions: unknown): readonly Extension[] {
   if (extensions === undefined) return [];
-  if (!Array.isArray(extensions)) throw invalid('extensions', 'must be an array');
+  if (!Array.isArray(extensions)) throw invalidOption('extensions', 'must be an array');
   const names = new Set<string>();
   for (const [i, extension] of extensions.entries()) {
     const name = (extension as Partial<Extension> | null)?.name;
     if (typeof name !== 'string' || !EXTENSION_NAME.test(name))
-      throw invalid(`extensions[${i}].name`, 'must match /^[a-z][a-z0-9-]{0,63}$/');
-    if (names.has(name)) throw invalid(`extensions[${i}].name`, `'${name}' is used twice`);
+      throw invalidOption(`extensions[${i}].name`, 'must match /^[a-z][a-z0-9-]{0,63}$/');
+    if (names.has(name)) throw invalidOption(`extensions[${i}].name`, `'${name}' is used twice`);
     names.add(name);
     checkHooks((extension as Extension).hooks, `extensions[${i}].hooks`);
   }
@@ -225,22 +222,24 @@ function resolveHooks(hooks: TandemOptions['hooks'], extensions: readonly Extens
 function resolveRedis(redis: TandemOptions['redis']): ResolvedOptions['redis'] {
   if (redis === undefined) return undefined;
   const given = typeof redis === 'string' ? { url: redis } : redis;
-  if (typeof given !== 'object' || given === null) throw invalid('redis', 'must be a URL or { url, prefix }');
+  if (typeof given !== 'object' || given === null)
+    throw invalidOption('redis', 'must be a URL or { url, prefix }');
   const checkIntervalMs = given.checkIntervalMs ?? 30_000;
   if (typeof checkIntervalMs !== 'number' || !(checkIntervalMs >= 0))
-    throw invalid('redis', 'checkIntervalMs must be >= 0');
+    throw invalidOption('redis', 'checkIntervalMs must be >= 0');
   return { url: given.url ?? 'redis://127.0.0.1:6379', prefix: given.prefix ?? 'tandem', checkIntervalMs };
 }
 
 export function resolveOptions(options: TandemOptions = {}): ResolvedOptions {
   for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) throw invalid(name, 'unknown option');
+    if (!OPTION_NAMES.has(name)) throw invalidOption(name, 'unknown option');
   }
   const path = options.path ?? '/tandem';
-  if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('path', "must start with '/'");
+  if (typeof path !== 'string' || !path.startsWith('/')) throw invalidOption('path', "must start with '/'");
   const maxMessageBytes = positive(options, 'maxMessageBytes', 1_048_576);
   const maxPayloadBytes = positive(options, 'maxPayloadBytes', 4 * maxMessageBytes);
-  if (maxPayloadBytes < maxMessageBytes) throw invalid('maxPayloadBytes', 'must be at least maxMessageBytes');
+  if (maxPayloadBytes < maxMessageBytes)
+    throw invalidOption('maxPayloadBytes', 'must be at least maxMessageBytes');
   const extensions = checkExtensions(options.extensions);
   return {
     hooks: resolveHooks(options.hooks, extensions),

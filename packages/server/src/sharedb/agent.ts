@@ -134,7 +134,8 @@ export function installFastOpDelivery(agent: FastAgent): void {
   agent._subscribeToStream = subscribeToDocStream;
 }
 
-const AGENT_MAPS = [
+/** The maps a fresh agent is built with, slimmed below (the fence checks each exists). */
+export const AGENT_MAPS = [
   'subscribedDocs',
   'subscribedQueries',
   'subscribedPresences',

@@ -19,6 +19,7 @@
 import { createRequire } from 'node:module';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
+import { AGENT_MAPS } from './agent';
 
 /** The sharedb versions the patches are tested with (the workspace's `sharedb: ~5.2.2`). */
 export const TESTED_SHAREDB = { from: [5, 2, 2], below: [5, 3, 0] } as const;
@@ -30,20 +31,7 @@ const PROBES: Record<string, readonly string[]> = {
 };
 
 /** Fields of an agent the patches read or swap (checked on a live agent: they are set in its constructor). */
-const AGENT_FIELDS = [
-  'subscribedDocs',
-  'subscribedQueries',
-  'subscribedPresences',
-  'presenceSubscriptionSeq',
-  'presenceRequests',
-  'latestDocVersionStreams',
-  'latestDocVersions',
-  'protocol',
-  'custom',
-  'clientId',
-  'stream',
-  'backend',
-] as const;
+const AGENT_FIELDS = [...AGENT_MAPS, 'clientId', 'stream', 'backend'] as const;
 
 function parse(version: string): number[] | undefined {
   const match = /^(\d+)\.(\d+)\.(\d+)/.exec(version);

@@ -1,5 +1,5 @@
 /** `options.webhooks`: endpoints, retries and bounds, checked at creation. */
-import { ErrorCode, TandemError } from '@tandem/protocol';
+import { invalidOption } from '@tandem/protocol';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events';
 
 export interface WebhookEndpoint {
@@ -68,54 +68,53 @@ const DEFAULTS = {
   closeTimeoutMs: 5_000,
 } as const;
 
-function invalid(option: string, reason: string): TandemError {
-  return new TandemError(ErrorCode.INVALID_CONFIG, `invalid option ${option}: ${reason}`, { option, reason });
-}
-
 /** Check `options.webhooks` at creation; undefined when there is nothing to deliver to. */
 export function resolveWebhooks(value: unknown): ResolvedWebhooks | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalid('webhooks', 'must be an object');
+    throw invalidOption('webhooks', 'must be an object');
   const given = value as Record<string, unknown>;
   const known = new Set(['endpoints', ...Object.keys(DEFAULTS)]);
   for (const key of Object.keys(given)) {
-    if (!known.has(key)) throw invalid(`webhooks.${key}`, 'unknown option');
+    if (!known.has(key)) throw invalidOption(`webhooks.${key}`, 'unknown option');
   }
   const numbers = { ...DEFAULTS } as Record<keyof typeof DEFAULTS, number>;
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const n = given[key];
     if (n === undefined) continue;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
-      throw invalid(`webhooks.${key}`, 'must be a positive integer');
+      throw invalidOption(`webhooks.${key}`, 'must be a positive integer');
     numbers[key] = n;
   }
-  if (!Array.isArray(given.endpoints)) throw invalid('webhooks.endpoints', 'must be an array');
+  if (!Array.isArray(given.endpoints)) throw invalidOption('webhooks.endpoints', 'must be an array');
   const types = new Set<string>(WEBHOOK_EVENT_TYPES);
   const endpoints = given.endpoints.map((endpoint: unknown, i) => {
     const option = `webhooks.endpoints[${i}]`;
-    if (typeof endpoint !== 'object' || endpoint === null) throw invalid(option, 'must be an object');
+    if (typeof endpoint !== 'object' || endpoint === null) throw invalidOption(option, 'must be an object');
     const { url, secret, events, ...rest } = endpoint as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
-    if (extra !== undefined) throw invalid(`${option}.${extra}`, 'unknown option');
+    if (extra !== undefined) throw invalidOption(`${option}.${extra}`, 'unknown option');
     let parsed: URL | undefined;
     try {
       parsed = typeof url === 'string' ? new URL(url) : undefined;
     } catch {}
     if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
-      throw invalid(`${option}.url`, 'must be an http(s) URL');
+      throw invalidOption(`${option}.url`, 'must be an http(s) URL');
     const secrets = typeof secret === 'string' ? [secret] : secret;
     if (
       !Array.isArray(secrets) ||
       secrets.length === 0 ||
       !secrets.every((s) => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH)
     )
-      throw invalid(
+      throw invalidOption(
         `${option}.secret`,
         `must be a string (or list) of at least ${MIN_SECRET_LENGTH} characters`,
       );
     if (events !== undefined && (!Array.isArray(events) || !events.every((e) => types.has(e))))
-      throw invalid(`${option}.events`, `must list event types among ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+      throw invalidOption(
+        `${option}.events`,
+        `must list event types among ${WEBHOOK_EVENT_TYPES.join(', ')}`,
+      );
     return {
       url: parsed.href,
       secrets: [...secrets] as string[],
