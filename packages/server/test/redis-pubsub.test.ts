@@ -4,8 +4,9 @@ import { RedisPubSub } from '../src/pubsub/redis';
 import { installSubscriptionStreams, type SubscriptionStream } from '../src/sharedb/subscription-stream';
 import { until } from './helpers';
 import { type RedisProxy, redisProxy } from './redis-proxy';
+import { REDIS_URL } from './redis-url';
 
-const REDIS = 'redis://127.0.0.1:6379';
+const REDIS = REDIS_URL;
 const quiet = () => {};
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 let run = 0;

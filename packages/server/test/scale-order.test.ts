@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { client, until } from './helpers';
 import { type RedisProxy, redisProxy } from './redis-proxy';
+import { REDIS_URL } from './redis-url';
 
-const REDIS = 'redis://127.0.0.1:6379';
+const REDIS = REDIS_URL;
 let run = 0;
 
 type Server = Awaited<ReturnType<typeof attach>>;
