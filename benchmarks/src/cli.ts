@@ -15,7 +15,10 @@ const suites = {
     'the automerge-paper editing trace through @tandem/ot, Yjs, plain strings',
     () => import('./suites/trace'),
   ],
-  storage: ['committed ops/s through ShareDB: MemoryDB vs SQLite', () => import('./suites/storage')],
+  storage: [
+    'committed ops/s through ShareDB: MemoryDB vs SQLite and PostgreSQL',
+    () => import('./suites/storage'),
+  ],
   conflicts: ['classification overhead per committed op', () => import('./suites/conflicts')],
   history: ['time travel and history pages on a 100,000-op document', () => import('./suites/history')],
   e2e: [

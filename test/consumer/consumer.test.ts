@@ -155,6 +155,7 @@ describe('the packed packages in an outside project', () => {
       'mongodb',
       'sharedb-mongo',
       'sharedb-milestone-mongo',
+      'pg',
       'redis',
       'sharedb-redis-pubsub',
       'pino',
@@ -226,6 +227,7 @@ describe('the packed packages in an outside project', () => {
           canonical: '{"a":[2],"b":1}',
           createTwice: 'ALREADY_EXISTS',
           mongoMissing: 'mongodb',
+          pgMissing: 'pg',
           redisMissing: 'redis',
           dataDir: join(app, 'data'),
         });

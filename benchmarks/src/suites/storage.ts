@@ -1,5 +1,6 @@
 /**
- * storage: committed ops/s through a real ShareDB backend, MemoryDB vs the SQLite adapter.
+ * storage: committed ops/s through a real ShareDB backend, MemoryDB vs the SQLite and PostgreSQL
+ * adapters.
  * (a) one hot document, sequential submits (each op waits for its ack: the latency-bound case);
  * (b) 100 documents submitting concurrently (throughput). Runs alternate between stores so machine
  * noise hits both alike; each figure is the median of the runs. Ops are ot-json1 ops.
@@ -8,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteDB, type SqliteSynchronous } from '@tandem/storage';
+import { PostgresConnection, PostgresDB, SqliteDB, type SqliteSynchronous } from '@tandem/storage';
 import * as json1 from 'ot-json1';
 import { type BenchOptions, formatNumber, printTable } from '../report';
 
@@ -30,10 +31,32 @@ interface ShareDBModule {
 const ShareDB = createRequire(import.meta.url)('sharedb') as ShareDBModule;
 ShareDB.types.register(json1.type);
 
-type Store = 'MemoryDB' | 'SQLite (synchronous=NORMAL, default)' | 'SQLite (synchronous=FULL)';
+type Store =
+  | 'MemoryDB'
+  | 'SQLite (synchronous=NORMAL, default)'
+  | 'SQLite (synchronous=FULL)'
+  | 'PostgreSQL (synchronous_commit=on, default)';
 
-/** FULL pays one fsync per commit (group) and would dominate the run; it gets a tenth of the ops. */
+/**
+ * Stores that flush to disk on every commit (SQLite FULL, PostgreSQL) would dominate the run; they
+ * get a tenth of the ops.
+ */
 const FULL_SHARE = 10;
+const flushes = (store: Store) => store.includes('FULL') || store.startsWith('PostgreSQL');
+
+/** The machine's PostgreSQL (PG_URL / DATABASE_URL override), in a schema of this run's own. */
+const PG_URL = process.env.PG_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Open the bench schema, or say why PostgreSQL is left out. */
+async function openPostgres(): Promise<PostgresConnection | string> {
+  const url = new URL(PG_URL);
+  url.searchParams.set('schema', `tandem_bench_${process.pid}`);
+  try {
+    return await PostgresConnection.open({ url: url.toString(), connectTimeoutMs: 3000 });
+  } catch (error) {
+    return `PostgreSQL left out: ${(error as Error).message}`;
+  }
+}
 
 interface Workload {
   name: string;
@@ -45,18 +68,34 @@ function call(invoke: (callback: Callback) => void): Promise<void> {
   return new Promise((resolve, reject) => invoke((error) => (error ? reject(error) : resolve())));
 }
 
-function openStore(store: Store, dir: string, run: number): unknown {
+async function openStore(
+  store: Store,
+  dir: string,
+  run: number,
+  postgres: PostgresConnection | undefined,
+): Promise<unknown> {
   if (store === 'MemoryDB') return new ShareDB.MemoryDB();
+  if (store.startsWith('PostgreSQL')) {
+    if (!postgres) throw new Error('no PostgreSQL');
+    const s = postgres.schema;
+    // A fresh store per run: the same tables, emptied.
+    await postgres.query(`DELETE FROM ${s}.ops; DELETE FROM ${s}.snapshots; DELETE FROM ${s}.milestones`);
+    return new PostgresDB({ connection: postgres });
+  }
   const synchronous: SqliteSynchronous = store.includes('FULL') ? 'full' : 'normal';
   return new SqliteDB({ path: join(dir, `bench-${run}.sqlite`), synchronous });
 }
 
 /** Committed ops per second for one workload on one fresh store. */
-async function measure(store: Store, full: Workload, dir: string, run: number): Promise<number> {
-  const workload = store.includes('FULL')
-    ? { ...full, opsPerDoc: Math.ceil(full.opsPerDoc / FULL_SHARE) }
-    : full;
-  const db = openStore(store, dir, run);
+async function measure(
+  store: Store,
+  full: Workload,
+  dir: string,
+  run: number,
+  postgres: PostgresConnection | undefined,
+): Promise<number> {
+  const workload = flushes(store) ? { ...full, opsPerDoc: Math.ceil(full.opsPerDoc / FULL_SHARE) } : full;
+  const db = await openStore(store, dir, run, postgres);
   const backend = new ShareDB({ db });
   const connection = backend.connect();
   const docs = Array.from({ length: workload.docs }, (_, i) => connection.get('bench', `doc-${i}`));
@@ -139,6 +178,41 @@ function bareTransactionMicros(dir: string, run: number, ops: number): number {
   return micros;
 }
 
+/**
+ * The same bound for (b): `docs` one-row counter updates (one per document, keyed by a text id like
+ * the snapshots) in one IMMEDIATE transaction, as a group commit writes them, in µs per document.
+ */
+function bareGroupMicros(dir: string, run: number, docs: number, rounds: number): number {
+  const db = new SqliteDB({ path: join(dir, `bare-group-${run}.sqlite`) });
+  const raw = db.connection.db as unknown as RawSqlite;
+  raw.exec('CREATE TABLE bare (id TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID');
+  const insert = raw.prepare('INSERT INTO bare VALUES (?, 0)');
+  for (let d = 0; d < docs; d++) insert.run(`doc-${d}`);
+  const bump = raw.prepare('UPDATE bare SET v = v + 1 WHERE id = ?');
+  const group = raw.transaction(() => {
+    for (let d = 0; d < docs; d++) bump.run(`doc-${d}`);
+  });
+  const start = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) group.immediate();
+  const micros = Number(process.hrtime.bigint() - start) / 1e3 / (docs * rounds);
+  db.close();
+  return micros;
+}
+
+/**
+ * The least a durable PostgreSQL commit costs from here: one autocommit UPDATE of one integer in a
+ * one-row table (one round trip, one WAL flush), in µs. Sequential, as each op in (a) is.
+ */
+async function bareCommitMicrosPostgres(postgres: PostgresConnection, ops: number): Promise<number> {
+  const table = `${postgres.schema}.bare`;
+  await postgres.query(`CREATE TABLE IF NOT EXISTS ${table} (id integer PRIMARY KEY, v integer NOT NULL)`);
+  await postgres.query(`INSERT INTO ${table} VALUES (1, 0) ON CONFLICT (id) DO NOTHING`);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++)
+    await postgres.query(`UPDATE ${table} SET v = v + 1 WHERE id = 1`, [], 'tandem_bench_bare');
+  return Number(process.hrtime.bigint() - start) / 1e3 / ops;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -156,11 +230,16 @@ export async function run(options: BenchOptions): Promise<void> {
       ];
   const runs = options.quick ? 1 : 5;
   const stores: Store[] = ['MemoryDB', 'SQLite (synchronous=NORMAL, default)', 'SQLite (synchronous=FULL)'];
+  const opened = await openPostgres();
+  const postgres = typeof opened === 'string' ? undefined : opened;
+  if (postgres) stores.push('PostgreSQL (synchronous_commit=on, default)');
+  else console.log(opened);
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-storage-'));
   let fileIndex = 0;
   try {
     const rows: (string | number)[][] = [];
     let hotMemory = Number.NaN;
+    let wideMemory = Number.NaN;
     for (const workload of workloads) {
       // Warm-up (JIT, SQLite page cache, file creation paths), not measured.
       for (const store of stores)
@@ -169,14 +248,16 @@ export async function run(options: BenchOptions): Promise<void> {
           { ...workload, opsPerDoc: Math.ceil(workload.opsPerDoc / 10) },
           dir,
           fileIndex++,
+          postgres,
         );
       const samples = new Map<Store, number[]>(stores.map((s) => [s, []]));
       for (let r = 0; r < runs; r++) {
         for (const store of stores)
-          samples.get(store)?.push(await measure(store, workload, dir, fileIndex++));
+          samples.get(store)?.push(await measure(store, workload, dir, fileIndex++, postgres));
       }
       const memory = median(samples.get('MemoryDB') ?? []);
       if (workload === workloads[0]) hotMemory = memory;
+      else wideMemory = memory;
       for (const store of stores) {
         const opsPerSecond = median(samples.get(store) ?? []);
         rows.push([
@@ -185,7 +266,7 @@ export async function run(options: BenchOptions): Promise<void> {
           // A string, so printTable does not format a count with decimals.
           String(
             workload.docs *
-              (store.includes('FULL') ? Math.ceil(workload.opsPerDoc / FULL_SHARE) : workload.opsPerDoc),
+              (flushes(store) ? Math.ceil(workload.opsPerDoc / FULL_SHARE) : workload.opsPerDoc),
           ),
           Math.round(opsPerSecond),
           `${formatNumber(opsPerSecond / memory)}×`,
@@ -202,14 +283,36 @@ export async function run(options: BenchOptions): Promise<void> {
     const bare = median(
       Array.from({ length: runs }, () => bareTransactionMicros(dir, fileIndex++, hot.opsPerDoc)),
     );
+    const wide = workloads[1];
+    bareGroupMicros(dir, fileIndex++, wide.docs, Math.ceil(wide.opsPerDoc / 10)); // warm-up
+    const bareGroup = median(
+      Array.from({ length: runs }, () => bareGroupMicros(dir, fileIndex++, wide.docs, wide.opsPerDoc)),
+    );
     const roundTrip = 1e6 / hotMemory;
+    const wideRoundTrip = 1e6 / wideMemory;
     console.log(
       `Per op in (a): MemoryDB's whole ShareDB round trip ${formatNumber(roundTrip)} µs; SqliteDB alone (getSnapshot + durable commit, no ShareDB) ${formatNumber(floor)} µs; a bare one-row SQLite transaction ${formatNumber(bare)} µs, so even a free adapter around it would leave (a) near ${formatNumber(roundTrip / (roundTrip + bare))}× (medians of ${runs}).`,
     );
     console.log(
-      `${runs} measured run(s) per cell, alternating stores; SQLite files in ${tmpdir()} (WAL). Target: SQLite (default) ≥ 0.6× MemoryDB on (a).`,
+      `Per op in (b): MemoryDB ${formatNumber(wideRoundTrip)} µs; a bare one-row counter update per document inside one group transaction ${formatNumber(bareGroup)} µs, so (b) is bounded near ${formatNumber(wideRoundTrip / (wideRoundTrip + bareGroup))}× (medians of ${runs}).`,
+    );
+    if (postgres) {
+      const ops = Math.ceil(hot.opsPerDoc / FULL_SHARE);
+      await bareCommitMicrosPostgres(postgres, Math.ceil(ops / 10)); // warm-up
+      const samples: number[] = [];
+      for (let r = 0; r < runs; r++) samples.push(await bareCommitMicrosPostgres(postgres, ops));
+      console.log(
+        `PostgreSQL at ${new URL(PG_URL).host}: a bare one-row autocommit UPDATE (one round trip, one WAL flush) ${formatNumber(median(samples))} µs (median of ${runs}).`,
+      );
+    }
+    console.log(
+      `${runs} measured run(s) per cell, alternating stores; SQLite files in ${tmpdir()} (WAL). Targets (issue #18): SQLite (default) on (a) ≥ 0.9 of its bound above, on (b) ≥ 0.8× MemoryDB.`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (postgres) {
+      await postgres.query(`DROP SCHEMA ${postgres.schema} CASCADE`);
+      await postgres.release();
+    }
   }
 }

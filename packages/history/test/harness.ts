@@ -1,21 +1,30 @@
 /**
  * Test harness: a ShareDB backend with history installed, on every store the suite runs against
- * (MemoryDB, SQLite, Mongo when MONGO_URL is set), and users that edit like real clients.
+ * (MemoryDB, SQLite, PostgreSQL when reachable, Mongo when MONGO_URL is set), and users that edit like
+ * real clients.
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type History, type HistoryOptions, installHistory, memoryCompaction } from '@tandem/history';
 import { apply, type Doc, type JSONOp } from '@tandem/ot';
-import { createStorage, type Storage } from '@tandem/storage';
+import { createStorage, type PostgresDB, type Storage } from '@tandem/storage';
+import { testPostgresUnavailable, testSchemas } from '@tandem/storage/testing';
 import ShareDB from 'sharedb';
+import { afterAll } from 'vitest';
 import { type EditSpec, type Field, INITIAL, opFor } from './gen';
 
 export interface Store {
   name: string;
   open(): Promise<Storage>;
   /** Overwrite the stored op at `version` with `op` behind ShareDB's back (tamper test; absent for Mongo). */
-  tamper?(storage: Storage, collection: string, id: string, version: number, op: JSONOp): void;
+  tamper?(
+    storage: Storage,
+    collection: string,
+    id: string,
+    version: number,
+    op: JSONOp,
+  ): void | Promise<void>;
 }
 
 interface SqliteHandle {
@@ -53,6 +62,26 @@ export const stores: Store[] = [
     },
   },
 ];
+
+const postgresSkip = await testPostgresUnavailable();
+if (postgresSkip) {
+  process.stdout.write(`@tandem/history: ${postgresSkip}\n`);
+} else {
+  // One schema per test file, emptied for each test (afterAll: the importing file's).
+  const schemas = testSchemas();
+  afterAll(() => schemas.dropAll());
+  stores.push({
+    name: 'postgres',
+    open: () => schemas.emptiedStorage(),
+    tamper: async (storage, collection, id, version, op) => {
+      const { connection } = storage.db as PostgresDB;
+      await connection.query(
+        `UPDATE ${connection.schema}.ops SET op = $1 WHERE collection = $2 AND doc_id = $3 AND v = $4`,
+        [JSON.stringify({ op }), collection, id, version],
+      );
+    },
+  });
+}
 
 if (process.env.MONGO_URL) {
   stores.push({

@@ -71,7 +71,7 @@ for (const store of stores) {
         expect(intact.versions.every((v) => v.ok)).toBe(true);
 
         // Op 2 (producing version 3) inserted "1" at 1 in b; make it insert "Z" instead.
-        store.tamper?.(env.storage, ref.collection, ref.id, 2, insertTextAtCodePoint(['b'], 1, 'Z'));
+        await store.tamper?.(env.storage, ref.collection, ref.id, 2, insertTextAtCodePoint(['b'], 1, 'Z'));
         const tampered = await env.history.verify(ref);
         expect(tampered.ok).toBe(false);
         expect(tampered.versions.map((v) => v.ok)).toEqual([false, false]);
@@ -81,7 +81,7 @@ for (const store of stores) {
 
     it.skipIf(store.tamper === undefined)('verify reports an op that no longer applies', async () => {
       await runScript(env, ref.collection, ref.id, script);
-      store.tamper?.(env.storage, ref.collection, ref.id, 3, insertTextAtCodePoint(['b'], 999, 'Z'));
+      await store.tamper?.(env.storage, ref.collection, ref.id, 3, insertTextAtCodePoint(['b'], 999, 'Z'));
       const report = await env.history.verify(ref);
       expect(report.ok).toBe(false);
       expect(report.error?.version).toBe(3);

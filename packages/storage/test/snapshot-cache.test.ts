@@ -7,7 +7,7 @@ import { isTandemError } from '@tandem/protocol';
 import { SqliteDB, type StoredOp, type StoredSnapshot } from '@tandem/storage';
 import ShareDB from 'sharedb';
 import { describe, expect, it } from 'vitest';
-import { SnapshotCache, type SnapshotRow } from '../src/sqlite/snapshot-cache';
+import { noteLocalCommit, SnapshotCache, type SnapshotRow } from '../src/sqlite/snapshot-cache';
 import { closed, tempFiles } from './helpers';
 
 const files = tempFiles('snapshot-cache');
@@ -172,18 +172,46 @@ describe('SnapshotCache', () => {
     m: null,
   });
 
-  it('drops everything when data_version changes, and keeps rows while it does not', () => {
+  const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+
+  it('drops everything when data_version changes, and keeps rows while it does not', async () => {
     let version = 1;
     const cache = new SnapshotCache(() => version);
     expect(cache.get('c', 'a')).toBeUndefined(); // first look validates
     cache.set('c', row('a', 10));
     expect(cache.get('c', 'a')?.v).toBe(1);
     version = 2;
+    await nextTick();
     expect(cache.get('c', 'a')).toBeUndefined();
     cache.set('c', row('a', 10, 5));
     expect(cache.get('c', 'a')?.v).toBe(5);
     cache.forget('c', 'a');
     expect(cache.get('c', 'a')).toBeUndefined();
+  });
+
+  it('reads data_version once per tick, and again at once after a commit through this process', async () => {
+    let version = 1;
+    let reads = 0;
+    const cache = new SnapshotCache(() => {
+      reads++;
+      return version;
+    });
+    cache.get('c', 'a');
+    cache.set('c', row('a', 10));
+    for (let i = 0; i < 100; i++) expect(cache.get('c', 'a')?.v).toBe(1);
+    expect(reads).toBe(1);
+    // Another process commits: this tick's reads are as of its first read; the next tick sees it.
+    version = 2;
+    expect(cache.get('c', 'a')?.v).toBe(1);
+    await nextTick();
+    expect(cache.get('c', 'a')).toBeUndefined();
+    expect(reads).toBe(2);
+    // A connection of this process commits: the very next read looks again.
+    cache.set('c', row('a', 10, 3));
+    version = 3;
+    noteLocalCommit();
+    expect(cache.get('c', 'a')).toBeUndefined();
+    expect(reads).toBe(3);
   });
 
   it('keeps ids of different collections apart', () => {

@@ -102,6 +102,7 @@ async function main(mode: string): Promise<void> {
     canonical: canonicalJson({ b: 1, a: [2] }),
     createTwice: created,
     mongoMissing: await missingPackage(() => createStorage('mongodb://127.0.0.1:9/tandem')),
+    pgMissing: await missingPackage(() => createStorage('postgres://127.0.0.1:9/tandem')),
     redisMissing: await missingPackage(() =>
       attach({ port: 0 }, { storage: 'memory:', redis: 'redis://127.0.0.1:9' }),
     ),

@@ -2,11 +2,13 @@ import type { TandemError } from '@tandem/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import ShareDB from 'sharedb';
 import { type NodeCallback, respond, respondDone, respondWithExtra, toStorageError } from '../callback';
+import { OpCache } from '../op-cache';
+import { isPerDocument } from '../query';
+import { emptySnapshot, NO_END, wantsMetadata } from '../sql-common';
 import type { ReadOptions, StoredOp, StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
-import { OpCache } from './op-cache';
-import { compileQuery, isPerDocument } from './query';
-import { SnapshotCache, type SnapshotRow } from './snapshot-cache';
+import { compileQuery } from './query';
+import { noteLocalCommit, SnapshotCache, type SnapshotRow } from './snapshot-cache';
 
 export interface SqliteDBOptions extends SqliteOptions {
   /** Share an open connection (e.g. with a SqliteMilestoneDB) instead of opening `path`. */
@@ -29,14 +31,8 @@ interface OpRow {
   m: string | null;
 }
 
-/** Versions are below 2^53; an open-ended range ends here. */
-const NO_END = Number.MAX_SAFE_INTEGER;
 /** Compiled query statements kept per connection; queries are few shapes with varying values. */
 const QUERY_CACHE_LIMIT = 200;
-
-function emptySnapshot(id: string): StoredSnapshot {
-  return { id, v: 0, type: null, data: undefined, m: null };
-}
 
 function toSnapshot(row: SnapshotRow, withMetadata: boolean): StoredSnapshot {
   return {
@@ -60,6 +56,11 @@ function toRow(id: string, snapshot: StoredSnapshot): SnapshotRow {
   };
 }
 
+/** SQLITE_BUSY and its extended codes: another connection held the write lock past busyTimeoutMs. */
+function isBusy(error: unknown): boolean {
+  return String((error as { code?: unknown } | null)?.code ?? '').startsWith('SQLITE_BUSY');
+}
+
 /** Snapshot caches by connection: adapters sharing a connection must share its cache. */
 const caches = new WeakMap<SqliteConnection, SnapshotCache>();
 
@@ -78,13 +79,6 @@ function toOp(row: OpRow, withMetadata: boolean): StoredOp {
   op.v = row.v;
   if (withMetadata && row.m !== null) op.m = JSON.parse(row.m);
   return op;
-}
-
-/** A document's key in the op cache. */
-const opsKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
-
-function wantsMetadata(fields: unknown, options: ReadOptions | null | undefined): boolean {
-  return Boolean((fields as { $submit?: boolean } | null)?.$submit || options?.metadata);
 }
 
 /**
@@ -133,6 +127,7 @@ export class SqliteDB extends ShareDB.DB {
       this.cache.forget(collection, id);
       throw error;
     }
+    noteLocalCommit();
     this.remember(collection, row, committed);
     return committed;
   }
@@ -145,8 +140,8 @@ export class SqliteDB extends ShareDB.DB {
 
   /**
    * Commits are grouped: every commit requested before the next tick is written in one
-   * IMMEDIATE transaction (each in its own savepoint, with its own optimistic version check and
-   * result), then all are acknowledged. One WAL append (and, with `synchronous: 'full'`, one fsync)
+   * IMMEDIATE transaction (each with its own optimistic version check and result; one that fails
+   * is retried alone, so it fails alone), then all are acknowledged. One WAL append (and, with `synchronous: 'full'`, one fsync)
    * serves many documents; a lone commit waits only for `process.nextTick`.
    */
   override commit(
@@ -176,15 +171,26 @@ export class SqliteDB extends ShareDB.DB {
     this.pending = [];
     let results: (boolean | TandemError)[];
     try {
-      // A lone commit needs no savepoint of its own: the transaction is already all or nothing.
       results =
         batch.length === 1
           ? [this.sql.commit.immediate(batch[0].collection, batch[0].op, batch[0].row)]
           : this.sql.commitBatch.immediate(batch);
     } catch (error) {
+      // The whole group was rolled back. Rare: commit each alone, so only the failing ones fail —
+      // unless the file's write lock could not be had (busy), which would only wait again for each.
       const failure = toStorageError(error);
-      results = batch.map(() => failure);
+      results =
+        batch.length === 1 || isBusy(error)
+          ? batch.map(() => failure)
+          : batch.map(({ collection, op, row }) => {
+              try {
+                return this.sql.commit.immediate(collection, op, row);
+              } catch (alone) {
+                return toStorageError(alone);
+              }
+            });
     }
+    noteLocalCommit();
     // Each answer on its own tick: a callback that throws cannot keep the others from being called.
     batch.forEach(({ collection, row, callback }, i) => {
       const result = results[i];
@@ -258,24 +264,16 @@ export class SqliteDB extends ShareDB.DB {
     to: number,
     withMetadata: boolean,
   ) {
-    const key = opsKey(collection, id);
+    const key = OpCache.key(collection, id);
     const start = from ?? 0;
     // Read only what the cache lacks: the ops committed since this document's last read.
     const have = this.ops.cachedUntil(key, start);
     if (have < to) {
       const rows = this.sql.ops.all(collection, id, have, to) as OpRow[];
-      // A gap (compacted ops) or a submit far behind is not worth keeping.
-      const contiguous = rows.length > 0 && rows[rows.length - 1].v === have + rows.length - 1;
-      if (contiguous && rows.length <= this.ops.maxOps) {
-        this.ops.put(
-          key,
-          have,
-          rows.map((row) => ({
-            op: JSON.parse(row.op) as StoredOp,
-            m: row.m === null ? null : JSON.parse(row.m),
-          })),
-        );
-      }
+      this.ops.fill(key, have, rows, (row) => ({
+        op: JSON.parse(row.op) as StoredOp,
+        m: row.m === null ? null : JSON.parse(row.m),
+      }));
     }
     return (
       this.ops.get(key, start, to, withMetadata) ?? this.getOpsSync(collection, id, start, to, withMetadata)
@@ -288,7 +286,7 @@ export class SqliteDB extends ShareDB.DB {
    * Returns how many ops were deleted.
    */
   async deleteOpsBefore(collection: string, id: string, before: number): Promise<number> {
-    this.ops.forget(opsKey(collection, id));
+    this.ops.forget(OpCache.key(collection, id));
     return this.sql.deleteOpsBefore.run(collection, id, before).changes;
   }
 
@@ -375,7 +373,7 @@ export class SqliteDB extends ShareDB.DB {
     return statement;
   }
 
-  /** Run a Mongo-style query (see `SqliteQuery`): matching snapshots, or `{ extra: count }` for `$count`. */
+  /** Run a Mongo-style query (see `SqlQuery`): matching snapshots, or `{ extra: count }` for `$count`. */
   querySync(
     collection: string,
     query: unknown,
@@ -449,7 +447,7 @@ function prepare(db: BetterSqlite3.Database) {
   const updateSnapshot = db.prepare(
     'UPDATE snapshots SET v = ?, type = ?, data = ?, m = ? WHERE collection = ? AND doc_id = ? AND v = ?',
   );
-  const commit = db.transaction((collection: string, op: StoredOp, row: SnapshotRow): boolean => {
+  const commitRows = (collection: string, op: StoredOp, row: SnapshotRow): boolean => {
     const base = row.v - 1;
     const written =
       base === 0
@@ -467,19 +465,13 @@ function prepare(db: BetterSqlite3.Database) {
       typeof op.seq === 'number' ? op.seq : null,
     );
     return true;
-  });
+  };
   return {
-    commit,
-    // Called inside the batch transaction, `commit` runs in a savepoint: a failing commit is rolled
-    // back alone and reported to its own caller.
+    commit: db.transaction(commitRows),
+    // No savepoint per commit (two statements fewer each): a commit that throws rolls the whole
+    // group back, and `flushCommits` then commits each alone.
     commitBatch: db.transaction((batch: PendingCommit[]) =>
-      batch.map(({ collection, op, row }) => {
-        try {
-          return commit(collection, op, row);
-        } catch (error) {
-          return toStorageError(error);
-        }
-      }),
+      batch.map(({ collection, op, row }) => commitRows(collection, op, row)),
     ),
     snapshot: db.prepare(
       'SELECT doc_id, v, type, data, m FROM snapshots WHERE collection = ? AND doc_id = ?',
