@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPubSub } from '../src/pubsub/redis';
 import { installSubscriptionStreams, type SubscriptionStream } from '../src/sharedb/subscription-stream';
 import { until } from './helpers';
-import { type RedisProxy, redisProxy } from './redis-proxy';
+import { type RedisProxy, redisProxy } from './tcp-proxy';
 
 const REDIS = 'redis://127.0.0.1:6379';
 const quiet = () => {};

@@ -8,7 +8,7 @@ import ShareDBClient from 'sharedb/lib/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { client, until } from './helpers';
-import { type RedisProxy, redisProxy } from './redis-proxy';
+import { type RedisProxy, redisProxy } from './tcp-proxy';
 
 const REDIS = 'redis://127.0.0.1:6379';
 let run = 0;
