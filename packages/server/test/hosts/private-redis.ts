@@ -25,7 +25,22 @@ function freePort(host: string): Promise<number> {
 function launch(host: string, port: number): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    [
+      ...[
+        '--bind',
+        host,
+        '--port',
+        String(port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--loglevel',
+        'warning',
+      ],
+      // It listens on the test's private network only; protected mode would refuse the other hosts.
+      ...['--protected-mode', 'no'],
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   // With --loglevel warning it prints nothing once it listens: connect until it answers.

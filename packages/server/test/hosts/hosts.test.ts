@@ -1,0 +1,222 @@
+// Three hosts on this machine (network namespaces, see network.ts), one Tandem server process each,
+// sharing one store and a private Redis reached over the hosts' own links. Tandem clients (JSON and
+// msgpack, each with the list of hosts, its own first) and stock ShareDB clients (reconnecting to
+// the next host in their list) type into two documents from this (the root) namespace, three per
+// host, while the shared parts fail one at a time:
+//   1. one host's server is SIGKILLed: its clients fail over to the others; it comes back.
+//   2. one host is cut from Redis for 5 s (its switch port goes down), then mended.
+//   3. Redis is SIGKILLed and restarted (empty) mid-run.
+//   4. the store's connections are cut and refused for 5 s (through a gate the test owns):
+//      submits fail with STORAGE_UNAVAILABLE; Tandem clients hold their ops and resend them.
+// Each fault ends with every replica equal to the store's snapshot, every acknowledged op in it
+// exactly once, and nothing refused except what the fault explains. What each fault cost (fail-over,
+// catch-up, readiness) is measured and printed: docs/deploy.md quotes it.
+//
+// Typing schedules come from a seed, printed first: HOSTS_SEED=<seed> replays them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, until } from '../helpers';
+import { type ServerProcess, serverProcesses } from '../server-processes';
+import { type TcpProxy, tcpProxy } from '../tcp-proxy';
+import {
+  expectConverged,
+  Ledger,
+  type Log,
+  complaints as noComplaints,
+  type Replica,
+  sleep,
+  stockReplica,
+  stream,
+  tandemReplica,
+  typeUntil,
+} from '../typists';
+import { buildNetwork, type Host, type Network, namespacesUnavailable } from './network';
+import { type PrivateRedis, privateRedis } from './private-redis';
+
+const unavailable = namespacesUnavailable();
+if (unavailable !== undefined) console.log(`hosts: skipped: ${unavailable}`);
+
+const SEED = Number(process.env.HOSTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const COLLECTION = 'hosts';
+const DOCS = ['alpha', 'beta'];
+const USERS = ['ada', 'bo', 'cy', 'di', 'ed'];
+/** Every host's server listens on this port at its own address. */
+const PORT = 8080;
+/** How long the partition and the store outage last (the issue's 5 s). */
+const OUTAGE_MS = 5_000;
+/** Ops acknowledged before a fault strikes, so it hits clients in full flow. */
+const WARM_OPS = 30;
+
+const servers = serverProcesses('hosts');
+
+describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redis, under faults', () => {
+  let net: Network;
+  let redis: PrivateRedis;
+  let gate: TcpProxy | undefined;
+  /** The store as servers reach it (through the gate), and as the test reads it (directly). */
+  let store: { servers: string; direct: string; kind: string };
+  const procs: ServerProcess[] = [];
+  const replicas: Replica[] = [];
+  const ledger = new Ledger();
+  const complaints = noComplaints();
+  const measured: Record<string, number | string> = {};
+  let phases = 0;
+
+  const hostOf = (url: string | undefined) => (url === undefined ? undefined : new URL(url).hostname);
+  const start = (host: Host) =>
+    servers.start(
+      'scale-process.ts',
+      [store.servers, servers.prefix, String(PORT), redis.url, host.address],
+      { netns: host.ns },
+    );
+  /** GET /ready of a host: 200 (true) or not. */
+  const ready = async (host: Host) => {
+    try {
+      const response = await fetch(`http://${host.address}:${PORT}/ready`, {
+        signal: AbortSignal.timeout(3_000),
+      });
+      return response.status === 200;
+    } catch {
+      return false;
+    }
+  };
+  /** Poll an async condition until it holds. */
+  const eventually = async (check: () => Promise<boolean>, timeoutMs: number, what: string) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(50);
+    }
+  };
+  /** Whether every token is in the replica's copy of the documents. */
+  const holds = (replica: Replica, tokens: readonly string[]) => {
+    const seen = new Set(DOCS.flatMap((id) => (replica.snapshot(id)?.data as Log | undefined)?.log ?? []));
+    return tokens.every((token) => seen.has(token));
+  };
+  const ackedBy = (replica: Replica, after: number) =>
+    [...ledger.acked].some(([token, at]) => at > after && token.startsWith(`${replica.name}#`));
+  const ackedSoFar = () => [...ledger.acked.keys()];
+
+  /**
+   * Type while `fault` runs (it starts once WARM_OPS more ops were acknowledged), stop, and check
+   * that everything converged. Returns what the phase refused.
+   */
+  async function phase(name: string, fault: () => Promise<void>) {
+    const seed = SEED + 100_000 * ++phases;
+    const refusedBefore = ledger.refused.length;
+    const ackedBefore = ledger.acked.size;
+    let typing = true;
+    const loops = typeUntil(replicas, DOCS, ledger, { seed, stop: () => !typing });
+    const started = Date.now();
+    try {
+      await until(() => ledger.acked.size >= ackedBefore + WARM_OPS, 20_000, `${name}: ops flowing`);
+      await fault();
+    } finally {
+      typing = false;
+      await loops;
+    }
+    const stored = await expectConverged(replicas, ledger, {
+      url: store.direct,
+      collection: COLLECTION,
+      docs: DOCS,
+    });
+    measured[`${name}.ops`] = ledger.acked.size - ackedBefore;
+    measured[`${name}.ms`] = Date.now() - started;
+    console.log(
+      `hosts: ${name}: ${ledger.acked.size - ackedBefore} ops acknowledged, versions ${DOCS.map((id) => stored.get(id)?.v).join('/')}, ` +
+        `measured ${JSON.stringify(Object.fromEntries(Object.entries(measured).filter(([k]) => k.startsWith(`${name}.`))))}`,
+    );
+    return ledger.refused.slice(refusedBefore);
+  }
+
+  beforeAll(async () => {
+    console.log(`hosts: HOSTS_SEED=${SEED}`);
+    net = await buildNetwork(3);
+    redis = await privateRedis(net.redisGateway);
+    // SQLite spans these hosts only because they share this machine's disk; PostgreSQL is what
+    // several real hosts share.
+    store = { servers: servers.storage(), direct: servers.storage(), kind: 'sqlite (one file)' };
+    console.log(
+      `hosts: hosts ${net.hosts.map((h) => `${h.ns}=${h.address}`).join(', ')}; redis ${redis.url}; store ${store.kind}`,
+    );
+    procs.push(...(await Promise.all(net.hosts.map(start))));
+    const urls = procs.map((p) => p.url);
+
+    // The documents exist before anyone types.
+    const setup = client(urls, { token: 'setup' });
+    for (const id of DOCS) await setup.doc<Log>(COLLECTION, id).create({ log: [] });
+    await setup.close();
+
+    net.hosts.forEach((host, h) => {
+      const order = urls.map((_, k) => urls[(h + k) % urls.length]);
+      const common = { collection: COLLECTION, docs: DOCS, complaints };
+      const user = (i: number) => USERS[(3 * h + i) % USERS.length];
+      let k = 0;
+      replicas.push(
+        tandemReplica({
+          ...common,
+          name: `h${host.index}-tandem-json`,
+          user: user(0),
+          urls: order,
+          codec: 'json',
+        }),
+        tandemReplica({
+          ...common,
+          name: `h${host.index}-tandem-msgpack`,
+          user: user(1),
+          urls: order,
+          codec: 'msgpack',
+        }),
+        stockReplica({
+          ...common,
+          name: `h${host.index}-stock`,
+          user: user(2),
+          next: () => order[k++ % order.length],
+          random: stream(SEED + h),
+        }),
+      );
+    });
+    await until(
+      () => replicas.every((r) => DOCS.every((id) => r.snapshot(id) !== undefined)),
+      20_000,
+      'every replica subscribed',
+    );
+  }, 150_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.close()));
+    const alive = procs.filter((p) => p.process.exitCode === null && p.process.signalCode === null);
+    const exits = alive.map((p) => new Promise((resolve) => p.process.once('exit', resolve)));
+    for (const p of alive) p.process.kill('SIGKILL');
+    await Promise.all(exits);
+    await redis?.stop();
+    await gate?.close();
+    await net?.close();
+    console.log(`hosts: measured ${JSON.stringify(measured)}`);
+  }, 60_000);
+
+  it('1. a host’s server is SIGKILLed: its clients fail over to the other hosts; it comes back', async () => {
+    const victim = net.hosts[1];
+    let onVictim: Replica[] = [];
+    const refused = await phase('kill', async () => {
+      const dead = procs[1];
+      onVictim = replicas.filter((r) => hostOf(r.where()) === victim.address);
+      expect(onVictim.length).toBeGreaterThan(0);
+      const exited = new Promise((resolve) => dead.process.once('exit', resolve));
+      dead.process.kill('SIGKILL');
+      await exited;
+      const killed = Date.now();
+      // Fail-over: each of its clients has an op acknowledged by another host.
+      await until(
+        () => onVictim.every((r) => hostOf(r.where()) !== victim.address && ackedBy(r, killed)),
+        20_000,
+        'the killed host’s clients acknowledged elsewhere',
+      );
+      measured['kill.failoverMs'] = Date.now() - killed;
+      procs[1] = await start(victim);
+      measured['kill.restartMs'] = Date.now() - killed;
+      await eventually(() => ready(victim), 10_000, 'the restarted host ready');
+    });
+    expect(refused).toEqual([]);
+    for (const r of onVictim) expect(hostOf(r.where()), r.name).not.toBe(victim.address);
+  }, 90_000);
+});
