@@ -94,7 +94,6 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
   };
   const ackedBy = (replica: Replica, after: number) =>
     [...ledger.acked].some(([token, at]) => at > after && token.startsWith(`${replica.name}#`));
-  const ackedSoFar = () => [...ledger.acked.keys()];
 
   /**
    * Type while `fault` runs (it starts once WARM_OPS more ops were acknowledged), stop, and check
@@ -218,5 +217,55 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
     });
     expect(refused).toEqual([]);
     for (const r of onVictim) expect(hostOf(r.where()), r.name).not.toBe(victim.address);
+  }, 90_000);
+
+  it('2. a host is cut from Redis for 5 s: its clients keep committing, nobody diverges, all catch up on heal', async () => {
+    const cut = net.hosts[2];
+    const refused = await phase('partition', async () => {
+      const onCut = replicas.filter((r) => hostOf(r.where()) === cut.address);
+      expect(onCut.length).toBeGreaterThan(0);
+      await net.redisLink(cut, false);
+      const from = Date.now();
+      // Readiness reports the lost Redis (a load balancer would drain the host).
+      await eventually(async () => !(await ready(cut)), OUTAGE_MS, 'the cut host not ready');
+      measured['partition.notReadyMs'] = Date.now() - from;
+      await sleep(from + OUTAGE_MS - Date.now());
+      // The store is still reachable: the cut host's clients had their ops committed meanwhile.
+      for (const r of onCut) expect(ackedBy(r, from), `${r.name} acknowledged while cut`).toBe(true);
+      const before = [...ledger.acked.keys()];
+      await net.redisLink(cut, true);
+      const healed = Date.now();
+      // Catch-up: every replica has every op acknowledged before the heal.
+      await until(() => replicas.every((r) => holds(r, before)), 30_000, 'every replica caught up');
+      measured['partition.catchUpMs'] = Date.now() - healed;
+      await eventually(() => ready(cut), 30_000, 'the mended host ready');
+      measured['partition.readyAgainMs'] = Date.now() - healed;
+    });
+    expect(refused).toEqual([]);
+  }, 90_000);
+
+  it('3. Redis is killed and restarted (empty) mid-run: pub/sub reconnects and fills what it missed', async () => {
+    const refused = await phase('redis', async () => {
+      const before = await Promise.all(procs.map((p) => p.ask({ metrics: true })));
+      const reconnects = (m: Record<string, unknown>) => (m.pubsub as { reconnects: number }).reconnects;
+      const restarting = Date.now();
+      await redis.restart();
+      measured['redis.restartMs'] = Date.now() - restarting;
+      const acked = [...ledger.acked.keys()];
+      await eventually(
+        async () => {
+          const now = await Promise.all(procs.map((p) => p.ask({ metrics: true })));
+          return now.every((m, i) => reconnects(m) > reconnects(before[i]));
+        },
+        30_000,
+        'every host’s pub/sub reconnected',
+      );
+      measured['redis.reconnectMs'] = Date.now() - restarting;
+      await until(() => replicas.every((r) => holds(r, acked)), 30_000, 'every replica caught up');
+      measured['redis.catchUpMs'] = Date.now() - restarting;
+      const after = Date.now();
+      await until(() => replicas.every((r) => ackedBy(r, after)), 20_000, 'every replica typing again');
+    });
+    expect(refused).toEqual([]);
   }, 90_000);
 });
