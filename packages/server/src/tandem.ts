@@ -199,33 +199,48 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     sessions: SessionManager;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
-    const created = await createBackend(opened, resolved.redis, resolved.logger);
-    const backend = created.sharedb;
-    pubsub = created;
-    if (resolved.rateLimits !== undefined && resolved.redis !== undefined && created.redis !== undefined) {
-      userBuckets = new RedisUserBuckets(
-        created.redis.commands,
-        resolved.redis.prefix,
-        resolved.rateLimits.user,
-        (error) =>
-          resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
+    let backend: ShareDB | undefined;
+    let plugins: Plugins | undefined;
+    try {
+      const created = await createBackend(opened, resolved.redis, resolved.logger);
+      backend = created.sharedb;
+      pubsub = created;
+      if (resolved.rateLimits !== undefined && resolved.redis !== undefined && created.redis !== undefined) {
+        userBuckets = new RedisUserBuckets(
+          created.redis.commands,
+          resolved.redis.prefix,
+          resolved.rateLimits.user,
+          (error) =>
+            resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
+        );
+      }
+      installTimings(backend as never, metrics);
+      installValidation(backend, resolved.validation);
+      installMiddleware(backend, hooks, resolved.logger);
+      if (webhooks !== undefined) installCommitWebhooks(backend, webhooks);
+      plugins = installPlugins(backend, resolved, reportConflict, (ref, version) =>
+        webhooks?.emit('version.created', { collection: ref.collection, id: ref.id, ...version }),
       );
+      const events = await openEventsChannel(backend, deliverEvent, resolved.logger);
+      const sessions = createSessionManager(
+        backend,
+        plugins.conflicts.trustAgent,
+        resolved.sessions,
+        (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
+      );
+      return { backend, plugins, events, sessions };
+    } catch (error) {
+      // A failed start leaves nothing open: node-redis would retry its connections forever and keep
+      // the process alive. close() then finds nothing left to close.
+      storage = undefined;
+      pubsub = undefined;
+      await plugins?.conflicts.close();
+      const backendPubSub = backend?.pubsub;
+      if (backendPubSub !== undefined)
+        await new Promise<void>((resolve) => backendPubSub.close(() => resolve()));
+      await opened.close();
+      throw error;
     }
-    installTimings(backend as never, metrics);
-    installValidation(backend, resolved.validation);
-    installMiddleware(backend, hooks, resolved.logger);
-    if (webhooks !== undefined) installCommitWebhooks(backend, webhooks);
-    const plugins = installPlugins(backend, resolved, reportConflict, (ref, version) =>
-      webhooks?.emit('version.created', { collection: ref.collection, id: ref.id, ...version }),
-    );
-    const events = await openEventsChannel(backend, deliverEvent, resolved.logger);
-    const sessions = createSessionManager(
-      backend,
-      plugins.conflicts.trustAgent,
-      resolved.sessions,
-      (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
-    );
-    return { backend, plugins, events, sessions };
   });
   const sessionsPromise = readyPromise.then((r) => r.sessions);
   sessionsPromise.catch(() => {});

@@ -15,6 +15,7 @@
 // Typing schedules come from a seed, printed first: HOSTS_SEED=<seed> replays them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from '../helpers';
+import { type PrivateRedis, privateRedis } from '../private-redis';
 import { type ServerProcess, serverProcesses } from '../server-processes';
 import { type TcpProxy, tcpProxy } from '../tcp-proxy';
 import {
@@ -30,7 +31,6 @@ import {
   typeUntil,
 } from '../typists';
 import { buildNetwork, type Host, type Network, namespacesUnavailable } from './network';
-import { type PrivateRedis, privateRedis } from './private-redis';
 
 const unavailable = namespacesUnavailable();
 if (unavailable !== undefined) console.log(`hosts: skipped: ${unavailable}`);
@@ -268,4 +268,66 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
     });
     expect(refused).toEqual([]);
   }, 90_000);
+
+  it('4. the store is unreachable for 5 s: submits fail with STORAGE_UNAVAILABLE, Tandem clients hold and resend, service resumes', async (context) => {
+    if (gate === undefined) {
+      console.log(`hosts: fault 4 skipped: the store (${store.kind}) is not reached over the network`);
+      return context.skip();
+    }
+    const storeGate = gate;
+    const tandems = replicas.filter((r) => r.name.includes('-tandem-'));
+    const errorsBefore = complaints.errors.length;
+    const newErrors = () => complaints.errors.slice(errorsBefore);
+    let holding = 0;
+    const refused = await phase('store', async () => {
+      storeGate.block();
+      const from = Date.now();
+      await until(
+        () => newErrors().some((e) => e.code === 'STORAGE_UNAVAILABLE'),
+        OUTAGE_MS,
+        'a submit answered STORAGE_UNAVAILABLE',
+      );
+      measured['store.firstRefusalMs'] = Date.now() - from;
+      await eventually(async () => !(await ready(net.hosts[0])), OUTAGE_MS, 'a host not ready');
+      measured['store.notReadyMs'] = Date.now() - from;
+      await sleep(from + OUTAGE_MS - Date.now());
+      // Every Tandem client holds what it typed; none was refused (checked below).
+      holding = tandems.filter((r) => r.pending() > 0).length;
+      storeGate.unblock();
+      const healed = Date.now();
+      await until(
+        () => tandems.every((r) => ackedBy(r, healed)),
+        30_000,
+        'every Tandem client’s ops stored again',
+      );
+      measured['store.resumeMs'] = Date.now() - healed;
+      await eventually(
+        async () => (await Promise.all(net.hosts.map(ready))).every(Boolean),
+        30_000,
+        'every host ready',
+      );
+      measured['store.readyAgainMs'] = Date.now() - healed;
+    });
+    measured['store.resets'] = storeGate.resets;
+    measured['store.holdingClients'] = holding;
+    measured['store.stockRefused'] = refused.length;
+    expect(holding).toBe(tandems.length);
+    // Stock ShareDB clients roll a refused op back (ShareDB's behaviour); Tandem's are never refused.
+    for (const r of refused)
+      expect(r, r.token).toMatchObject({
+        code: 'STORAGE_UNAVAILABLE',
+        replica: expect.stringMatching(/-stock$/),
+      });
+    // The clients heard why, and of nothing else.
+    expect(new Set(newErrors().map((e) => e.code))).toEqual(new Set(['STORAGE_UNAVAILABLE']));
+  }, 90_000);
+
+  it('no client saw an op out of order, a warning, RATE_LIMITED or an error no fault explains', async () => {
+    const explained = complaints.errors.filter((e) => e.code === 'STORAGE_UNAVAILABLE');
+    expect(complaints.errors.filter((e) => !explained.includes(e))).toEqual([]);
+    expect(complaints.fetches).toEqual([]);
+    expect(complaints.warnings).toEqual([]);
+    expect(complaints.rateLimited).toEqual([]);
+    expect(ledger.acked.size).toBeGreaterThan(4 * WARM_OPS);
+  });
 });

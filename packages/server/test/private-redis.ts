@@ -22,7 +22,7 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-function launch(host: string, port: number): Promise<ChildProcess> {
+function launch(host: string, port: number, extra: readonly string[]): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     [
@@ -40,6 +40,7 @@ function launch(host: string, port: number): Promise<ChildProcess> {
       ],
       // It listens on the test's private network only; protected mode would refuse the other hosts.
       ...['--protected-mode', 'no'],
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -63,9 +64,10 @@ function launch(host: string, port: number): Promise<ChildProcess> {
   });
 }
 
-export async function privateRedis(host: string): Promise<PrivateRedis> {
+/** `extra`: more redis-server arguments (e.g. `['--requirepass', secret]`). */
+export async function privateRedis(host = '127.0.0.1', extra: readonly string[] = []): Promise<PrivateRedis> {
   const port = await freePort(host);
-  let child = await launch(host, port);
+  let child = await launch(host, port, extra);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -76,7 +78,7 @@ export async function privateRedis(host: string): Promise<PrivateRedis> {
     url: `redis://${host}:${port}`,
     async restart() {
       await stop();
-      child = await launch(host, port);
+      child = await launch(host, port, extra);
     },
     stop,
   };
