@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
 import { type ChannelOp, OrderedDelivery } from '../pubsub/ordered-delivery';
 import { RedisPubSub } from '../pubsub/redis';
+import { republishResentOps } from '../pubsub/republish';
 import type { Storage } from '../storage';
 import { installSubmitReplies } from './agent';
 import { orderPubSub, reportSubscribeVersions } from './ordering';
@@ -91,5 +92,6 @@ export async function createBackend(
   reportSubscribeVersions(backend as never, delivery);
   if (pubsub !== undefined) pubsub.onResubscribed = (channels) => delivery.catchUp(channels);
   installSubmitReplies(backend as never);
+  republishResentOps(backend as never, logger);
   return { sharedb: backend, redis: pubsub, delivery };
 }
