@@ -68,7 +68,11 @@ function launch(host: string, port: number, extra: readonly string[]): Promise<C
 export async function privateRedis(host = '127.0.0.1', extra: readonly string[] = []): Promise<PrivateRedis> {
   const port = await freePort(host);
   let child = await launch(host, port, extra);
+  // Never outlive the test process, even when it exits without its afterAll.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
   const stop = async () => {
+    process.off('exit', orphaned);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');

@@ -101,10 +101,23 @@ export async function buildNetwork(count: number): Promise<Network> {
   const hosts: Host[] = [];
   const made: { bridges: string[]; namespaces: string[] } = { bridges: [], namespaces: [] };
 
+  // Deleting a namespace deletes the veths in it, and so their peers on the bridges.
+  const commands = () => [
+    ...made.namespaces.splice(0).map((ns) => ['netns', 'del', ns]),
+    ...made.bridges.splice(0).map((bridge) => ['link', 'del', bridge]),
+  ];
+  // A test process that exits without its afterAll still removes what it made.
+  const orphaned = () => {
+    for (const args of commands()) {
+      try {
+        execFileSync('ip', args, { stdio: 'ignore' });
+      } catch {}
+    }
+  };
+  process.once('exit', orphaned);
   const close = async () => {
-    // Deleting a namespace deletes the veths in it, and so their peers on the bridges.
-    for (const ns of made.namespaces.splice(0)) await ip(['netns', 'del', ns]).catch(() => {});
-    for (const bridge of made.bridges.splice(0)) await ip(['link', 'del', bridge]).catch(() => {});
+    process.off('exit', orphaned);
+    for (const args of commands()) await ip(args).catch(() => {});
   };
 
   try {
