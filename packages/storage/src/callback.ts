@@ -52,6 +52,20 @@ export function respondDone(
   else process.nextTick(callback);
 }
 
+/**
+ * Like `respond`, for asynchronous work: the callback runs on its own tick, outside the promise
+ * chain, so a callback that throws is an uncaught exception as with any callback API (not a
+ * rejection nobody handles).
+ */
+export function respondAsync<T>(callback: NodeCallback<T> | undefined, work: () => Promise<T>): void {
+  Promise.resolve()
+    .then(work)
+    .then(
+      (result) => callback && process.nextTick(callback, undefined, result),
+      (error: unknown) => callback && process.nextTick(callback, toStorageError(error)),
+    );
+}
+
 /** Like `respond`, for a call whose answer is a result plus ShareDB's query `extra`. */
 export function respondWithExtra<T>(
   callback: NodeCallback<T> | undefined,

@@ -35,7 +35,8 @@ export function memoryStorage(options: { milestoneInterval?: number } = {}): Sto
   return storageOf('memory', 'memory', db, milestoneDb);
 }
 
-function storageOf(
+/** A Storage over two adapters: closing it closes both. */
+export function storageOf(
   kind: Storage['kind'],
   location: string,
   db: ShareDB.DB,

@@ -12,6 +12,13 @@ import ShareDB from 'sharedb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Storage, StoredOp, StoredSnapshot } from './types';
 
+export {
+  TEST_POSTGRES_URL,
+  type TestSchemas,
+  testPostgresUnavailable,
+  testSchemas,
+} from './postgres/testing';
+
 export interface StorageConformanceSetup {
   /** Shown in test names. */
   name: string;

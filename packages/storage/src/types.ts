@@ -26,7 +26,7 @@ export interface ReadOptions {
 
 /** What `createStorage` returns: hand `db` and `milestoneDb` to `new ShareDB({ db, milestoneDb })`. */
 export interface Storage {
-  readonly kind: 'sqlite' | 'memory' | 'mongodb';
+  readonly kind: 'sqlite' | 'memory' | 'mongodb' | 'postgres';
   /** Where the data lives, credentials removed (for logs). */
   readonly location: string;
   readonly db: ShareDB.DB;

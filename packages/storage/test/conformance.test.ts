@@ -1,6 +1,6 @@
 import { createStorage, type Storage } from '@tandem/storage';
-import { runStorageConformance } from '@tandem/storage/testing';
-import { describe } from 'vitest';
+import { runStorageConformance, testPostgresUnavailable, testSchemas } from '@tandem/storage/testing';
+import { afterAll, describe } from 'vitest';
 import { MONGO_SKIP_REASON, MONGO_URL, tempFiles } from './helpers';
 
 const files = tempFiles('conformance');
@@ -15,6 +15,24 @@ runStorageConformance({ name: 'sqlite::memory:', create: () => createStorage('sq
 
 // ShareDB's MemoryDB has no query language (every query matches every document).
 runStorageConformance({ name: 'memory:', create: () => createStorage('memory:'), queries: false });
+
+const postgresSkip = await testPostgresUnavailable();
+if (postgresSkip) console.log(postgresSkip);
+describe.skipIf(postgresSkip)('postgres (the test database, a schema per store)', () => {
+  const schemas = testSchemas();
+  afterAll(() => schemas.dropAll());
+  const urls = new WeakMap<Storage, string>();
+  runStorageConformance({
+    name: 'postgres',
+    create: async () => {
+      const url = schemas.next();
+      const storage = await createStorage(url);
+      urls.set(storage, url);
+      return storage;
+    },
+    reopen: (closed: Storage) => createStorage(urls.get(closed) as string),
+  });
+});
 
 // Never a mock standing in for MongoDB: without a real server these tests are skipped, and say why.
 if (!MONGO_URL) console.log(MONGO_SKIP_REASON);

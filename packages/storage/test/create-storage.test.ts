@@ -53,7 +53,7 @@ describe('createStorage', () => {
   });
 
   it('rejects unknown schemes with INVALID_CONFIG, hiding credentials', async () => {
-    await expectCode(createStorage('postgres://user:secret@db/x'), ErrorCode.INVALID_CONFIG);
+    await expectCode(createStorage('mysql://user:secret@db/x'), ErrorCode.INVALID_CONFIG);
     const error = await createStorage('redis://user:secret@host').catch((e: Error) => e);
     expect(String((error as Error).message)).not.toContain('secret');
     await expectCode(createStorage('sqlite:'), ErrorCode.INVALID_CONFIG);

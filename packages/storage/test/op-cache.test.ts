@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { OpCache } from '../src/op-cache';
 import { SqliteDB } from '../src/sqlite/db';
-import { OpCache } from '../src/sqlite/op-cache';
 
 const op = (n: number) => ({ op: { op: ['n', { r: true, i: n }] } as never, m: { ts: n } });
 

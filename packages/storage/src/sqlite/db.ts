@@ -2,10 +2,12 @@ import type { TandemError } from '@tandem/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import ShareDB from 'sharedb';
 import { type NodeCallback, respond, respondDone, respondWithExtra, toStorageError } from '../callback';
+import { OpCache } from '../op-cache';
+import { isPerDocument } from '../query';
+import { emptySnapshot, NO_END, wantsMetadata } from '../sql-common';
 import type { ReadOptions, StoredOp, StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
-import { OpCache } from './op-cache';
-import { compileQuery, isPerDocument } from './query';
+import { compileQuery } from './query';
 import { SnapshotCache, type SnapshotRow } from './snapshot-cache';
 
 export interface SqliteDBOptions extends SqliteOptions {
@@ -29,14 +31,8 @@ interface OpRow {
   m: string | null;
 }
 
-/** Versions are below 2^53; an open-ended range ends here. */
-const NO_END = Number.MAX_SAFE_INTEGER;
 /** Compiled query statements kept per connection; queries are few shapes with varying values. */
 const QUERY_CACHE_LIMIT = 200;
-
-function emptySnapshot(id: string): StoredSnapshot {
-  return { id, v: 0, type: null, data: undefined, m: null };
-}
 
 function toSnapshot(row: SnapshotRow, withMetadata: boolean): StoredSnapshot {
   return {
@@ -78,13 +74,6 @@ function toOp(row: OpRow, withMetadata: boolean): StoredOp {
   op.v = row.v;
   if (withMetadata && row.m !== null) op.m = JSON.parse(row.m);
   return op;
-}
-
-/** A document's key in the op cache. */
-const opsKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
-
-function wantsMetadata(fields: unknown, options: ReadOptions | null | undefined): boolean {
-  return Boolean((fields as { $submit?: boolean } | null)?.$submit || options?.metadata);
 }
 
 /**
@@ -258,24 +247,16 @@ export class SqliteDB extends ShareDB.DB {
     to: number,
     withMetadata: boolean,
   ) {
-    const key = opsKey(collection, id);
+    const key = OpCache.key(collection, id);
     const start = from ?? 0;
     // Read only what the cache lacks: the ops committed since this document's last read.
     const have = this.ops.cachedUntil(key, start);
     if (have < to) {
       const rows = this.sql.ops.all(collection, id, have, to) as OpRow[];
-      // A gap (compacted ops) or a submit far behind is not worth keeping.
-      const contiguous = rows.length > 0 && rows[rows.length - 1].v === have + rows.length - 1;
-      if (contiguous && rows.length <= this.ops.maxOps) {
-        this.ops.put(
-          key,
-          have,
-          rows.map((row) => ({
-            op: JSON.parse(row.op) as StoredOp,
-            m: row.m === null ? null : JSON.parse(row.m),
-          })),
-        );
-      }
+      this.ops.fill(key, have, rows, (row) => ({
+        op: JSON.parse(row.op) as StoredOp,
+        m: row.m === null ? null : JSON.parse(row.m),
+      }));
     }
     return (
       this.ops.get(key, start, to, withMetadata) ?? this.getOpsSync(collection, id, start, to, withMetadata)
@@ -288,7 +269,7 @@ export class SqliteDB extends ShareDB.DB {
    * Returns how many ops were deleted.
    */
   async deleteOpsBefore(collection: string, id: string, before: number): Promise<number> {
-    this.ops.forget(opsKey(collection, id));
+    this.ops.forget(OpCache.key(collection, id));
     return this.sql.deleteOpsBefore.run(collection, id, before).changes;
   }
 
@@ -375,7 +356,7 @@ export class SqliteDB extends ShareDB.DB {
     return statement;
   }
 
-  /** Run a Mongo-style query (see `SqliteQuery`): matching snapshots, or `{ extra: count }` for `$count`. */
+  /** Run a Mongo-style query (see `SqlQuery`): matching snapshots, or `{ extra: count }` for `$count`. */
   querySync(
     collection: string,
     query: unknown,

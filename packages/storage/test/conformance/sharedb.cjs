@@ -8,7 +8,14 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const runDbSuite = require('sharedb/test/db');
 const runMilestoneSuite = require('sharedb/test/milestone-db');
-const { SqliteDB, SqliteMilestoneDB, mongoStorage } = require('../../src/index.ts');
+const {
+  SqliteDB,
+  SqliteMilestoneDB,
+  mongoStorage,
+  PostgresDB,
+  PostgresMilestoneDB,
+} = require('../../src/index.ts');
+const { testPostgresUnavailable, testSchemas } = require('../../src/postgres/testing.ts');
 
 // ShareDB's generic query ({query, sort: [[field, dir]]}) in our Mongo-style dialect.
 function getQuery(options) {
@@ -45,6 +52,26 @@ describe('SQLite, database file (WAL)', () => {
 describe('memory: (MemoryDB with a faster copy)', () => {
   const { FastMemoryDB } = require('../../src/memory-db.ts');
   runDbSuite({ create: factory(() => new FastMemoryDB()) });
+});
+
+describe('PostgreSQL (a schema of its own, emptied for each test)', () => {
+  const schemas = testSchemas();
+  before(async function () {
+    const reason = await testPostgresUnavailable();
+    if (reason) {
+      console.log(`[storage conformance] ${reason}`);
+      this.skip();
+    }
+  });
+  after(() => schemas.dropAll());
+  // Each test gets an empty store (the suites assume empty collections) on the run's one pool.
+  runDbSuite({
+    create: factory(async () => new PostgresDB({ connection: await schemas.emptied() })),
+    getQuery,
+  });
+  runMilestoneSuite({
+    create: factory(async (o) => new PostgresMilestoneDB({ connection: await schemas.emptied(), ...o })),
+  });
 });
 
 const mongoUrl = process.env.MONGO_URL;

@@ -2,11 +2,12 @@
  * Recent ops of busy documents, parsed. A committed op never changes, so a copy of a cached one is as
  * good as a read: in a busy room every submit reads the ~N ops it missed, and reading and parsing
  * them again from SQLite was a third of a server's busy time (100 clients typing at full speed).
- * Filled by reads, bounded in documents and in ops per document, one per SqliteDB. Several
- * processes may share the file: another process's commits are simply not cached until read.
+ * Filled by reads, bounded in documents and in ops per document, one per SQL adapter (SQLite,
+ * PostgreSQL). Several processes may share the store: another process's commits are simply not
+ * cached until read.
  */
 import { cloneJson } from '@tandem/protocol';
-import type { StoredOp } from '../types';
+import type { StoredOp } from './types';
 
 /** An op as stored: without `v` and `m`, which are columns of their own. */
 export interface CachedOp {
@@ -21,6 +22,11 @@ interface Entry {
 }
 
 export class OpCache {
+  /** A document's key (unambiguous for any pair of strings: the collection's length delimits it). */
+  static key(collection: string, id: string): string {
+    return `${collection.length}:${collection}${id}`;
+  }
+
   /** Insertion order is recency: the first key is the least recently used document. */
   private readonly docs = new Map<string, Entry>();
 
@@ -50,6 +56,21 @@ export class OpCache {
     const entry = this.docs.get(key);
     if (entry === undefined || from < entry.base) return from;
     return Math.max(from, entry.base + entry.ops.length);
+  }
+
+  /**
+   * Remember ops just read from `from` on (`rows` in version order). A run with a gap (compacted
+   * ops) or longer than the cache holds is not kept.
+   */
+  fill<Row extends { v: number }>(
+    key: string,
+    from: number,
+    rows: Row[],
+    parse: (row: Row) => CachedOp,
+  ): void {
+    const contiguous =
+      rows.length > 0 && rows[0].v === from && rows[rows.length - 1].v === from + rows.length - 1;
+    if (contiguous && rows.length <= this.maxOps) this.put(key, from, rows.map(parse));
   }
 
   /** Remember ops just read: `ops[i]` is version `from + i`. */
