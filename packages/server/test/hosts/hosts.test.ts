@@ -1,5 +1,6 @@
 // Three hosts on this machine (network namespaces, see network.ts), one Tandem server process each,
-// sharing one store and a private Redis reached over the hosts' own links. Tandem clients (JSON and
+// sharing the machine's PostgreSQL (a schema of this run's, reached through a TCP gate the test owns)
+// and a private Redis, both over the hosts' own links. Tandem clients (JSON and
 // msgpack, each with the list of hosts, its own first) and stock ShareDB clients (reconnecting to
 // the next host in their list) type into two documents from this (the root) namespace, three per
 // host, while the shared parts fail one at a time:
@@ -13,6 +14,8 @@
 // catch-up, readiness) is measured and printed: docs/deploy.md quotes it.
 //
 // Typing schedules come from a seed, printed first: HOSTS_SEED=<seed> replays them.
+
+import { testPostgresUnavailable, testSchemas } from '@tandem/storage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from '../helpers';
 import { type PrivateRedis, privateRedis } from '../private-redis';
@@ -51,9 +54,10 @@ const servers = serverProcesses('hosts');
 describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redis, under faults', () => {
   let net: Network;
   let redis: PrivateRedis;
-  let gate: TcpProxy | undefined;
+  let gate: TcpProxy;
+  const schemas = testSchemas();
   /** The store as servers reach it (through the gate), and as the test reads it (directly). */
-  let store: { servers: string; direct: string; kind: string };
+  const store = { servers: '', direct: schemas.next() };
   const procs: ServerProcess[] = [];
   const replicas: Replica[] = [];
   const ledger = new Ledger();
@@ -131,11 +135,19 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
     console.log(`hosts: HOSTS_SEED=${SEED}`);
     net = await buildNetwork(3);
     redis = await privateRedis(net.redisGateway);
-    // SQLite spans these hosts only because they share this machine's disk; PostgreSQL is what
-    // several real hosts share.
-    store = { servers: servers.storage(), direct: servers.storage(), kind: 'sqlite (one file)' };
+    const postgres = new URL(store.direct);
+    const unreachable = await testPostgresUnavailable(store.direct);
+    if (unreachable !== undefined) throw new Error(`hosts: the test needs PostgreSQL: ${unreachable}`);
+    // PostgreSQL listens on this machine's loopback: the hosts reach it through the gate, on the
+    // front network.
+    gate = await tcpProxy({ host: postgres.hostname, port: Number(postgres.port || 5432) }, net.frontGateway);
+    const through = new URL(store.direct);
+    through.hostname = gate.host;
+    through.port = String(gate.port);
+    store.servers = through.toString();
     console.log(
-      `hosts: hosts ${net.hosts.map((h) => `${h.ns}=${h.address}`).join(', ')}; redis ${redis.url}; store ${store.kind}`,
+      `hosts: hosts ${net.hosts.map((h) => `${h.ns}=${h.address}`).join(', ')}; redis ${redis.url}; ` +
+        `postgres ${through.host} → ${postgres.host}, schema ${postgres.searchParams.get('schema')}`,
     );
     procs.push(...(await Promise.all(net.hosts.map(start))));
     const urls = procs.map((p) => p.url);
@@ -189,6 +201,7 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
     await Promise.all(exits);
     await redis?.stop();
     await gate?.close();
+    await schemas.dropAll();
     await net?.close();
     console.log(`hosts: measured ${JSON.stringify(measured)}`);
   }, 60_000);
@@ -269,18 +282,13 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
     expect(refused).toEqual([]);
   }, 90_000);
 
-  it('4. the store is unreachable for 5 s: submits fail with STORAGE_UNAVAILABLE, Tandem clients hold and resend, service resumes', async (context) => {
-    if (gate === undefined) {
-      console.log(`hosts: fault 4 skipped: the store (${store.kind}) is not reached over the network`);
-      return context.skip();
-    }
-    const storeGate = gate;
+  it('4. the store is unreachable for 5 s: submits fail with STORAGE_UNAVAILABLE, Tandem clients hold and resend, service resumes', async () => {
     const tandems = replicas.filter((r) => r.name.includes('-tandem-'));
     const errorsBefore = complaints.errors.length;
     const newErrors = () => complaints.errors.slice(errorsBefore);
     let holding = 0;
     const refused = await phase('store', async () => {
-      storeGate.block();
+      gate.block();
       const from = Date.now();
       await until(
         () => newErrors().some((e) => e.code === 'STORAGE_UNAVAILABLE'),
@@ -293,7 +301,7 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
       await sleep(from + OUTAGE_MS - Date.now());
       // Every Tandem client holds what it typed; none was refused (checked below).
       holding = tandems.filter((r) => r.pending() > 0).length;
-      storeGate.unblock();
+      gate.unblock();
       const healed = Date.now();
       await until(
         () => tandems.every((r) => ackedBy(r, healed)),
@@ -308,7 +316,7 @@ describe.skipIf(unavailable !== undefined)('three hosts sharing a store and Redi
       );
       measured['store.readyAgainMs'] = Date.now() - healed;
     });
-    measured['store.resets'] = storeGate.resets;
+    measured['store.resets'] = gate.resets;
     measured['store.holdingClients'] = holding;
     measured['store.stockRefused'] = refused.length;
     expect(holding).toBe(tandems.length);
