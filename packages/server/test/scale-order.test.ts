@@ -265,4 +265,44 @@ describe('in-order delivery across servers: forced', () => {
       await closeAll(a, b);
     }
   });
+
+  it('a stock client told its op failed though it was committed (a lost reply) gets it back in order, without a fetch', async () => {
+    const { a, b } = await twoServers();
+    const warnings = captureWarnings();
+    const stock = await stockClient(a.url());
+    const writer = client(b.url());
+    try {
+      const doc = await subscribedDoc(stock, 'lost-reply-stock');
+      const subscribedSends = stock.sent.length;
+      const db = (await a.tandem.backend()).db as unknown as { commit(...args: unknown[]): void };
+      const commit = db.commit.bind(db);
+      let lost = 0;
+      db.commit = (...args: unknown[]) => {
+        const callback = args[args.length - 1] as (error: unknown, succeeded?: boolean) => void;
+        if (lost++ > 0) return commit(...args);
+        commit(...args.slice(0, -1), (error: unknown) =>
+          callback(error ?? new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'reply lost (test)')),
+        );
+      };
+      // ShareDB's client rolls the op back: it believes it failed.
+      const refused = await call((done) => doc.submitOp(['log', 0, { i: 'stock' }], {}, done)).then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      );
+      expect(refused).toBe('STORAGE_UNAVAILABLE');
+      // It was committed (v2): the next op (v3) must not find the stock client a version behind.
+      const other = writer.doc<Log>('notes', 'lost-reply-stock');
+      await other.fetch();
+      await other.submit(['log', 0, { i: 'next' }]);
+      await until(() => doc.version === 3, 5_000, 'both ops at the stock client');
+      expect((doc.data as Log).log).toEqual(['next', 'stock']);
+      expect(other.data?.log).toEqual(['next', 'stock']);
+      expect(stock.sent.slice(subscribedSends).filter((action) => action === 'f')).toEqual([]);
+      expect(warnings).toEqual([]);
+    } finally {
+      stock.connection.close();
+      await writer.close();
+      await closeAll(a, b);
+    }
+  });
 });

@@ -1,9 +1,9 @@
 // Three hosts on this machine (network namespaces, see network.ts), one Tandem server process each,
-// sharing the machine's PostgreSQL (a schema of this run's, reached through a TCP gate the test owns)
-// and a private Redis, both over the hosts' own links. Tandem clients (JSON and
-// msgpack, each with the list of hosts, its own first) and stock ShareDB clients (reconnecting to
-// the next host in their list) type into two documents from this (the root) namespace, three per
-// host, while the shared parts fail one at a time:
+// sharing the machine's PostgreSQL (a schema of this run's, reached through a TCP gate the test
+// owns) and a private Redis, both over the hosts' own links. Tandem clients (JSON and msgpack, each
+// with the list of hosts, its own first) and stock ShareDB clients (reconnecting to the next host in
+// their list) type into two documents from this (the root) namespace, three per host, while the
+// shared parts fail one at a time:
 //   1. one host's server is SIGKILLed: its clients fail over to the others; it comes back.
 //   2. one host is cut from Redis for 5 s (its switch port goes down), then mended.
 //   3. Redis is SIGKILLed and restarted (empty) mid-run.
