@@ -73,7 +73,8 @@ interface UnsureOps {
 const UNSURE_MAX = 64;
 
 function rememberUnsure(agent: UnsureOps, request: Record<string, unknown>): void {
-  const unsure = (agent.tandemUnsure ??= new Set());
+  agent.tandemUnsure ??= new Set();
+  const unsure = agent.tandemUnsure;
   unsure.add(`${String(request.src ?? agent._src())}:${String(request.seq)}`);
   if (unsure.size > UNSURE_MAX) unsure.delete(unsure.values().next().value as string);
 }
