@@ -3,15 +3,16 @@
  * Node (`ws`, or Node's global WebSocket). Reconnects with exponential backoff and jitter; ShareDB
  * resubscribes and resends pending ops over the new socket.
  */
-import { type } from '@tandem/ot';
 import {
   AUTHOR_FIELD,
   type ConflictReport,
   clientIdAlias,
   ErrorCode,
+  type ExtensionCallMessage,
   type HistoryCallMessage,
   type LockMessage,
   type OpAuthor,
+  type Logger as ProtocolLogger,
   TANDEM_ACTION,
   TandemError,
   type TandemMessage,
@@ -26,14 +27,10 @@ import type { OfflineStore } from './offline';
 import { createConnection, registerType, routeLogs, type ShareDbConnection, typeFor } from './sharedb';
 import { type BackoffOptions, ReconnectingSocket, type WebSocketConstructor } from './socket';
 
-registerType(type);
+registerType();
 
-/** Library code never writes to the console: diagnostics go to an injected logger. */
-export interface Logger {
-  info(message: string, ...details: unknown[]): void;
-  warn(message: string, ...details: unknown[]): void;
-  error(message: string, ...details: unknown[]): void;
-}
+/** Library code never writes to the console: diagnostics go to an injected logger (`console` fits). */
+export type Logger = Pick<ProtocolLogger, 'info' | 'warn' | 'error'>;
 
 const nothing = (): void => {};
 const silentLogger: Logger = { info: nothing, warn: nothing, error: nothing };
@@ -72,10 +69,15 @@ type ClientEvents = {
   unsynced: (count: number) => void;
   /** A conflict involving this user, on any document (also emitted by the document, if open here). */
   conflict: (report: ConflictReport) => void;
+  /** Data a server extension sent unasked (`ext` names it), e.g. a notification. */
+  push: (ext: string, data: unknown) => void;
 };
 
 /** Requests answered with a `result`; the client numbers them. */
-export type TandemRequest = Omit<HistoryCallMessage, 'a' | 'rid'> | Omit<LockMessage, 'a' | 'rid'>;
+export type TandemRequest =
+  | Omit<HistoryCallMessage, 'a' | 'rid'>
+  | Omit<LockMessage, 'a' | 'rid'>
+  | Omit<ExtensionCallMessage, 'a' | 'rid'>;
 
 export class TandemClient extends Emitter<ClientEvents> {
   /** The ShareDB connection underneath (escape hatch; its ops bypass Tandem's doc wrappers). */
@@ -294,9 +296,19 @@ export class TandemClient extends Emitter<ClientEvents> {
   }
 
   private request<R>(message: TandemMessage & { rid: number }, signal?: AbortSignal): Promise<R> {
+    // A call made while the socket is still connecting waits for that attempt, not for ever.
+    if (this.currentStatus === 'connecting') {
+      return new Promise<void>((resolve) => {
+        const stop = this.on('status', () => {
+          stop();
+          resolve();
+        });
+      }).then(() => this.request<R>(message, signal));
+    }
     return new Promise<R>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       if (!this.socket.sendTandem(message)) {
-        reject(new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'offline'));
+        reject(new TandemError(ErrorCode.OFFLINE, 'not connected: the call was not sent'));
         return;
       }
       this.requests.set(message.rid, { resolve: resolve as (v: unknown) => void, reject });
@@ -368,6 +380,9 @@ export class TandemClient extends Emitter<ClientEvents> {
       case 'conflict':
         this.docs.get(`${message.report.collection}/${message.report.docId}`)?.reportConflict(message.report);
         this.emit('conflict', message.report);
+        return;
+      case 'push':
+        if (typeof message.ext === 'string') this.emit('push', message.ext, message.data);
         return;
       case 'result': {
         const pending = this.requests.get(message.rid);

@@ -7,6 +7,8 @@
  * nor any bundler needs polyfills, and consumers need no `@types/sharedb`: these interfaces are
  * what `client.connection` and `doc.raw` expose.
  */
+
+import { registerTandemType, type TypeRegistry } from '@tandem/ot';
 import ShareDB from 'sharedb/lib/client';
 import type { QueueableDoc } from './offline';
 
@@ -91,8 +93,8 @@ export function createConnection(socket: ShareDbSocket): ShareDbConnection {
   return new ShareDB.Connection(socket as never) as unknown as ShareDbConnection;
 }
 
-export function registerType(type: object): void {
-  ShareDB.types.register(type as never);
+export function registerType(): void {
+  registerTandemType(ShareDB.types as unknown as TypeRegistry);
 }
 
 export function typeFor(name: string): unknown {

@@ -200,6 +200,13 @@ export class ReconnectingSocket implements ShareDbSocket {
   /** Drop the current socket and reconnect now (e.g. after a token refresh or for tests). */
   reconnect(): void {
     this.attempt = 0;
+    if (this.timer !== undefined) {
+      // Waiting out a backoff (e.g. the network just came back): try now instead.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.open();
+      return;
+    }
     this.ws?.close(4000, 'reconnect');
   }
 

@@ -1,9 +1,18 @@
 /**
- * Per-user undo/redo as a client-side transformed stack: each local op pushes its inverse; every
- * remote op is transformed into the stack, so undo reverts only this user's edits, at their
- * current positions, whatever others did since.
+ * Per-user undo/redo on a document: @tandem/ot's transformed stack (each local op pushes its
+ * inverse; every remote op is transformed into the stack), so undo reverts only this user's edits,
+ * at their current positions, whatever others did since.
  */
-import { invertWithDoc, type JSONOp, transform } from '@tandem/ot';
+import {
+  applyRemote,
+  createUndoStack,
+  type JSONOp,
+  recordEdit,
+  redo,
+  type UndoStack as Stack,
+  type StackStep,
+  undo,
+} from '@tandem/ot';
 
 export interface UndoHost {
   data(): unknown;
@@ -14,72 +23,51 @@ export interface UndoHost {
 const MAX_DEPTH = 500;
 
 export class UndoStack {
-  private undos: JSONOp[] = [];
-  private redos: JSONOp[] = [];
-  private replaying: 'undo' | 'redo' | undefined;
+  private stack: Stack = createUndoStack(MAX_DEPTH);
+  /** While an undo or redo is submitted: its own local op is not a new edit. */
+  private replaying = false;
 
   constructor(private readonly host: UndoHost) {}
 
   get canUndo(): boolean {
-    return this.undos.length > 0;
+    return this.stack.undo.length > 0;
   }
 
   get canRedo(): boolean {
-    return this.redos.length > 0;
+    return this.stack.redo.length > 0;
   }
 
   /** Before a local op applies (`before` is the data it applies to). */
   local(op: JSONOp, before: unknown): void {
-    const inverse = invertWithDoc(op, before as never);
-    if (this.replaying === 'undo') this.redos.push(inverse);
-    else {
-      this.undos.push(inverse);
-      if (this.undos.length > MAX_DEPTH) this.undos.shift();
-      if (this.replaying === undefined) this.redos = [];
-    }
+    if (!this.replaying) this.stack = recordEdit(this.stack, op, before as never);
   }
 
   /** After a remote op applied: move both stacks past it. */
   remote(op: JSONOp): void {
-    this.undos = transformStack(this.undos, op);
-    this.redos = transformStack(this.redos, op);
+    this.stack = applyRemote(this.stack, op);
   }
 
   undo(): Promise<boolean> {
-    return this.replay('undo', this.undos);
+    return this.replay(undo);
   }
 
   redo(): Promise<boolean> {
-    return this.replay('redo', this.redos);
+    return this.replay(redo);
   }
 
-  private async replay(kind: 'undo' | 'redo', stack: JSONOp[]): Promise<boolean> {
-    const op = stack.pop();
-    if (op === undefined) return false;
-    // The local op of the replay is recorded synchronously inside submit; later edits are new.
-    this.replaying = kind;
+  private async replay(step: (stack: Stack, doc: never) => StackStep | null): Promise<boolean> {
+    const next = step(this.stack, this.host.data() as never);
+    if (next === null) return false;
+    this.stack = next.stack;
+    // The replay's local op is recorded synchronously inside submit; later edits are new.
+    this.replaying = true;
     let acknowledged: Promise<void>;
     try {
-      acknowledged = this.host.submit(op, { undo: true });
+      acknowledged = this.host.submit(next.op, { undo: true });
     } finally {
-      this.replaying = undefined;
+      this.replaying = false;
     }
     await acknowledged;
     return true;
   }
-}
-
-/**
- * Stack entries apply at successively later states (top = latest). Walk from the top down,
- * transforming each entry over the remote op and the remote op over each entry.
- */
-function transformStack(stack: JSONOp[], remote: JSONOp): JSONOp[] {
-  const out = new Array<JSONOp>(stack.length);
-  let r = remote;
-  for (let i = stack.length - 1; i >= 0; i--) {
-    const entry = stack[i];
-    out[i] = transform(entry, r, 'left');
-    r = transform(r, entry, 'right');
-  }
-  return out.filter((op) => op !== null);
 }

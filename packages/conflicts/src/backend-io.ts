@@ -5,6 +5,7 @@
 import { type Doc, type JSONOp, replace, type as tandemType } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import type { TandemAgent } from './agent';
 
 /** Agents created by @tandem/conflicts itself: the only writers of reserved collections. */
 const internalAgents = new WeakSet<object>();
@@ -134,7 +135,7 @@ export function createDocIO(backend: ShareDB): DocIO {
     },
     async submitAs(principal, collection, id, op) {
       const own = backend.connect() as unknown as {
-        agent: { custom: Record<string, unknown> };
+        agent: TandemAgent;
         close(): void;
       };
       own.agent.custom.principal = principal;

@@ -1,3 +1,4 @@
+export type { AgentCustom, TandemAgent } from './agent';
 export type { Classification, Collision, ConcurrentOp } from './classify';
 export { classify } from './classify';
 export type { ConflictsHandle, ConflictsLogger, ConflictsOptions, ResolveRequest } from './install';
@@ -6,6 +7,7 @@ export type { LockManager, LockOptions } from './lock-manager';
 export { resolveLockOptions } from './lock-manager';
 export type { Lock, LockCall, LockLimits, LockOutcome, LockPrincipal, LockRequest } from './locks';
 export { blockingLock, decideLocks, LOCKS_COLLECTION, lockOp } from './locks';
+export { checkConflictsOptions } from './options';
 export type { Policies, PolicyConfig, PolicyMatch } from './policies';
 export { compilePolicies, policyFor, tryCompilePolicies } from './policies';
 export { isReservedCollection } from './reserved';

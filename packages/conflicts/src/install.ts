@@ -1,6 +1,6 @@
 /** `installConflicts(backend, options)`: wire classification, policies, locks and records into ShareDB. */
-import { type Doc, type as tandemType } from '@tandem/ot';
-import { ErrorCode, TandemError } from '@tandem/protocol';
+import { type Doc, registerTandemType, type TypeRegistry } from '@tandem/ot';
+import { ErrorCode, type Logger, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
 import { createDocIO, docKey, trustAgent } from './backend-io';
 import { createLockManager, type LockManager, type LockOptions, resolveLockOptions } from './lock-manager';
@@ -14,10 +14,7 @@ import type { ConflictRecord } from './types';
 import { createVersionCache, type VersionCacheOptions } from './versions';
 
 /** Where failures that have no caller to report to go (storing or delivering a record). */
-export interface ConflictsLogger {
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type ConflictsLogger = Pick<Logger, 'warn' | 'error'>;
 
 export interface ConflictsOptions {
   /** Per-collection path rules. @default {} (every path `merge`) */
@@ -68,10 +65,7 @@ export interface ConflictsHandle {
 const silent: ConflictsLogger = { warn: () => {}, error: () => {} };
 
 function ensureType(): void {
-  const types = (
-    ShareDB as unknown as { types: { map: Record<string, unknown>; register(t: unknown): void } }
-  ).types;
-  if (types.map[tandemType.uri] === undefined) types.register(tandemType);
+  registerTandemType((ShareDB as unknown as { types: TypeRegistry }).types);
 }
 
 export function installConflicts(backend: ShareDB, options: ConflictsOptions = {}): ConflictsHandle {

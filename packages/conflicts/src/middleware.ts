@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Doc, JSONOp } from '@tandem/ot';
 import { AUTHOR_FIELD, cloneJson, ErrorCode, type OpAuthor, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import type { TandemAgent } from './agent';
 import { isInternalAgent } from './backend-io';
 import { type Collision, type ConcurrentOp, classify } from './classify';
 import { blockingLock, LOCKS_COLLECTION, type Lock, type LockPrincipal, lockedError, opPaths } from './locks';
@@ -22,10 +23,7 @@ import type { ConflictRecord } from './types';
 
 type Next = (error?: unknown) => void;
 
-interface Agent {
-  clientId: string;
-  custom: { principal?: LockPrincipal & { name?: string } };
-}
+type Agent = TandemAgent & { clientId: string };
 
 /** The parts of ShareDB's SubmitRequest used here. */
 interface SubmitRequest {

@@ -1,27 +1,14 @@
 /** The plain data of @tandem/conflicts: records, kinds, severities, policies. JSON-safe throughout. */
 import type { Doc, JSONOp, Path, TextRange } from '@tandem/ot';
+import type { ConflictKind, ConflictSeverity } from '@tandem/protocol';
 
 /** What a path rule does when a conflict lands on it. */
 export type PolicyName = 'merge' | 'last-writer-wins' | 'reject' | 'manual';
 
-/**
- * - `same-field-write`: two writes/replaces of one key
- * - `delete-vs-edit`: an edit inside content the other op removed
- * - `move-collision`: two inserts/moves into one slot, at least one a move
- * - `move-cycle`: each op moved an item into the other's (json1 blackhole); both are removed
- * - `overlapping-text`: concurrent text edits whose ranges overlap in one string
- * - `locked-path`: the op touched a subtree locked by someone else and was refused
- */
-export type ConflictKind =
-  | 'same-field-write'
-  | 'delete-vs-edit'
-  | 'move-collision'
-  | 'move-cycle'
-  | 'overlapping-text'
-  | 'locked-path';
+export type { ConflictKind } from '@tandem/protocol';
 
 /** high: content removed or overwritten; medium: moved or overlapping; low: concurrent but both kept. */
-export type Severity = 'high' | 'medium' | 'low';
+export type Severity = ConflictSeverity;
 
 /**
  * How a conflict ended, from the incoming (later) op's point of view:

@@ -16,6 +16,7 @@
  *   intent } }`). Only `message` and `intent` are kept, as plain text of bounded length, stored
  *   next to the author the server stamped; an intent naming one of history's own is dropped.
  */
+import type { TandemAgent } from '@tandem/conflicts';
 import type { OpAuthor } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { ResolvedHistoryOptions } from './options';
@@ -39,14 +40,9 @@ export interface ServerStamp {
 /** The stamps of history's own submits, by the submitting agent. */
 export type ServerStamps = WeakMap<object, ServerStamp>;
 
-interface PrincipalLike {
-  id?: unknown;
-  name?: unknown;
-}
-
 /** The part of ShareDB's SubmitRequest the middleware touches. */
 interface CommitContext {
-  agent: { clientId?: string; custom?: { principal?: PrincipalLike; sessionId?: unknown } } | null;
+  agent: (Omit<TandemAgent, 'custom'> & { custom?: TandemAgent['custom'] }) | null;
   op: { m?: Record<string, unknown> };
   extra?: { source?: unknown } | null;
   snapshot: { v: number };

@@ -2,8 +2,10 @@
  * The I/O edge: promise wrappers over ShareDB's callback DB, milestone DB and server-side
  * connections. Everything else in the package is computed from what these return.
  */
-import { type JSONOp, type } from '@tandem/ot';
-import { ErrorCode, TandemError } from '@tandem/protocol';
+
+import type { TandemAgent } from '@tandem/conflicts';
+import { type JSONOp, registerTandemType, type TypeRegistry, type } from '@tandem/ot';
+import { ErrorCode, fromShareDbError, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
 import type { ServerStamp, ServerStamps } from './authorship';
 import type { Actor, StoredOp, Submitted, VersionedSnapshot } from './types';
@@ -41,9 +43,7 @@ interface MilestoneLike {
   saveMilestoneSnapshot(collection: string, snapshot: object, cb: Callback<void>): void;
 }
 
-interface AgentLike {
-  custom: Record<string, unknown>;
-}
+type AgentLike = TandemAgent;
 
 interface SubmitRequestLike {
   op: { v: number };
@@ -68,13 +68,7 @@ function call<T>(fn: (cb: Callback<T>) => void): Promise<T> {
   });
 }
 
-const SHAREDB_CODES: Record<string, ErrorCode> = {
-  ERR_DOC_ALREADY_CREATED: ErrorCode.ALREADY_EXISTS,
-  ERR_DOC_DOES_NOT_EXIST: ErrorCode.NOT_FOUND,
-  ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT: ErrorCode.NOT_FOUND,
-  ERR_MILESTONE_ARGUMENT_INVALID: ErrorCode.INVALID_MESSAGE,
-};
-
+/** ShareDB's errors through the one map (@tandem/protocol); versions beyond the current one are refused before asking. */
 function toTandemError(error: unknown): TandemError {
   // MemoryDB's answer when the requested ops are not all stored (compacted away).
   if (error instanceof Error && error.message === 'Missing ops') {
@@ -85,19 +79,12 @@ function toTandemError(error: unknown): TandemError {
       { cause: error },
     );
   }
-  const code = (error as { code?: string } | null)?.code;
-  if (typeof code === 'string' && code in SHAREDB_CODES) {
-    return new TandemError(SHAREDB_CODES[code], (error as Error).message ?? code, undefined, {
-      cause: error,
-    });
-  }
-  return TandemError.from(error);
+  return fromShareDbError(error);
 }
 
 /** Register Tandem's json1 type once, if the host has not (the server does it too). */
 function ensureType(): void {
-  const types = ShareDB.types as unknown as { map: Record<string, unknown>; register(t: unknown): void };
-  if (types.map[type.uri] === undefined) types.register(type);
+  registerTandemType(ShareDB.types as unknown as TypeRegistry);
 }
 
 export class HistoryIO {

@@ -1,5 +1,6 @@
 /** installHistory's options, each with its default and the reason for it. */
-import { ErrorCode, TandemError } from '@tandem/protocol';
+import { isReservedCollection } from '@tandem/conflicts';
+import { clockOption, invalidOption, knownKeys, plainObject, positiveIntegers } from '@tandem/protocol';
 
 export interface HistoryOptions {
   /**
@@ -51,24 +52,48 @@ export interface HistoryOptions {
 
 export type ResolvedHistoryOptions = Required<HistoryOptions>;
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TandemError(ErrorCode.INVALID_CONFIG, `${name} must be a positive integer`, {
-      option: name,
-      reason: 'not a positive integer',
-    });
+const OPTION_NAMES = new Set([
+  'milestoneInterval',
+  'maxMessageLength',
+  'maxPageSize',
+  'versionsCollection',
+  'forksCollection',
+  'readBatch',
+  'now',
+  'trustAgent',
+]);
+const COLLECTIONS = ['versionsCollection', 'forksCollection'] as const;
+
+/**
+ * INVALID_CONFIG (naming `<prefix>.<key>`) unless `value` is a valid HistoryOptions: known keys,
+ * positive integer counts, a clock function, record collections that are reserved (anywhere else
+ * clients could forge history).
+ */
+export function checkHistoryOptions(value: unknown, prefix = 'history'): HistoryOptions {
+  if (value === undefined) return {};
+  const options = plainObject(prefix, value);
+  knownKeys(prefix, options, OPTION_NAMES);
+  positiveIntegers(prefix, options, ['milestoneInterval', 'maxMessageLength', 'maxPageSize', 'readBatch']);
+  clockOption(prefix, options);
+  if (options.trustAgent !== undefined && typeof options.trustAgent !== 'function')
+    throw invalidOption(`${prefix}.trustAgent`, 'must be a function');
+  for (const key of COLLECTIONS) {
+    const name = options[key];
+    if (name !== undefined && (typeof name !== 'string' || !isReservedCollection(name)))
+      throw invalidOption(`${prefix}.${key}`, "must be a collection name starting with '_tandem_'");
   }
-  return value;
+  return options as HistoryOptions;
 }
 
-export function resolveOptions(options: HistoryOptions = {}): ResolvedHistoryOptions {
+export function resolveOptions(given: HistoryOptions = {}): ResolvedHistoryOptions {
+  const options = checkHistoryOptions(given);
   return {
-    milestoneInterval: positiveInteger('milestoneInterval', options.milestoneInterval ?? 100),
-    maxMessageLength: positiveInteger('maxMessageLength', options.maxMessageLength ?? 500),
-    maxPageSize: positiveInteger('maxPageSize', options.maxPageSize ?? 500),
+    milestoneInterval: options.milestoneInterval ?? 100,
+    maxMessageLength: options.maxMessageLength ?? 500,
+    maxPageSize: options.maxPageSize ?? 500,
     versionsCollection: options.versionsCollection ?? '_tandem_versions',
     forksCollection: options.forksCollection ?? '_tandem_forks',
-    readBatch: positiveInteger('readBatch', options.readBatch ?? 5000),
+    readBatch: options.readBatch ?? 5000,
     now: options.now ?? Date.now,
     trustAgent: options.trustAgent ?? (() => {}),
   };

@@ -29,8 +29,10 @@ export type {
   TransformResult,
 } from './transform';
 export { transform, transformWithConflicts } from './transform';
-export type { TandemType } from './type';
-export { type } from './type';
+export type { TandemType, TypeRegistry } from './type';
+export { registerTandemType, type } from './type';
+export type { StackStep, UndoStack } from './undo-stack';
+export { applyRemote, createUndoStack, recordEdit, redo, undo } from './undo-stack';
 export { codePointLength, sliceCodePoints, toCodePointIndex, toUtf16Index } from './unicode';
 export type { ValidationResult } from './validate';
 export { assertValid, validate } from './validate';

@@ -40,3 +40,14 @@ export const type: TandemType<Doc | undefined> = {
   isNoop,
   transformPresence,
 };
+
+/** A ShareDB `types` registry (the server's `ShareDB.types` or the client's `ShareDB.types`). */
+export interface TypeRegistry {
+  map: Record<string, unknown>;
+  register(type: never): void;
+}
+
+/** Register the Tandem type with a ShareDB registry, once (every package that needs it calls this). */
+export function registerTandemType(types: TypeRegistry): void {
+  if (types.map[type.uri] === undefined) types.register(type as never);
+}

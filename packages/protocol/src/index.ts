@@ -8,6 +8,7 @@ export {
   Subprotocol,
   selectSubprotocol,
 } from './codec';
+export { clockOption, invalidOption, knownKeys, plainObject, positiveIntegers } from './config';
 export type { ErrorDetails, Result, WireError } from './errors';
 export { ErrorCode, err, isErrorCode, isTandemError, isWireError, ok, TandemError, unwrap } from './errors';
 export type {
@@ -31,6 +32,8 @@ export type {
   VersionedSnapshot,
 } from './history';
 export { cloneJson } from './json';
+export type { Logger } from './logger';
+export { silentLogger } from './logger';
 export type {
   AuthRefreshMessage,
   ConflictKind,
@@ -38,6 +41,7 @@ export type {
   ConflictReport,
   ConflictSeverity,
   ErrorMessage,
+  ExtensionCallMessage,
   HelloMessage,
   HistoryCallMessage,
   LockInfo,
@@ -46,6 +50,7 @@ export type {
   PingMessage,
   PresenceStatus,
   PresenceValue,
+  PushMessage,
   ResultMessage,
   TandemMessage,
   UserInfo,

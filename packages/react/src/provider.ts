@@ -1,11 +1,15 @@
 /** `<TandemProvider>`: the client every hook below it uses. */
 import { type ConnectOptions, connect, type TandemClient } from '@tandem/client';
 import { ErrorCode, TandemError } from '@tandem/protocol';
-import { createContext, createElement, type ReactNode, useContext, useEffect, useState } from 'react';
+import { createContext, createElement, type ReactNode, useContext, useEffect, useRef, useState } from 'react';
 
 const ClientContext = createContext<TandemClient | null>(null);
 
-export type TandemProviderProps = { children?: ReactNode } & (
+export type TandemProviderProps = {
+  children?: ReactNode;
+  /** Rendered instead of the children until the provider's own client exists (one commit). */
+  fallback?: ReactNode;
+} & (
   | {
       /** A client the app created (and closes). */
       client: TandemClient;
@@ -17,35 +21,26 @@ export type TandemProviderProps = { children?: ReactNode } & (
     }
 );
 
-interface Own {
-  client: TandemClient;
-  closed: boolean;
-  /** A new client to the same endpoint. */
-  again(): Own;
-}
-
-function open(url: string | readonly string[], options: ConnectOptions | undefined): Own {
-  return { client: connect(url, options), closed: false, again: () => open(url, options) };
-}
-
 /**
- * A client this provider made and closes. It is made once per mount (later url/options are
- * ignored); StrictMode's mount-unmount-mount gets a fresh one after closing the first.
+ * A client this provider makes on mount and closes on unmount (later url/options are ignored;
+ * remount with a new `key` to change them). It is made in an effect, never during render: React
+ * may call render-time initialisers twice and drop one (StrictMode, concurrent rendering), and a
+ * dropped client would keep its socket open.
  */
 function useOwnClient(url: string | readonly string[] | undefined, options: ConnectOptions | undefined) {
-  const [own, setOwn] = useState(() => (url === undefined ? null : open(url, options)));
+  const [client, setClient] = useState<TandemClient | null>(null);
+  const endpoint = useRef({ url, options });
   useEffect(() => {
-    if (own === null) return;
-    if (own.closed) {
-      setOwn(own.again());
-      return;
-    }
+    const { url: target, options: given } = endpoint.current;
+    if (target === undefined) return;
+    const own = connect(target, given);
+    setClient(own);
     return () => {
-      own.closed = true;
-      void own.client.close();
+      setClient(null);
+      void own.close();
     };
-  }, [own]);
-  return own?.client ?? null;
+  }, []);
+  return client;
 }
 
 export function TandemProvider(props: TandemProviderProps): ReactNode {
@@ -54,7 +49,10 @@ export function TandemProvider(props: TandemProviderProps): ReactNode {
     'url' in props ? props.url : undefined,
     'url' in props ? props.options : undefined,
   );
-  return createElement(ClientContext.Provider, { value: given ?? own }, props.children);
+  const client = given ?? own;
+  // A provider that connects renders its children once its client exists (`fallback` until then).
+  if (client === null) return props.fallback ?? null;
+  return createElement(ClientContext.Provider, { value: client }, props.children);
 }
 
 /** The provider's client. Throws INVALID_CONFIG outside a `<TandemProvider>`. */

@@ -152,8 +152,11 @@ describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, ali
       .toBeGreaterThan(first.entries);
   });
 
-  it('works under StrictMode (the provider closes its first client and opens another)', async () => {
+  it('works under StrictMode, holding one socket (the provider closes its first client and opens another)', async () => {
     const { doc } = await setup({ strict: true });
+    // The page's user holds exactly one socket: no client made during render was left open.
+    const mine = () => server.tandem.tandem.metrics().connections - peers.length;
+    await expect.poll(mine).toBe(1);
     await call('act', 'setBody', 'strict 😀');
     await until(() => doc.data?.body === 'strict 😀', 5_000, 'the edit reaches the peer');
     await typeAtEnd(doc, '!');

@@ -126,7 +126,7 @@ export class Metrics {
 const committedAt = new Map<string, number>();
 const MAX_PENDING_FANOUT = 10_000;
 
-/** Time submits and fan-out: two timestamps per op, no allocation beyond the request's own bag. */
+/** Time submits and fan-out: two timestamps and one map entry (keyed by a string) per committed op. */
 export function installTimings(
   backend: { use(action: string, fn: (context: any, next: () => void) => void): unknown },
   metrics: Metrics,

@@ -1,32 +1,13 @@
 /**
- * The one place that turns `options.storage` into ShareDB databases. Uses @tandem/storage's
- * `createStorage` (SQLite by default) when that package provides it; until then only in-memory
- * storage is available (ShareDB's MemoryDB).
+ * `options.storage` to ShareDB databases: an object is used as given, a URL (or nothing: SQLite)
+ * goes to @tandem/storage's `createStorage`.
  */
-import { ErrorCode, TandemError } from '@tandem/protocol';
-import * as tandemStorage from '@tandem/storage';
-import ShareDB from 'sharedb';
+import { createStorage, type Storage as StorageHandle } from '@tandem/storage';
 
-/** What @tandem/storage's `createStorage` returns. */
-export interface Storage {
-  db: unknown;
-  milestoneDb?: unknown;
-  close(): Promise<void>;
-}
+/** @tandem/storage's `Storage`, or any ShareDB DB (and milestone DB) the host wires itself, with a close. */
+export type Storage = Pick<StorageHandle, 'db' | 'close'> & { milestoneDb?: StorageHandle['milestoneDb'] };
 
-type CreateStorage = (url?: string) => Promise<Storage>;
-
-// Looked up by name so this compiles before @tandem/storage exports it.
-const createStorage = (tandemStorage as Record<string, unknown>).createStorage as CreateStorage | undefined;
-
-export async function resolveStorage(option: Storage | string | undefined): Promise<Storage> {
-  if (typeof option === 'object' && option !== null) return option;
-  if (createStorage !== undefined) return createStorage(option);
-  if (option === undefined || option === 'memory:') {
-    const db = new ShareDB.MemoryDB();
-    return { db, close: () => new Promise<void>((resolve) => db.close(() => resolve())) };
-  }
-  throw new TandemError(ErrorCode.INVALID_CONFIG, `storage URL ${option} needs @tandem/storage`, {
-    option: 'storage',
-  });
+export function resolveStorage(option: Storage | string | undefined): Promise<Storage> {
+  if (typeof option === 'object' && option !== null) return Promise.resolve(option);
+  return createStorage(option);
 }

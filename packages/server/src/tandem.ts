@@ -9,19 +9,19 @@ import type { ConflictRecord, ConflictsHandle } from '@tandem/conflicts';
 import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
+import { builtInExtensions } from './extensions/built-in';
 import { toReport } from './extensions/conflict-reports';
 import { createPluginCalls } from './extensions/plugin-calls';
-import { installPlugins, type Plugins } from './extensions/plugins';
-import { installValidation } from './extensions/validation';
-import { installCommitWebhooks, type WebhookCounts, Webhooks } from './extensions/webhooks';
+import type { Plugins } from './extensions/plugins';
+import { Extensions } from './extensions/registry';
+import { type WebhookCounts, Webhooks } from './extensions/webhooks';
 import type { Principal, RequestInfo } from './hooks';
-import { installTimings, Metrics, type MetricsSnapshot } from './metrics';
+import { Metrics, type MetricsSnapshot } from './metrics';
 import { type ResolvedOptions, resolveOptions, type TandemOptions } from './options';
 import { type EventsChannel, type EventsMessage, openEventsChannel } from './pubsub/events';
 import { HookRunner } from './run-hook';
 import { createAccessCheck } from './security/access';
 import { Audit } from './security/audit';
-import { installMiddleware } from './security/middleware';
 import { checkOrigin } from './security/origin';
 import { anonymousPrincipal, userInfo } from './security/principal';
 import {
@@ -34,7 +34,8 @@ import {
 import { createSessionManager, ended, type SessionManager, type Sessions } from './security/sessions';
 import { refused } from './security/tokens';
 import { carryErrorDetails, installFastOpDelivery } from './sharedb/agent';
-import { type Backend, createBackend } from './sharedb/backend';
+import { type Backend, createBackend, readProbe } from './sharedb/backend';
+import { assertSupported } from './sharedb/fence';
 import { subscribedDocuments } from './sharedb/subscriptions';
 import { resolveStorage, type Storage } from './storage';
 import { codecFor } from './transport/codecs';
@@ -89,8 +90,14 @@ export interface Tandem {
   checkOrigin(request: IncomingMessage): TandemError | undefined;
   /** Serve one open socket. Never throws: failures are reported to the socket and counted. */
   handleConnection(socket: TandemSocket, request?: IncomingMessage, context?: ConnectionContext): void;
-  /** Counters; `webhooks` is there when `options.webhooks` is set. */
-  metrics(): MetricsSnapshot & { webhooks?: WebhookCounts };
+  /**
+   * Counters; `webhooks` is there when `options.webhooks` is set, `extensions` (by name) when an
+   * extension reports any.
+   */
+  metrics(): MetricsSnapshot & {
+    webhooks?: WebhookCounts;
+    extensions?: Record<string, Record<string, unknown>>;
+  };
   /** Whether the store answers a read and (with `options.redis`) Redis answers a PING, each within 2 s. */
   readiness(): Promise<Readiness>;
   /** Session records and revocation (every process); methods wait for `ready`. */
@@ -120,6 +127,8 @@ export function tokenOf(request: IncomingMessage | undefined): string | undefine
 const CLOSE_GRACE_MS = 2_000;
 
 export function createTandem(options: TandemOptions = {}): Tandem {
+  // Before anything else: the ShareDB internals the server patches must be the ones it knows.
+  assertSupported();
   const resolved = resolveOptions(options);
   const hooks = new HookRunner(resolved.hooks, resolved.logger);
   const metrics = new Metrics();
@@ -176,8 +185,12 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     }
   };
 
+  const builtIns = builtInExtensions({ metrics, hooks, webhooks, reportConflict: (r) => reportConflict(r) });
+  const extensions = new Extensions([...builtIns.list, ...resolved.extensions], resolved.logger);
+
   const deliverEvent = (message: EventsMessage): void => {
     if (message.t === 'conflict') deliverReport(message.report);
+    else if (message.t === 'ext') extensions.event(message.ext, message.data);
     else endSessions(message.sessionIds, message.reason, message.userId);
   };
 
@@ -200,7 +213,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
     let backend: ShareDB | undefined;
-    let plugins: Plugins | undefined;
+    let events: EventsChannel | undefined;
     try {
       const created = await createBackend(opened, resolved.redis, resolved.logger);
       backend = created.sharedb;
@@ -214,27 +227,33 @@ export function createTandem(options: TandemOptions = {}): Tandem {
             resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
         );
       }
-      installTimings(backend as never, metrics);
-      installValidation(backend, resolved.validation);
-      installMiddleware(backend, hooks, resolved.logger);
-      if (webhooks !== undefined) installCommitWebhooks(backend, webhooks);
-      plugins = installPlugins(backend, resolved, reportConflict, (ref, version) =>
-        webhooks?.emit('version.created', { collection: ref.collection, id: ref.id, ...version }),
-      );
-      const events = await openEventsChannel(backend, deliverEvent, resolved.logger);
+      const channel = await openEventsChannel(backend, deliverEvent, resolved.logger);
+      events = channel;
+      // Built-ins first, in their listed order (extensions/built-in.ts), then the host's.
+      await extensions.install({
+        backend,
+        options: resolved,
+        logger: resolved.logger,
+        access: createAccessCheck(hooks),
+        webhook: (type, data) => webhooks?.emit(type, data),
+        publish: (ext, data) => channel.publish({ t: 'ext', ext, data }),
+        connections: () => connections,
+      });
+      const plugins = builtIns.plugins();
       const sessions = createSessionManager(
         backend,
         plugins.conflicts.trustAgent,
         resolved.sessions,
-        (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
+        (sessionIds, reason, userId) => channel.publish({ t: 'session-ended', sessionIds, reason, userId }),
       );
-      return { backend, plugins, events, sessions };
+      return { backend, plugins, events: channel, sessions };
     } catch (error) {
       // A failed start leaves nothing open: node-redis would retry its connections forever and keep
       // the process alive. close() then finds nothing left to close.
       storage = undefined;
       pubsub = undefined;
-      await plugins?.conflicts.close();
+      await extensions.close();
+      events?.close();
       const backendPubSub = backend?.pubsub;
       if (backendPubSub !== undefined)
         await new Promise<void>((resolve) => backendPubSub.close(() => resolve()));
@@ -290,6 +309,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     onTandemMessage: createTandemMessageHandler(
       hooks,
       createPluginCalls(pluginsPromise, createAccessCheck(hooks)),
+      extensions,
       (connection, principal) => admit(connection, principal),
     ),
     onClosed(connection, code) {
@@ -303,6 +323,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       if (connection.principal !== undefined) {
         // Locks belong to the socket's session: a closed tab must not keep others out for a TTL.
         releaseLocks(connection);
+        if (connection.agent !== undefined) extensions.disconnected(connection, code);
         hooks.notify('onDisconnect', { principal: connection.principal, connectionId: connection.id, code });
       }
     },
@@ -401,6 +422,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           resolved.logger.warn('could not activate a session', { error: String(error) }),
         );
     }
+    extensions.connected(connection);
     hooks.notify('onConnect', {
       principal,
       connectionId: connection.id,
@@ -458,20 +480,17 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         openDocuments(),
         pubsub === undefined ? undefined : { ...pubsub.delivery.counts, ...pubsub.redis?.counts },
       );
-      return webhooks === undefined ? snapshot : { ...snapshot, webhooks: webhooks.snapshot() };
+      const extensionCounts = extensions.metrics();
+      return {
+        ...snapshot,
+        ...(webhooks === undefined ? {} : { webhooks: webhooks.snapshot() }),
+        ...(Object.keys(extensionCounts).length === 0 ? {} : { extensions: extensionCounts }),
+      };
     },
     async readiness() {
       const backend = await backendPromise.catch(() => undefined);
       if (backend === undefined || closing) return { ready: false, store: false };
-      const db = backend.db as unknown as {
-        getSnapshot(c: string, id: string, f: null, o: null, cb: (e: unknown) => void): void;
-      };
-      const store = await probe(
-        () =>
-          new Promise<void>((resolve, reject) =>
-            db.getSnapshot('_tandem_health', 'probe', null, null, (e) => (e ? reject(e) : resolve())),
-          ),
-      );
+      const store = await probe(() => readProbe(backend));
       const client = pubsub?.redis;
       if (client === undefined) return { ready: store, store };
       const redis = await probe(() => client.ping());
@@ -521,8 +540,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       admission?.stop();
       const ready = await readyPromise.catch(() => undefined);
       if (ready !== undefined) {
-        // Records in flight are stored and reported before pub/sub goes.
-        await ready.plugins.conflicts.close();
+        // Conflicts' records in flight are stored and reported before pub/sub goes.
+        await extensions.close();
       }
       // Last events are queued now; they are flushed (bounded by closeTimeoutMs) while the rest closes.
       const flushed = webhooks?.close();

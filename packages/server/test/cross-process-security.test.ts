@@ -138,8 +138,9 @@ describe('two server processes + Redis', () => {
 
     await od.submit(['n', { r: true, i: 2 }]);
     await other.submit(['n', { r: true, i: 2 }]);
+    // A barrier: od's op went through Redis before other's was submitted, and Redis keeps one
+    // connection's messages in order.
     await until(() => ro.data?.n === 2, 5_000, 'the readable document still streams');
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(rd.data?.n).toBe(1);
     expect(rex.status).toBe('online');
   });

@@ -6,6 +6,7 @@ import { healthHandler, prometheusHandler, readyHandler } from '@tandem/server/e
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { client, until } from './helpers';
+import { REDIS_URL } from './redis-url';
 
 function metricValue(text: string, line: string): number | undefined {
   const found = text.split('\n').find((l) => l.startsWith(`${line} `));
@@ -17,7 +18,7 @@ describe('/metrics, /health, /ready', () => {
     const app = express();
     const attached = await attach(app, {
       storage: 'memory:',
-      redis: { url: 'redis://127.0.0.1:6379', prefix: `tandem-ops-${process.pid}-${Date.now()}` },
+      redis: { url: REDIS_URL, prefix: `tandem-ops-${process.pid}-${Date.now()}` },
       hooks: { authorize: ({ id }) => id !== 'secret' },
     });
     const { tandem } = attached;

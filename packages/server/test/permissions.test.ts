@@ -260,8 +260,9 @@ describe('role removal cuts live subscriptions', () => {
     await od.submit(['n', { r: true, i: 2 }]);
     await od.presence.update({ path: ['text'], offset: 4 });
     await still.submit(['n', { r: true, i: 5 }]);
+    // A barrier, not a wait: the cut document's op and cursor were published before `still`'s op was
+    // submitted, and one socket's frames arrive in order, so had they been sent they would be here.
     await until(() => rs.data?.n === 5, 5_000, 'the readable document still streams');
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(rd.data?.n).toBe(1);
     expect(rd.presence.peers().map((p) => p.offset)).not.toContain(4);
     expect(query.ids()).toEqual(['still']);
@@ -287,8 +288,8 @@ describe('role removal cuts live subscriptions', () => {
     expect(errors.find((e) => e.code === ErrorCode.FORBIDDEN)?.details).toMatchObject({ id: 't1' });
     await o1.submit(['n', { r: true, i: 1 }]);
     await o2.submit(['n', { r: true, i: 1 }]);
+    // A barrier: t1's op was committed and published before t2's was submitted.
     await until(() => t2.data?.n === 1, 5_000, 't2 still streams');
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(t1.data?.n).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import { type ConflictReport, ErrorCode, TandemError } from '@tandem/protocol';
 import { type AttachedTandem, attach, createTandem } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from './helpers';
+import { REDIS_URL } from './redis-url';
 
 const records: ConflictRecord[] = [];
 let server: AttachedTandem;
@@ -285,7 +286,7 @@ describe('across server processes (Redis)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-plugins-'));
     const shared = {
       storage: `sqlite:${join(dir, 'shared.db')}`,
-      redis: { url: 'redis://127.0.0.1:6379', prefix: `tandem-plugins-${process.pid}-${Date.now()}` },
+      redis: { url: REDIS_URL, prefix: `tandem-plugins-${process.pid}-${Date.now()}` },
       hooks: { authenticate: ({ token }: { token?: string }) => ({ id: token ?? 'anonymous' }) },
     };
     const one = await attach({ port: 0 }, shared);

@@ -13,6 +13,7 @@ import {
   TokenBucket,
 } from '../src/security/rate-limit';
 import { client, rawSocket, until } from './helpers';
+import { REDIS_URL } from './redis-url';
 
 const limits = {
   connection: { rate: 1000, burst: 1000 },
@@ -180,7 +181,7 @@ describe('one op in flight per socket and document', () => {
 
 describe('per-user limit across processes (Redis)', () => {
   it("one process's use of a user's window leaves the other process nothing until the next window", async () => {
-    const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+    const redis = createClient({ url: REDIS_URL });
     await redis.connect();
     const prefix = `tandem-rl-${process.pid}-${Date.now()}`;
     const errors: unknown[] = [];

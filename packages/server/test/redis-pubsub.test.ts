@@ -5,9 +5,10 @@ import { RedisPubSub } from '../src/pubsub/redis';
 import { installSubscriptionStreams, type SubscriptionStream } from '../src/sharedb/subscription-stream';
 import { until } from './helpers';
 import { privateRedis } from './private-redis';
+import { REDIS_URL } from './redis-url';
 import { type RedisProxy, redisProxy } from './tcp-proxy';
 
-const REDIS = 'redis://127.0.0.1:6379';
+const REDIS = REDIS_URL;
 const quiet = () => {};
 const logger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 let run = 0;

@@ -9,9 +9,10 @@ import ShareDBClient from 'sharedb/lib/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { client, until } from './helpers';
+import { REDIS_URL } from './redis-url';
 import { type RedisProxy, redisProxy } from './tcp-proxy';
 
-const REDIS = 'redis://127.0.0.1:6379';
+const REDIS = REDIS_URL;
 let run = 0;
 
 type Server = Awaited<ReturnType<typeof attach>>;

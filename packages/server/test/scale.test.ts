@@ -1,6 +1,7 @@
 import type { TandemClient, TandemDoc } from '@tandem/client';
 import { describe, expect, it } from 'vitest';
 import { client, until } from './helpers';
+import { REDIS_URL } from './redis-url';
 import { serverProcesses } from './server-processes';
 
 const servers = serverProcesses('scale');
@@ -67,7 +68,7 @@ describe('scale-out over Redis (in-process, one shared store object)', () => {
     const db = new ShareDB.MemoryDB();
     const storage = { db, close: async () => {} };
     const prefix = `tandem-test-inproc-${process.pid}-${Date.now()}`;
-    const redis = { url: 'redis://127.0.0.1:6379', prefix };
+    const redis = { url: REDIS_URL, prefix };
     const a = await attach({ port: 0 }, { storage, redis });
     const b = await attach({ port: 0 }, { storage, redis });
     const onA = client([a.url(), b.url()]);

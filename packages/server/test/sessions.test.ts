@@ -6,6 +6,7 @@ import { ErrorCode, type TandemError } from '@tandem/protocol';
 import { type AttachedTandem, attach, createTokens, type TandemOptions, tokenAuth } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until, upgrade, withToken } from './helpers';
+import { REDIS_URL } from './redis-url';
 
 const tokens = createTokens({ keys: [{ kid: 'k', secret: 'sessions-test-secret-0123456789abcdef' }] });
 const auth = { hooks: { authenticate: tokenAuth(tokens) } } satisfies TandemOptions;
@@ -174,7 +175,7 @@ describe('revocation across processes (Redis)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-sessions-'));
     const shared: TandemOptions = {
       storage: `sqlite:${join(dir, 'shared.db')}`,
-      redis: { url: 'redis://127.0.0.1:6379', prefix: `tandem-sessions-${process.pid}-${Date.now()}` },
+      redis: { url: REDIS_URL, prefix: `tandem-sessions-${process.pid}-${Date.now()}` },
       ...auth,
     };
     const one = await attach({ port: 0 }, shared);

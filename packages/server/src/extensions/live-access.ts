@@ -7,9 +7,9 @@
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import type { Principal } from '../hooks';
+import type { RawPubSub } from '../pubsub/raw';
+import type { ServerAgent } from '../sharedb/agent-custom';
 import { agentClosed, stopStreaming, streamedDocuments } from '../sharedb/subscriptions';
-import type { Connection } from '../transport/connection';
 
 /** Which subscriptions to re-check; every field narrows it. @default every live subscription */
 export interface AccessScope {
@@ -22,20 +22,10 @@ export interface AccessScope {
 const CHANNEL = '_tandem_access';
 
 /** A socket's ShareDB agent as far as live access needs it (its subscriptions are the fence's). */
-export interface LiveAgent {
-  custom: { principal?: Principal; connection?: Connection };
-}
+export type LiveAgent = ServerAgent;
 
 /** Resolves when allowed to read, rejects otherwise. */
 export type ReadCheck = (agent: LiveAgent, collection: string, id: string) => Promise<void>;
-
-interface RawPubSub {
-  publish(channels: string[], data: unknown, callback: (error?: unknown) => void): void;
-  subscribe(
-    channel: string,
-    callback: (error: unknown, stream?: { on(e: 'data', f: (d: unknown) => void): void }) => void,
-  ): void;
-}
 
 const agentsOf = new WeakMap<object, Set<LiveAgent>>();
 const checkOf = new WeakMap<object, ReadCheck>();

@@ -9,19 +9,18 @@ import {
   type ConflictRecord,
   type ConflictsHandle,
   type ConflictsOptions as CoreConflictsOptions,
+  checkConflictsOptions as checkCoreConflicts,
   installConflicts,
-  isReservedCollection,
-  resolveLockOptions,
-  tryCompilePolicies,
 } from '@tandem/conflicts';
 import {
   type HistoryOptions as CoreHistoryOptions,
+  checkHistoryOptions as checkCoreHistory,
   type DocRef,
   type History,
   installHistory,
   type NamedVersion,
 } from '@tandem/history';
-import { ErrorCode, TandemError } from '@tandem/protocol';
+import { invalidOption } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { TandemHooks } from '../hooks';
 import type { Logger } from '../logger';
@@ -43,86 +42,24 @@ export interface Plugins {
   history: History | undefined;
 }
 
-const HISTORY_OPTIONS = new Set([
-  'milestoneInterval',
-  'maxMessageLength',
-  'maxPageSize',
-  'versionsCollection',
-  'forksCollection',
-  'readBatch',
-  'now',
-]);
-const HISTORY_COLLECTIONS = ['versionsCollection', 'forksCollection'] as const;
-const CONFLICTS_OPTIONS = new Set(['policies', 'locks', 'versionCache', 'now']);
-
-function invalid(option: string, reason: string): TandemError {
-  return new TandemError(ErrorCode.INVALID_CONFIG, `invalid option ${option}: ${reason}`, { option, reason });
-}
-
-function plainObject(option: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalid(option, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function knownKeys(option: string, value: Record<string, unknown>, known: ReadonlySet<string>): void {
-  for (const key of Object.keys(value)) {
-    if (!known.has(key)) throw invalid(`${option}.${key}`, 'unknown option');
-  }
-}
-
-/** Numbers that count things (sizes, intervals, milliseconds) must be positive integers. */
-function positiveIntegers(option: string, value: Record<string, unknown>, keys: readonly string[]): void {
-  for (const key of keys) {
-    const n = value[key];
-    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 1))
-      throw invalid(`${option}.${key}`, 'must be a positive integer');
-  }
-}
-
-function clock(option: string, value: Record<string, unknown>): void {
-  if (value.now !== undefined && typeof value.now !== 'function')
-    throw invalid(`${option}.now`, 'must be a function');
-}
-
+/** `options.history`: false turns it off; the rest is @tandem/history's to check (`trustAgent` is ours). */
 export function checkHistoryOptions(value: unknown): HistoryOptions | false {
-  if (value === undefined) return {};
   if (value === false) return false;
-  const options = plainObject('history', value);
-  knownKeys('history', options, HISTORY_OPTIONS);
-  positiveIntegers('history', options, ['milestoneInterval', 'maxMessageLength', 'maxPageSize', 'readBatch']);
-  clock('history', options);
-  for (const key of HISTORY_COLLECTIONS) {
-    const name = options[key];
-    // Only reserved collections are closed to clients: anywhere else they could forge history.
-    if (name !== undefined && (typeof name !== 'string' || !isReservedCollection(name)))
-      throw invalid(`history.${key}`, "must be a collection name starting with '_tandem_'");
-  }
-  return options as HistoryOptions;
+  const options = checkCoreHistory(value);
+  if ('trustAgent' in options) throw invalidOption('history.trustAgent', 'is set by the server');
+  return options;
 }
 
+/** `options.conflicts`: @tandem/conflicts checks it; `onConflict` and `logger` are the server's. */
 export function checkConflictsOptions(value: unknown): ConflictsOptions {
-  if (value === undefined) return {};
-  const options = plainObject('conflicts', value);
-  knownKeys('conflicts', options, CONFLICTS_OPTIONS);
-  const policies = tryCompilePolicies(options.policies as never, isReservedCollection);
-  if (!policies.ok) throw invalid('conflicts.policies', policies.error.message);
-  if (options.locks !== undefined) {
-    try {
-      resolveLockOptions(plainObject('conflicts.locks', options.locks));
-    } catch (error) {
-      const details = (error as TandemError).details as { option?: string; reason?: string } | undefined;
-      if (details?.option === undefined) throw error;
-      throw invalid(`conflicts.${details.option}`, details.reason ?? 'invalid');
-    }
-  }
-  if (options.versionCache !== undefined) {
-    const cache = plainObject('conflicts.versionCache', options.versionCache);
-    knownKeys('conflicts.versionCache', cache, new Set(['versions', 'documents']));
-    positiveIntegers('conflicts.versionCache', cache, ['versions', 'documents']);
-  }
-  clock('conflicts', options);
-  return options as ConflictsOptions;
+  const options = checkCoreConflicts(value);
+  for (const key of ['onConflict', 'logger'] as const)
+    if (key in options)
+      throw invalidOption(
+        `conflicts.${key}`,
+        `is set by the server (use the ${key === 'logger' ? 'logger option' : 'onConflict hook'})`,
+      );
+  return options;
 }
 
 /**

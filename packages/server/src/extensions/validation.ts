@@ -13,10 +13,11 @@ import {
   DocumentSizes,
   type ResolvedValidation,
 } from '../security/limits';
+import { principalOf } from '../sharedb/agent-custom';
 
 type Next = (error?: unknown) => void;
 
-const isClient = (agent: { custom?: { principal?: unknown } }) => agent?.custom?.principal !== undefined;
+const isClient = (agent: unknown) => principalOf(agent) !== undefined;
 
 /** The op's JSON size, carried from submit to commit on ShareDB's request `custom` bag. */
 const OP_BYTES = 'tandemOpBytes';

@@ -6,6 +6,7 @@
 import { type ConflictReport, ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { Logger } from '../logger';
+import type { RawPubSub } from './raw';
 
 /**
  * ShareDB publishes ops on channels named after collections (`c` and `c.id`). A reserved name no
@@ -19,23 +20,15 @@ export type EventsMessage =
    * Sessions revoked or expired (or every session of `userId`): their sockets are closed on
    * whichever process holds them.
    */
-  | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string };
-
-interface RawPubSub {
-  publish(channels: string[], data: unknown, callback: (error?: unknown) => void): void;
-  subscribe(
-    channel: string,
-    callback: (
-      error: unknown,
-      stream?: { on(e: 'data', f: (d: unknown) => void): void; destroy(): void },
-    ) => void,
-  ): void;
-}
+  | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string }
+  /** An extension's own data, for its instances on every process (`ExtensionContext.publish`). */
+  | { t: 'ext'; ext: string; data: unknown };
 
 function isEventsMessage(data: unknown): data is EventsMessage {
   const m = data as Partial<{ t: unknown; report: unknown; sessionIds: unknown; reason: unknown }> | null;
   if (m?.t === 'conflict') return typeof m.report === 'object' && m.report !== null;
   if (m?.t === 'session-ended') return Array.isArray(m.sessionIds) && typeof m.reason === 'string';
+  if (m?.t === 'ext') return typeof (m as { ext?: unknown }).ext === 'string';
   return false;
 }
 

@@ -7,11 +7,12 @@ import { isReservedCollection } from '@tandem/conflicts';
 import { ErrorCode, type OpAuthor, type PresenceValue, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import { installLiveAccess, trackAgent } from '../extensions/live-access';
-import type { AccessAction, Principal } from '../hooks';
+import type { AccessAction } from '../hooks';
 import type { Logger } from '../logger';
 import type { HookRunner } from '../run-hook';
 import { slimAgent } from '../sharedb/agent';
-import { AgentStream, type Connection } from '../transport/connection';
+import { connectionOf, principalOf } from '../sharedb/agent-custom';
+import { AgentStream } from '../transport/connection';
 import { authorOf } from '../transport/frames';
 import { channelDoc } from '../transport/shapes';
 import { createAccessCheck } from './access';
@@ -20,18 +21,6 @@ import { userInfo } from './principal';
 import { filterQueries, setReader } from './read-filter';
 
 type Next = (error?: unknown) => void;
-
-interface AgentLike {
-  custom: { principal?: Principal; connection?: Connection };
-}
-
-function principalOf(agent: unknown): Principal | undefined {
-  return (agent as AgentLike | undefined)?.custom?.principal;
-}
-
-function connectionOf(agent: unknown): Connection | undefined {
-  return (agent as AgentLike | undefined)?.custom?.connection;
-}
 
 function done(next: Next, promise: Promise<unknown>): void {
   promise.then(

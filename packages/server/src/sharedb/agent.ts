@@ -156,6 +156,9 @@ function sendMissingOps(this: FastAgent, collection: string, id: string, ops: Pu
  * later as duplicates the client ignores. The subscription delivers in version order
  * (pubsub/ordered-delivery.ts), so the client never dropped an op of that run as out of order.
  *
+ * Ops it delivers skip `Agent.send`, so the backend's `'send'` event does not fire for them (documented
+ * in the README).
+ *
  * The replacements are shared functions, not closures per agent (idle memory per connection).
  */
 export function installFastOpDelivery(agent: FastAgent): void {
@@ -165,7 +168,8 @@ export function installFastOpDelivery(agent: FastAgent): void {
   agent._subscribeToStream = subscribeToDocStream;
 }
 
-const AGENT_MAPS = [
+/** The maps a fresh agent is built with, slimmed below (the fence checks each exists). */
+export const AGENT_MAPS = [
   'subscribedDocs',
   'subscribedQueries',
   'subscribedPresences',

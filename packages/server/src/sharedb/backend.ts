@@ -2,7 +2,7 @@
  * Builds the ShareDB backend: Tandem's document type, the store, in-process or Redis pub/sub
  * (pubsub/redis.ts), and doc subscriptions delivered in version order (pubsub/ordered-delivery.ts).
  */
-import { type } from '@tandem/ot';
+import { registerTandemType, type TypeRegistry } from '@tandem/ot';
 import { optionalImport } from '@tandem/protocol';
 import ShareDB from 'sharedb';
 import type { Logger } from '../logger';
@@ -14,8 +14,6 @@ import type { Storage } from '../storage';
 import { installSubmitReplies } from './agent';
 import { orderPubSub, reportSubscribeVersions } from './ordering';
 import { installSubscriptionStreams } from './subscription-stream';
-
-let registered = false;
 
 /** ShareDB logs through one process-wide logger (console by default); send it to ours. */
 function routeShareDbLogs(logger: Logger): void {
@@ -51,10 +49,7 @@ export async function createBackend(
   logger: Logger,
 ): Promise<Backend> {
   routeShareDbLogs(logger);
-  if (!registered) {
-    ShareDB.types.register(type as never);
-    registered = true;
-  }
+  registerTandemType(ShareDB.types as unknown as TypeRegistry);
   const pubsub =
     redis === undefined
       ? undefined
@@ -94,4 +89,14 @@ export async function createBackend(
   installSubmitReplies(backend as never);
   republishResentOps(backend as never, logger);
   return { sharedb: backend, redis: pubsub, delivery };
+}
+
+/** One read from the store behind the backend (a readiness probe: any answer, even "no such doc", is up). */
+export function readProbe(backend: ShareDB): Promise<void> {
+  const db = backend.db as unknown as {
+    getSnapshot(c: string, id: string, f: null, o: null, cb: (e: unknown) => void): void;
+  };
+  return new Promise<void>((resolve, reject) =>
+    db.getSnapshot('_tandem_health', 'probe', null, null, (e) => (e ? reject(e) : resolve())),
+  );
 }

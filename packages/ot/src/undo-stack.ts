@@ -1,9 +1,11 @@
 /**
- * A per-user undo/redo stack for clients: pure functions over an immutable value. Entries are
+ * A per-user undo/redo stack: pure functions over an immutable value. Entries are
  * inverse ops that apply to the current document; remote ops rebase the whole stack so undo only
  * ever takes back the user's own edits.
  */
-import { type Doc, invertWithDoc, isNoop, type JSONOp, transform } from '@tandem/ot';
+import type { Doc, JSONOp } from './json1';
+import { invertWithDoc, isNoop } from './ops';
+import { transform } from './transform';
 
 export interface UndoStack {
   /** Top last: each entry applies to the document after the entries above it were applied. */
