@@ -9,10 +9,10 @@ import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
 import { type ChannelOp, OrderedDelivery } from '../pubsub/ordered-delivery';
 import { RedisPubSub } from '../pubsub/redis';
-import { republishResentOps } from '../pubsub/republish';
 import type { Storage } from '../storage';
 import { installSubmitReplies } from './agent';
 import { orderPubSub, reportSubscribeVersions } from './ordering';
+import { republishResentOps } from './republish';
 import { installSubscriptionStreams } from './subscription-stream';
 
 /** ShareDB logs through one process-wide logger (console by default); send it to ours. */

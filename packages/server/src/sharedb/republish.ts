@@ -6,7 +6,7 @@
  *
  * Its author always resends it (an op held after STORAGE_UNAVAILABLE, or the op in flight after a
  * reconnect), and ShareDB, finding it committed, acknowledges it (ERR_OP_ALREADY_SUBMITTED). It is
- * published then, as stored. Subscribers that have it drop it (ordered-delivery.ts counts it as a
+ * published then, as stored. Subscribers that have it drop it (pubsub/ordered-delivery.ts counts it as a
  * duplicate); a resent committed op costs one read and one publish.
  */
 import type { Logger } from '../logger';
