@@ -21,6 +21,7 @@ import {
 import { type CodecName, clientCodec } from './codecs';
 import { TandemDoc, toTandemError } from './doc';
 import { Emitter } from './emitter';
+import { HeldOps } from './held-ops';
 import { DocHistory } from './history';
 import type { OfflineStore } from './offline';
 import { createConnection, registerType, routeLogs, type ShareDbConnection, typeFor } from './sharedb';
@@ -119,6 +120,10 @@ export class TandemClient extends Emitter<ClientEvents> {
         },
       );
     }
+    const backoff = {
+      minDelayMs: options.reconnect?.minDelayMs ?? 250,
+      maxDelayMs: options.reconnect?.maxDelayMs ?? 10_000,
+    };
     this.socket = new ReconnectingSocket(
       WebSocketImpl,
       clientCodec(options.codec ?? 'msgpack'),
@@ -136,19 +141,29 @@ export class TandemClient extends Emitter<ClientEvents> {
         onTandemMessage: (message) => this.onTandemMessage(message),
         onDecodeError: (error) => this.emit('error', toTandemError(error)),
       },
-      {
-        minDelayMs: options.reconnect?.minDelayMs ?? 250,
-        maxDelayMs: options.reconnect?.maxDelayMs ?? 10_000,
-      },
+      backoff,
     );
     this.connection = createConnection(this.socket);
+    const held = new HeldOps(backoff, (reply) =>
+      this.emit('error', toTandemError({ ...reply.error, data: { ed: reply.ed } })),
+    );
     // The author of an op message is read while ShareDB applies it, synchronously, in handleMessage.
-    this.connection.on('receive', (request: { data: Record<string, unknown> }) => {
+    this.connection.on('receive', (request: { data: Record<string, unknown> | null }) => {
       const data = request.data;
-      this.author = data?.a === 'op' ? (data[AUTHOR_FIELD] as OpAuthor | undefined) : undefined;
+      if (data === null) return;
+      if (
+        data.a === 'op' &&
+        data.error !== undefined &&
+        held.hold(this.docs.get(`${data.c}/${data.d}`)?.raw, data)
+      ) {
+        // ShareDB skips a message whose data was taken away.
+        request.data = null;
+        return;
+      }
+      this.author = data.a === 'op' ? (data[AUTHOR_FIELD] as OpAuthor | undefined) : undefined;
       // Others see a client id only as its alias; an op or presence of our own comes back under it
       // too when it was sent under an earlier id (a restart). ShareDB must see our id to know it.
-      const src = data?.src;
+      const src = data.src;
       if (typeof src === 'string' && src.startsWith('~')) {
         const own = this.ownIds.get(src);
         if (own !== undefined) data.src = own;

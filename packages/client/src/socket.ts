@@ -38,6 +38,16 @@ export interface BackoffOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * The wait before retry number `attempt` (0-based): doubling from `minDelayMs` up to `maxDelayMs`,
+ * with full jitter on the upper half, which spreads a thundering herd (a server restart, a store
+ * coming back) without ever retrying sooner than half the ceiling.
+ */
+export function backoffDelay({ minDelayMs, maxDelayMs }: Required<BackoffOptions>, attempt: number): number {
+  const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
 export interface SocketHooks {
   /** The URL to open next (called before every attempt, so tokens can be refreshed). */
   url(): Promise<string>;
@@ -135,11 +145,7 @@ export class ReconnectingSocket implements ShareDbSocket {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.timer !== undefined) return;
-    const { minDelayMs, maxDelayMs } = this.backoff;
-    const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** this.attempt);
-    this.attempt++;
-    // Full jitter on the upper half: spreads a thundering herd after a server restart.
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = backoffDelay(this.backoff, this.attempt++);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.open();

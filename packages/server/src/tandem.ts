@@ -212,37 +212,54 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     sessions: SessionManager;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
-    const created = await createBackend(opened, resolved.redis, resolved.logger);
-    const backend = created.sharedb;
-    pubsub = created;
-    if (resolved.rateLimits !== undefined && resolved.redis !== undefined && created.redis !== undefined) {
-      userBuckets = new RedisUserBuckets(
-        created.redis.commands,
-        resolved.redis.prefix,
-        resolved.rateLimits.user,
-        (error) =>
-          resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
+    let backend: ShareDB | undefined;
+    let events: EventsChannel | undefined;
+    try {
+      const created = await createBackend(opened, resolved.redis, resolved.logger);
+      backend = created.sharedb;
+      pubsub = created;
+      if (resolved.rateLimits !== undefined && resolved.redis !== undefined && created.redis !== undefined) {
+        userBuckets = new RedisUserBuckets(
+          created.redis.commands,
+          resolved.redis.prefix,
+          resolved.rateLimits.user,
+          (error) =>
+            resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
+        );
+      }
+      const channel = await openEventsChannel(backend, deliverEvent, resolved.logger);
+      events = channel;
+      // Built-ins first, in their listed order (extensions/built-in.ts), then the host's.
+      await extensions.install({
+        backend,
+        options: resolved,
+        logger: resolved.logger,
+        access: createAccessCheck(hooks),
+        webhook: (type, data) => webhooks?.emit(type, data),
+        publish: (ext, data) => channel.publish({ t: 'ext', ext, data }),
+        connections: () => connections,
+      });
+      const plugins = builtIns.plugins();
+      const sessions = createSessionManager(
+        backend,
+        plugins.conflicts.trustAgent,
+        resolved.sessions,
+        (sessionIds, reason, userId) => channel.publish({ t: 'session-ended', sessionIds, reason, userId }),
       );
+      return { backend, plugins, events: channel, sessions };
+    } catch (error) {
+      // A failed start leaves nothing open: node-redis would retry its connections forever and keep
+      // the process alive. close() then finds nothing left to close.
+      storage = undefined;
+      pubsub = undefined;
+      await extensions.close();
+      events?.close();
+      const backendPubSub = backend?.pubsub;
+      if (backendPubSub !== undefined)
+        await new Promise<void>((resolve) => backendPubSub.close(() => resolve()));
+      await opened.close();
+      throw error;
     }
-    const events = await openEventsChannel(backend, deliverEvent, resolved.logger);
-    // Built-ins first, in their listed order (extensions/built-in.ts), then the host's.
-    await extensions.install({
-      backend,
-      options: resolved,
-      logger: resolved.logger,
-      access: createAccessCheck(hooks),
-      webhook: (type, data) => webhooks?.emit(type, data),
-      publish: (ext, data) => events.publish({ t: 'ext', ext, data }),
-      connections: () => connections,
-    });
-    const plugins = builtIns.plugins();
-    const sessions = createSessionManager(
-      backend,
-      plugins.conflicts.trustAgent,
-      resolved.sessions,
-      (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
-    );
-    return { backend, plugins, events, sessions };
   });
   const sessionsPromise = readyPromise.then((r) => r.sessions);
   sessionsPromise.catch(() => {});

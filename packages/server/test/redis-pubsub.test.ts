@@ -1,10 +1,12 @@
+import { attach } from '@tandem/server';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPubSub } from '../src/pubsub/redis';
 import { installSubscriptionStreams, type SubscriptionStream } from '../src/sharedb/subscription-stream';
 import { until } from './helpers';
-import { type RedisProxy, redisProxy } from './redis-proxy';
+import { privateRedis } from './private-redis';
 import { REDIS_URL } from './redis-url';
+import { type RedisProxy, redisProxy } from './tcp-proxy';
 
 const REDIS = REDIS_URL;
 const quiet = () => {};
@@ -201,6 +203,34 @@ describe('self-check: a channel Redis lost is found, counted and resubscribed', 
     } finally {
       await new Promise((resolve) => deaf.close(resolve));
       await new Promise((resolve) => other.close(resolve));
+    }
+  });
+});
+
+describe('a Redis that refuses this server', () => {
+  it('attach() rejects with STORAGE_UNAVAILABLE naming the refusal, and leaves no connection open (NOAUTH)', async () => {
+    const redis = await privateRedis('127.0.0.1', ['--requirepass', 'not-given']);
+    const admin = createClient({ url: redis.url, password: 'not-given' });
+    try {
+      const error = await attach(
+        { port: 0 },
+        { storage: 'memory:', redis: { url: redis.url, prefix: prefix() } },
+      ).then(
+        (attached) => attached.close().then(() => undefined),
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({
+        name: 'TandemError',
+        code: 'STORAGE_UNAVAILABLE',
+        details: { store: 'redis' },
+      });
+      expect((error as Error).message).toContain('NOAUTH');
+      await admin.connect();
+      // Only the admin connection: node-redis would otherwise retry the refused ones for good.
+      await eventually(async () => (await admin.clientList()).length === 1, 'the refused connections closed');
+    } finally {
+      await admin.quit().catch(() => {});
+      await redis.stop();
     }
   });
 });

@@ -1,6 +1,7 @@
 // Two Tandem servers in this process sharing one store and Redis, with the interleavings that used
 // to break scale-out forced instead of hoped for: a subscribe while Redis has not answered the
 // channel's UNSUBSCRIBE, an op published after the next one (or never), a channel Redis lost.
+import { ErrorCode, TandemError } from '@tandem/protocol';
 import { attach } from '@tandem/server';
 import { createClient } from 'redis';
 import ShareDB from 'sharedb';
@@ -8,8 +9,8 @@ import ShareDBClient from 'sharedb/lib/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { client, until } from './helpers';
-import { type RedisProxy, redisProxy } from './redis-proxy';
 import { REDIS_URL } from './redis-url';
+import { type RedisProxy, redisProxy } from './tcp-proxy';
 
 const REDIS = REDIS_URL;
 let run = 0;
@@ -225,6 +226,82 @@ describe('in-order delivery across servers: forced', () => {
     } finally {
       stock.connection.close();
       await reader.close();
+      await writer.close();
+      await closeAll(a, b);
+    }
+  });
+
+  it('an op committed whose reply was lost (the store failed after committing) is published when its author resends it', async () => {
+    const { a, b } = await twoServers();
+    const warnings = captureWarnings();
+    const stock = await stockClient(a.url());
+    const writer = client(b.url());
+    try {
+      const doc = await subscribedDoc(stock, 'lost-reply');
+      const subscribedSends = stock.sent.length;
+      // One commit succeeds but reports a failure: no publish, STORAGE_UNAVAILABLE to the writer.
+      const db = (await b.tandem.backend()).db as unknown as { commit(...args: unknown[]): void };
+      const commit = db.commit.bind(db);
+      let lost = 0;
+      db.commit = (...args: unknown[]) => {
+        const callback = args[args.length - 1] as (error: unknown, succeeded?: boolean) => void;
+        if (lost++ > 0) return commit(...args);
+        commit(...args.slice(0, -1), (error: unknown) =>
+          callback(error ?? new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'reply lost (test)')),
+        );
+      };
+      const other = writer.doc<Log>('notes', 'lost-reply');
+      await other.subscribe();
+      // The writer holds the op and resends it; B finds it committed and acknowledges it.
+      await other.submit(['log', 0, { i: 'only' }]);
+      expect(lost).toBe(1);
+      // No op follows, yet the subscriber on A gets it, once and in order.
+      await until(() => doc.version === 2, 5_000, 'the op at the subscriber on the other server');
+      expect((doc.data as Log).log).toEqual(['only']);
+      expect(stock.sent.slice(subscribedSends).filter((action) => action === 'f')).toEqual([]);
+      expect(warnings).toEqual([]);
+    } finally {
+      stock.connection.close();
+      await writer.close();
+      await closeAll(a, b);
+    }
+  });
+
+  it('a stock client told its op failed though it was committed (a lost reply) gets it back in order, without a fetch', async () => {
+    const { a, b } = await twoServers();
+    const warnings = captureWarnings();
+    const stock = await stockClient(a.url());
+    const writer = client(b.url());
+    try {
+      const doc = await subscribedDoc(stock, 'lost-reply-stock');
+      const subscribedSends = stock.sent.length;
+      const db = (await a.tandem.backend()).db as unknown as { commit(...args: unknown[]): void };
+      const commit = db.commit.bind(db);
+      let lost = 0;
+      db.commit = (...args: unknown[]) => {
+        const callback = args[args.length - 1] as (error: unknown, succeeded?: boolean) => void;
+        if (lost++ > 0) return commit(...args);
+        commit(...args.slice(0, -1), (error: unknown) =>
+          callback(error ?? new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'reply lost (test)')),
+        );
+      };
+      // ShareDB's client rolls the op back: it believes it failed.
+      const refused = await call((done) => doc.submitOp(['log', 0, { i: 'stock' }], {}, done)).then(
+        () => undefined,
+        (error: { code?: string }) => error.code,
+      );
+      expect(refused).toBe('STORAGE_UNAVAILABLE');
+      // It was committed (v2): the next op (v3) must not find the stock client a version behind.
+      const other = writer.doc<Log>('notes', 'lost-reply-stock');
+      await other.fetch();
+      await other.submit(['log', 0, { i: 'next' }]);
+      await until(() => doc.version === 3, 5_000, 'both ops at the stock client');
+      expect((doc.data as Log).log).toEqual(['next', 'stock']);
+      expect(other.data?.log).toEqual(['next', 'stock']);
+      expect(stock.sent.slice(subscribedSends).filter((action) => action === 'f')).toEqual([]);
+      expect(warnings).toEqual([]);
+    } finally {
+      stock.connection.close();
       await writer.close();
       await closeAll(a, b);
     }

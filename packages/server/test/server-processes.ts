@@ -32,19 +32,20 @@ export function serverProcesses(name: string) {
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
-  function start(fixture: string, args: string[]): Promise<ServerProcess> {
-    // `source` resolves workspace packages to src/, as vitest's aliases do.
-    const child = spawn(
+  /** Start a fixture; `netns`: inside that network namespace (`ip netns exec`, which execs node itself). */
+  function start(fixture: string, args: string[], options: { netns?: string } = {}): Promise<ServerProcess> {
+    const argv = [
       process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)),
-        ...args,
-      ],
-      { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
-    );
+      // `source` resolves workspace packages to src/, as vitest's aliases do.
+      '--conditions=source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)),
+      ...args,
+    ];
+    const inNamespace = options.netns === undefined ? [] : ['ip', 'netns', 'exec', options.netns];
+    const [file, ...rest] = [...inNamespace, ...argv];
+    const child = spawn(file, rest, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(child);
     const waiting = new Map<number, (reply: Record<string, unknown>) => void>();
     let next = 0;

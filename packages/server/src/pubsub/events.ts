@@ -3,7 +3,7 @@
  * every server process. They travel on a reserved pub/sub channel of ShareDB's own pub/sub
  * (in-process, or Redis with `options.redis`), so scale-out needs nothing beyond what ops use.
  */
-import type { ConflictReport } from '@tandem/protocol';
+import { type ConflictReport, ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { Logger } from '../logger';
 import type { RawPubSub } from './raw';
@@ -46,7 +46,17 @@ export function openEventsChannel(
   const pubsub = backend.pubsub as unknown as RawPubSub;
   return new Promise((resolve, reject) => {
     pubsub.subscribe(EVENTS_CHANNEL, (error, stream) => {
-      if (error || stream === undefined) return reject(error);
+      if (error || stream === undefined) {
+        // Redis refused us (NOAUTH, protected mode's DENIED, …): a typed start-up failure.
+        return reject(
+          new TandemError(
+            ErrorCode.STORAGE_UNAVAILABLE,
+            `could not subscribe to Tandem's events channel: ${error instanceof Error ? error.message : String(error)}`,
+            { store: 'redis' },
+            { cause: error },
+          ),
+        );
+      }
       stream.on('data', (data) => {
         if (isEventsMessage(data)) deliver(data);
       });

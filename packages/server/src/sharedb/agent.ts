@@ -3,7 +3,7 @@
  * override of a private Agent method lives here; see fence.ts).
  */
 
-import { isTandemError, type TandemError } from '@tandem/protocol';
+import { ErrorCode, isTandemError, type TandemError } from '@tandem/protocol';
 import type { PublishedOp } from '../transport/frames';
 import { toReplyError } from './errors';
 import { fastMapKind } from './fast-map';
@@ -56,7 +56,40 @@ export interface OpTarget {
   deliverOp(collection: string, id: string, op: PublishedOp): void;
 }
 
-interface FastAgent {
+/**
+ * Ops a client was told failed with STORAGE_UNAVAILABLE, by `src:seq`: the store may have committed
+ * them all the same (the failure was in the answer, not the write). ShareDB never sends a client its
+ * own ops (the ack stands for them), so one of these that turns out committed (filled from the store,
+ * or published when its author resends it) must reach its author like anyone else's op: a stock
+ * ShareDB client rolled it back, and would otherwise find the next op a version ahead and fetch;
+ * a Tandem client holding it takes it as its ack. Kept on the agent only after such a failure, at
+ * most UNSURE_MAX (the oldest forgotten: then a stock client falls back to ShareDB's fetch).
+ */
+interface UnsureOps {
+  tandemUnsure?: Set<string>;
+  _src(): string;
+}
+
+const UNSURE_MAX = 64;
+
+function rememberUnsure(agent: UnsureOps, request: Record<string, unknown>): void {
+  agent.tandemUnsure ??= new Set();
+  const unsure = agent.tandemUnsure;
+  unsure.add(`${String(request.src ?? agent._src())}:${String(request.seq)}`);
+  if (unsure.size > UNSURE_MAX) unsure.delete(unsure.values().next().value as string);
+}
+
+/** ShareDB's test, except for an op of this client's that it was told had failed. */
+function isOwnOpUnlessUnsure(this: FastAgent, collection: string, op: PublishedOp): boolean {
+  const unsure = this.tandemUnsure;
+  if (unsure !== undefined && unsure.size > 0) {
+    const key = `${String(op.src)}:${String(op.seq)}`;
+    if (unsure.delete(key)) return false;
+  }
+  return shareDb(this)._isOwnOp.call(this, collection, op);
+}
+
+interface FastAgent extends UnsureOps {
   backend: { projections: Record<string, unknown>; middleware: Record<string, unknown[] | undefined> };
   stream: { connection: OpTarget };
   subscribedDocs: Record<string, Record<string, SubscriptionStream | undefined> | undefined>;
@@ -130,6 +163,7 @@ function sendMissingOps(this: FastAgent, collection: string, id: string, ops: Pu
  */
 export function installFastOpDelivery(agent: FastAgent): void {
   agent._onOp = fastOnOp;
+  agent._isOwnOp = isOwnOpUnlessUnsure;
   agent._sendOps = sendMissingOps;
   agent._subscribeToStream = subscribeToDocStream;
 }
@@ -175,7 +209,7 @@ interface ReplyingConnection {
 /** Field of a ShareDB error reply that carries the TandemError's details (stock clients ignore it). */
 export const ERROR_DETAILS_FIELD = 'ed';
 
-interface ReplyingAgent {
+interface ReplyingAgent extends UnsureOps {
   stream: { connection: ReplyingConnection };
   _reply(request: Record<string, unknown>, error: unknown, message?: unknown): void;
 }
@@ -192,6 +226,7 @@ function replyWithDetails(
     const sent = connection.wire(error);
     if (sent.details !== undefined) request[ERROR_DETAILS_FIELD] = sent.details;
     connection.requestFailed(sent, request);
+    if (request.a === 'op' && sent.code === ErrorCode.STORAGE_UNAVAILABLE) rememberUnsure(this, request);
     error = sent;
   }
   // ShareDB's own reply, from the Agent prototype (the instance's is this function).

@@ -12,6 +12,7 @@ import { RedisPubSub } from '../pubsub/redis';
 import type { Storage } from '../storage';
 import { installSubmitReplies } from './agent';
 import { orderPubSub, reportSubscribeVersions } from './ordering';
+import { republishResentOps } from './republish';
 import { installSubscriptionStreams } from './subscription-stream';
 
 /** ShareDB logs through one process-wide logger (console by default); send it to ours. */
@@ -86,6 +87,7 @@ export async function createBackend(
   reportSubscribeVersions(backend as never, delivery);
   if (pubsub !== undefined) pubsub.onResubscribed = (channels) => delivery.catchUp(channels);
   installSubmitReplies(backend as never);
+  republishResentOps(backend as never, logger);
   return { sharedb: backend, redis: pubsub, delivery };
 }
 

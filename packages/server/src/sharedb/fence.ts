@@ -1,13 +1,14 @@
 /**
  * The fence. Tandem's server replaces or wraps these ShareDB internals, and only in this folder:
  *
- * - Agent (agent.ts): `_onOp`, `_sendOps`, `_subscribeToStream` (the fan-out fast path), `_reply`
- *   (error details), the maps a fresh agent is built with (slimmed); subscriptions.ts reads and cuts
+ * - Agent (agent.ts): `_onOp`, `_sendOps`, `_subscribeToStream` (the fan-out fast path), `_isOwnOp`
+ *   (an op its client was told failed goes to it), `_reply` (error details), the maps a fresh agent is built with (slimmed); subscriptions.ts reads and cuts
  *   `subscribedDocs`, `subscribedPresences`, `subscribedQueries`.
  * - PubSub (subscription-stream.ts, ordering.ts; pubsub/redis.ts subclasses it): `_createStream`,
  *   `_removeStream`, `_emit`, `streams`.
- * - Backend (ordering.ts, agent.ts): `subscribe`, `subscribeBulk`, the `submitRequestEnd` event and
- *   a submit request's `ops` at `afterWrite`; `db` is replaced by a proxy (security/read-filter.ts).
+ * - Backend (ordering.ts, agent.ts, republish.ts): `subscribe`, `subscribeBulk`, the
+ *   `submitRequestEnd` event (a submit request's `op`, `ops`, `index`, `suppressPublish`) and its
+ *   `ops` at `afterWrite`; `db` is replaced by a proxy (security/read-filter.ts).
  * - Node's EventEmitter `_events` (fast-map.ts), for the agent's stream and ws sockets.
  *
  * `assertSupported()` runs when a Tandem is created: the installed sharedb must be a version these

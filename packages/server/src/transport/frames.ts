@@ -136,8 +136,8 @@ export function opMessage(collection: string, id: string, op: PublishedOp, src: 
 
 /**
  * The frame for a published op, encoded on first use and then shared. Built like ShareDB's
- * `Agent._sendOp`, plus the author; its sender never gets it this way, so it names the sender by
- * alias.
+ * `Agent._sendOp`, plus the author; its sender gets it this way only when it was told the op failed
+ * (sharedb/agent.ts), so it names the sender by alias.
  */
 export function sharedOpFrame(
   codec: Codec,
