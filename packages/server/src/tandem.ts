@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ConflictRecord, ConflictsHandle } from '@tandem/conflicts';
+import { type ConflictRecord, type ConflictsHandle, createDocIO, type DocIO } from '@tandem/conflicts';
 import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
@@ -210,6 +210,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     plugins: Plugins;
     events: EventsChannel;
     sessions: SessionManager;
+    records: DocIO;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
     const created = await createBackend(opened, resolved.redis, resolved.logger);
@@ -238,16 +239,18 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       resolved.sessions,
       (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
     );
+    const records = createDocIO(backend);
     await extensions.install({
       backend,
       options: resolved,
       logger: resolved.logger,
+      records,
       access: createAccessCheck(hooks),
       webhook: (type, data) => webhooks?.emit(type, data),
       publish: (ext, data) => events.publish({ t: 'ext', ext, data }),
       connections: () => connections,
     });
-    return { backend, plugins, events, sessions };
+    return { backend, plugins, events, sessions, records };
   });
   const sessionsPromise = readyPromise.then((r) => r.sessions);
   sessionsPromise.catch(() => {});
@@ -537,6 +540,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       const ready = await readyPromise.catch(() => undefined);
       if (ready !== undefined) {
         await extensions.close();
+        ready.records.close();
         // Records in flight are stored and reported before pub/sub goes.
         await ready.plugins.conflicts.close();
       }
