@@ -158,7 +158,7 @@ describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, ali
   });
 
   it('comments: threads and replies both ways, a mention rings the bell; anchors move without re-rendering the texts', async () => {
-    const { doc, peer } = await setup();
+    const { doc } = await setup();
     await expect
       .poll(async () => (await values()).threadTexts)
       .toMatchObject({ loading: false, threads: [] });
