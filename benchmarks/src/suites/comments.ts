@@ -1,0 +1,281 @@
+/**
+ * @tandem/comments: what anchors cost the typing path, and what listing costs after many edits.
+ *
+ * One Tandem server (SQLite in a temporary file, the comments extension installed, rate limits
+ * off) in this process; typists are @tandem/client clients over real sockets, each typing one
+ * keystroke at a time into the body of one document and waiting for its acknowledgement (closed
+ * loop), at a cursor that moves through the text as typing does.
+ *
+ * - typing: committed ops/s into a document with no threads and into one with N threads anchored
+ *   across its body, cells alternating, each measured `RUNS` times: the ratio of medians is the
+ *   figure (target ≥ 0.95).
+ * - listing: N threads anchored, then M ops typed, then one `list` call by a fresh client (what a
+ *   user opening the comments panel waits for): round trip in ms, and the same call again (anchors
+ *   written back). Twice: with the default background rebase (`rebaseEvery` 1,000, so the listing
+ *   catches up at most ~1,000 ops) and without it (every one of the M ops caught up by the listing).
+ *   Each listing's anchors are checked against a replay of the op log, one anchor at a time.
+ */
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type TandemClient, type TandemDoc } from '@tandem/client';
+import { comments } from '@tandem/comments';
+import {
+  type Anchor,
+  insertTextAtCodePoint,
+  type JSONOp,
+  type Presence,
+  transformPresence,
+} from '@tandem/ot';
+import type { ThreadList } from '@tandem/protocol';
+import { type AttachedTandem, attach } from '@tandem/server';
+import WebSocket from 'ws';
+import { type BenchOptions, percentile, printTable } from '../report';
+
+export const usage = `comments: typing rate with and without threads, listing after many ops
+  env COMMENTS_THREADS (default 1000), COMMENTS_OPS ops typed before listing (10000),
+      COMMENTS_TYPISTS (4), COMMENTS_SECONDS per typing cell (4), COMMENTS_RUNS (3)`;
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+
+interface Bench {
+  server: AttachedTandem;
+  clients: TandemClient[];
+  close(): Promise<void>;
+}
+
+async function start(rebaseEvery: number, typists: number): Promise<Bench> {
+  const file = join(tmpdir(), `tandem-comments-bench-${process.pid}-${Date.now()}-${rebaseEvery}.db`);
+  const server = await attach(
+    { port: 0 },
+    {
+      storage: `sqlite:${file}`,
+      rateLimits: false,
+      hooks: { authenticate: ({ token }) => ({ id: String(token) }) },
+      extensions: [comments({ rebaseEvery, maxThreadsPerDocument: 100_000 })],
+    },
+  );
+  const clients: TandemClient[] = [];
+  for (let i = 0; i <= typists; i++)
+    clients.push(connect(server.url(), { WebSocket: WebSocket as never, token: `user${i}` }));
+  await Promise.all(clients.map((c) => c.online()));
+  return {
+    server,
+    clients,
+    async close() {
+      for (const c of clients) await c.close();
+      await server.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    },
+  };
+}
+
+const BODY_CHARS = 20_000;
+const body = (): string => {
+  const words = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'consectetur', 'adipiscing', 'elit'];
+  let s = '';
+  for (let i = 0; s.length < BODY_CHARS; i++) s += `${words[i % words.length]} `;
+  return s.slice(0, BODY_CHARS);
+};
+
+type Call = (method: string, args: unknown[]) => Promise<unknown>;
+const callOf =
+  (client: TandemClient): Call =>
+  (method, args) =>
+    client.call({ t: 'call', ext: 'comments', method, args });
+
+/** A document with `threads` threads spread over its body; returns the anchors as created. */
+async function documentWithThreads(
+  bench: Bench,
+  id: string,
+  threads: number,
+): Promise<Map<string, { v: number; anchor: Anchor }>> {
+  const owner = bench.clients[0];
+  const doc = owner.doc<{ body: string }>('bench', id);
+  await doc.create({ body: body() });
+  const created = new Map<string, { v: number; anchor: Anchor }>();
+  const call = callOf(owner);
+  const step = Math.floor(BODY_CHARS / Math.max(1, threads));
+  for (let i = 0; i < threads; i++) {
+    const anchor = { path: ['body'], start: i * step, end: i * step + Math.max(1, Math.min(5, step - 1)) };
+    const update = (await call('create', [
+      'bench',
+      id,
+      { anchor, v: doc.version, body: { text: `thread ${i}`, mentions: [] } },
+    ])) as { v: number; thread: { id: string } };
+    created.set(update.thread.id, { v: update.v, anchor });
+  }
+  return created;
+}
+
+/**
+ * Typists type into `id` until `until()` says stop: each at its own cursor, one code point per op,
+ * waiting for the acknowledgement. Returns the ops committed.
+ */
+async function type(bench: Bench, id: string, until: (typed: number) => boolean): Promise<number> {
+  const docs: TandemDoc<{ body: string }>[] = bench.clients.slice(1).map((c) => c.doc('bench', id));
+  await Promise.all(docs.map((d) => d.subscribe()));
+  let typed = 0;
+  await Promise.all(
+    docs.map(async (doc, i) => {
+      let cursor = Math.floor(((i + 0.5) * BODY_CHARS) / docs.length);
+      while (!until(typed)) {
+        const length = doc.data?.body.length ?? 0;
+        cursor = Math.min(cursor, length);
+        await doc.submit(insertTextAtCodePoint(['body'], cursor, 'x'));
+        cursor++;
+        typed++;
+      }
+    }),
+  );
+  return typed;
+}
+
+/** Each anchor moved through the op log alone, as a remote caret (the definition AnchorSet optimises). */
+async function replay(bench: Bench, id: string, created: Map<string, { v: number; anchor: Anchor }>) {
+  const backend = await bench.server.tandem.backend();
+  const ops = await new Promise<{ op?: JSONOp }[]>((resolve, reject) =>
+    (backend.db as never as { getOps(...args: unknown[]): void }).getOps(
+      'bench',
+      id,
+      0,
+      null,
+      {},
+      (e: unknown, o: never[]) => (e ? reject(e) : resolve(o)),
+    ),
+  );
+  const expected = new Map<string, Anchor | null>();
+  for (const [threadId, { v, anchor }] of created) {
+    let p: Presence | null = {
+      path: anchor.path,
+      selections: [{ anchor: anchor.start ?? 0, head: anchor.end ?? 0 }],
+    };
+    for (const op of ops.slice(v)) if (p !== null) p = transformPresence(p, op.op ?? null, false);
+    const range = p?.selections?.[0];
+    expected.set(
+      threadId,
+      p === null || range === undefined || range.anchor === range.head
+        ? null
+        : { path: p.path, start: range.anchor, end: range.head },
+    );
+  }
+  return expected;
+}
+
+const median = (xs: number[]): number => percentile(xs, 50);
+const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+
+/** One listing measurement: a fresh server, `threads` threads, `ops` ops typed, then two list calls. */
+export async function listingCell(
+  threads: number,
+  ops: number,
+  rebaseEvery: number,
+  typists: number,
+): Promise<{ firstMs: number; againMs: number; listed: number; correct: boolean }> {
+  const b = await start(rebaseEvery, typists);
+  try {
+    const id = 'listed';
+    const created = await documentWithThreads(b, id, threads);
+    await type(b, id, (typed) => typed >= ops);
+    const reader = connect(b.server.url(), { WebSocket: WebSocket as never, token: 'reader' });
+    await reader.online();
+    const call = callOf(reader);
+    let t = performance.now();
+    const list = (await call('list', ['bench', id])) as ThreadList;
+    const firstMs = performance.now() - t;
+    t = performance.now();
+    await call('list', ['bench', id]);
+    const againMs = performance.now() - t;
+    const expected = await replay(b, id, created);
+    let correct = list.threads.length === threads;
+    for (const thread of list.threads) {
+      const e = expected.get(thread.id);
+      if (
+        (e === null) !== thread.detached ||
+        (e !== null && JSON.stringify(e) !== JSON.stringify(thread.anchor))
+      )
+        correct = false;
+    }
+    await reader.close();
+    return { firstMs, againMs, listed: list.threads.length, correct };
+  } finally {
+    await b.close();
+  }
+}
+
+/** Typing rates (ops/s) into a document without threads and one with `threads`, alternating. */
+export async function typingCells(
+  threads: number,
+  typists: number,
+  seconds: number,
+  runs: number,
+): Promise<Record<'none' | 'threads', number[]>> {
+  const bench = await start(1_000, typists);
+  const rates: Record<'none' | 'threads', number[]> = { none: [], threads: [] };
+  try {
+    await bench.clients[0].doc('bench', 'plain').create({ body: body() });
+    await documentWithThreads(bench, 'commented', threads);
+    // A first pass of each, not counted: JIT and caches warm up on both documents alike.
+    for (let r = -1; r < runs; r++)
+      for (const [cell, id] of [
+        ['none', 'plain'],
+        ['threads', 'commented'],
+      ] as const) {
+        const started = performance.now();
+        const typed = await type(bench, id, () => performance.now() - started >= seconds * 1_000);
+        if (r >= 0) rates[cell].push(typed / ((performance.now() - started) / 1_000));
+      }
+  } finally {
+    await bench.close();
+  }
+  return rates;
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const threads = options.quick ? 100 : env('COMMENTS_THREADS', 1_000);
+  const ops = options.quick ? 1_000 : env('COMMENTS_OPS', 10_000);
+  const typists = env('COMMENTS_TYPISTS', 4);
+  const seconds = options.quick ? 0.5 : env('COMMENTS_SECONDS', 4);
+  const runs = options.quick ? 2 : env('COMMENTS_RUNS', 3);
+
+  const rates = await typingCells(threads, typists, seconds, runs);
+  const ratio = median(rates.threads) / median(rates.none);
+  const ratios = rates.threads.map((t, i) => t / rates.none[i]);
+  console.log(`### typing rate: ${typists} typists, closed loop, ${seconds} s per cell, ${runs} runs each\n`);
+  printTable(
+    ['document', 'ops/s median', 'range', 'ratio to no threads (median; per run)'],
+    [
+      ['no threads', median(rates.none), spread(rates.none), '1.00'],
+      [
+        `${threads} threads`,
+        median(rates.threads),
+        spread(rates.threads),
+        `${ratio.toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')})`,
+      ],
+    ],
+  );
+
+  const rows: (string | number)[][] = [];
+  for (const [label, every] of [
+    ['background rebase every 1,000 versions (default)', 1_000],
+    ['no background rebase (the listing catches up every op)', Number.MAX_SAFE_INTEGER],
+  ] as const) {
+    const cells = [];
+    for (let r = 0; r < runs; r++) cells.push(await listingCell(threads, ops, every, typists));
+    const first = cells.map((c) => c.firstMs);
+    const again = cells.map((c) => c.againMs);
+    rows.push([
+      label,
+      median(first),
+      spread(first),
+      median(again),
+      spread(again),
+      cells.every((c) => c.correct) ? 'yes' : 'NO',
+    ]);
+  }
+  console.log(`### listing ${threads} threads after ${ops} ops (round trip of one list call, ms)\n`);
+  printTable(
+    ['anchors', 'first list median', 'range', 'next list median', 'range', 'positions = replay'],
+    rows,
+  );
+}
