@@ -19,7 +19,6 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TandemClient, type TandemDoc } from '@tandem/client';
-import { comments } from '@tandem/comments';
 import {
   type Anchor,
   insertTextAtCodePoint,
@@ -28,8 +27,8 @@ import {
   transformPresence,
 } from '@tandem/ot';
 import type { ThreadList } from '@tandem/protocol';
-import { type AttachedTandem, attach } from '@tandem/server';
 import WebSocket from 'ws';
+import { start as startProcess } from '../e2e/harness';
 import { type BenchOptions, percentile, printTable } from '../report';
 
 export const usage = `comments: typing rate with and without threads, listing after many ops
@@ -39,32 +38,46 @@ export const usage = `comments: typing rate with and without threads, listing af
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 
 interface Bench {
-  server: AttachedTandem;
+  url: string;
   clients: TandemClient[];
+  /** Ask the server process (its answer to `{ type }`). */
+  ask<T>(message: { type: string; id?: string }): Promise<T>;
   close(): Promise<void>;
 }
 
+/** The server in its own process (pinned to core 0 when `taskset` is there), typists in this one. */
 async function start(rebaseEvery: number, typists: number): Promise<Bench> {
   const file = join(tmpdir(), `tandem-comments-bench-${process.pid}-${Date.now()}-${rebaseEvery}.db`);
-  const server = await attach(
-    { port: 0 },
-    {
-      storage: `sqlite:${file}`,
-      rateLimits: false,
-      hooks: { authenticate: ({ token }) => ({ id: String(token) }) },
-      extensions: [comments({ rebaseEvery, maxThreadsPerDocument: 100_000 })],
-    },
-  );
+  const child = startProcess('../suites/comments-server.ts', [file, String(rebaseEvery)], 0, []);
+  const ask = <T>(message: { type: string; id?: string }) =>
+    new Promise<T>((resolve) => {
+      const answer = (reply: { type: string }) => {
+        if (reply.type !== message.type) return;
+        child.off('message', answer);
+        resolve(reply as T);
+      };
+      child.on('message', answer);
+      child.send(message);
+    });
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`comments server exited (${code})`)));
+    child.on('message', (m: { type: string; url?: string }) => {
+      if (m.type === 'ready') resolve(m as { url: string });
+    });
+  });
   const clients: TandemClient[] = [];
   for (let i = 0; i <= typists; i++)
-    clients.push(connect(server.url(), { WebSocket: WebSocket as never, token: `user${i}` }));
+    clients.push(connect(url, { WebSocket: WebSocket as never, token: `user${i}` }));
   await Promise.all(clients.map((c) => c.online()));
   return {
-    server,
+    url,
     clients,
+    ask,
     async close() {
       for (const c of clients) await c.close();
-      await server.close();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'close' });
+      await exited;
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
     },
   };
@@ -133,17 +146,7 @@ async function type(bench: Bench, id: string, until: (typed: number) => boolean)
 
 /** Each anchor moved through the op log alone, as a remote caret (the definition AnchorSet optimises). */
 async function replay(bench: Bench, id: string, created: Map<string, { v: number; anchor: Anchor }>) {
-  const backend = await bench.server.tandem.backend();
-  const ops = await new Promise<{ op?: JSONOp }[]>((resolve, reject) =>
-    (backend.db as never as { getOps(...args: unknown[]): void }).getOps(
-      'bench',
-      id,
-      0,
-      null,
-      {},
-      (e: unknown, o: never[]) => (e ? reject(e) : resolve(o)),
-    ),
-  );
+  const { ops } = await bench.ask<{ ops: { op?: JSONOp }[] }>({ type: 'ops', id });
   const expected = new Map<string, Anchor | null>();
   for (const [threadId, { v, anchor }] of created) {
     let p: Presence | null = {
@@ -163,7 +166,8 @@ async function replay(bench: Bench, id: string, created: Map<string, { v: number
 }
 
 const median = (xs: number[]): number => percentile(xs, 50);
-const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+const fixed = (x: number): string => x.toFixed(Math.abs(x) < 10 ? 3 : 1);
+const spread = (xs: number[]): string => `${fixed(Math.min(...xs))}–${fixed(Math.max(...xs))}`;
 
 /** One listing measurement: a fresh server, `threads` threads, `ops` ops typed, then two list calls. */
 export async function listingCell(
@@ -177,7 +181,7 @@ export async function listingCell(
     const id = 'listed';
     const created = await documentWithThreads(b, id, threads);
     await type(b, id, (typed) => typed >= ops);
-    const reader = connect(b.server.url(), { WebSocket: WebSocket as never, token: 'reader' });
+    const reader = connect(b.url, { WebSocket: WebSocket as never, token: 'reader' });
     await reader.online();
     const call = callOf(reader);
     let t = performance.now();
@@ -203,15 +207,22 @@ export async function listingCell(
   }
 }
 
-/** Typing rates (ops/s) into a document without threads and one with `threads`, alternating. */
+interface TypingCell {
+  /** Committed ops per second (wall clock). */
+  rate: number;
+  /** Server CPU time per committed op, µs (the server process alone). */
+  cpuPerOp: number;
+}
+
+/** Typing into a document without threads and one with `threads`, cells alternating. */
 export async function typingCells(
   threads: number,
   typists: number,
   seconds: number,
   runs: number,
-): Promise<Record<'none' | 'threads', number[]>> {
+): Promise<Record<'none' | 'threads', TypingCell[]>> {
   const bench = await start(1_000, typists);
-  const rates: Record<'none' | 'threads', number[]> = { none: [], threads: [] };
+  const cells: Record<'none' | 'threads', TypingCell[]> = { none: [], threads: [] };
   try {
     await bench.clients[0].doc('bench', 'plain').create({ body: body() });
     await documentWithThreads(bench, 'commented', threads);
@@ -221,14 +232,17 @@ export async function typingCells(
         ['none', 'plain'],
         ['threads', 'commented'],
       ] as const) {
+        const cpu = await bench.ask<{ micros: number }>({ type: 'cpu' });
         const started = performance.now();
         const typed = await type(bench, id, () => performance.now() - started >= seconds * 1_000);
-        if (r >= 0) rates[cell].push(typed / ((performance.now() - started) / 1_000));
+        const elapsed = performance.now() - started;
+        const used = (await bench.ask<{ micros: number }>({ type: 'cpu' })).micros - cpu.micros;
+        if (r >= 0) cells[cell].push({ rate: typed / (elapsed / 1_000), cpuPerOp: used / typed });
       }
   } finally {
     await bench.close();
   }
-  return rates;
+  return cells;
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -238,20 +252,34 @@ export async function run(options: BenchOptions): Promise<void> {
   const seconds = options.quick ? 0.5 : env('COMMENTS_SECONDS', 4);
   const runs = options.quick ? 2 : env('COMMENTS_RUNS', 3);
 
-  const rates = await typingCells(threads, typists, seconds, runs);
-  const ratio = median(rates.threads) / median(rates.none);
-  const ratios = rates.threads.map((t, i) => t / rates.none[i]);
-  console.log(`### typing rate: ${typists} typists, closed loop, ${seconds} s per cell, ${runs} runs each\n`);
+  const cells = await typingCells(threads, typists, seconds, runs);
+  const rate = (k: 'none' | 'threads') => cells[k].map((c) => c.rate);
+  const cpu = (k: 'none' | 'threads') => cells[k].map((c) => c.cpuPerOp);
+  const pairs = (f: (none: TypingCell, withThreads: TypingCell) => number) =>
+    cells.threads.map((c, i) => f(cells.none[i], c));
+  const rateRatios = pairs((none, t) => t.rate / none.rate);
+  const cpuRatios = pairs((none, t) => none.cpuPerOp / t.cpuPerOp);
+  console.log(
+    `### typing: ${typists} typists, closed loop, ${seconds} s per cell, ${runs} runs each, alternating\n`,
+  );
   printTable(
-    ['document', 'ops/s median', 'range', 'ratio to no threads (median; per run)'],
+    ['document', 'ops/s median', 'range', 'server CPU µs/op median', 'range'],
     [
-      ['no threads', median(rates.none), spread(rates.none), '1.00'],
+      ['no threads', median(rate('none')), spread(rate('none')), median(cpu('none')), spread(cpu('none'))],
       [
         `${threads} threads`,
-        median(rates.threads),
-        spread(rates.threads),
-        `${ratio.toFixed(3)} (${ratios.map((x) => x.toFixed(3)).join(', ')})`,
+        median(rate('threads')),
+        spread(rate('threads')),
+        median(cpu('threads')),
+        spread(cpu('threads')),
       ],
+    ],
+  );
+  printTable(
+    ['ratio, threads ÷ none (same run)', 'median of pairs', 'range'],
+    [
+      ['typing rate (wall clock)', median(rateRatios), spread(rateRatios)],
+      ['rate at equal server CPU (CPU per op, none ÷ threads)', median(cpuRatios), spread(cpuRatios)],
     ],
   );
 
