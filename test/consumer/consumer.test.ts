@@ -225,6 +225,7 @@ describe('the packed packages in an outside project', () => {
           conflictsReserved: true,
           canonical: '{"a":[2],"b":1}',
           createTwice: 'ALREADY_EXISTS',
+          comment: { quote: 'from', seen: ['@ben look'], notified: ['mention'] },
           mongoMissing: 'mongodb',
           redisMissing: 'redis',
           dataDir: join(app, 'data'),

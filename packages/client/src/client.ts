@@ -6,8 +6,6 @@
 import { type } from '@tandem/ot';
 import {
   AUTHOR_FIELD,
-  COMMENTS_EXTENSION,
-  type CommentsPush,
   type ConflictReport,
   clientIdAlias,
   ErrorCode,
@@ -21,11 +19,9 @@ import {
   type UserInfo,
 } from '@tandem/protocol';
 import { type CodecName, clientCodec } from './codecs';
-import type { CommentsContext } from './comments';
 import { TandemDoc, toTandemError } from './doc';
 import { Emitter } from './emitter';
 import { DocHistory } from './history';
-import { Notifications } from './notifications';
 import type { OfflineStore } from './offline';
 import { createConnection, registerType, routeLogs, type ShareDbConnection, typeFor } from './sharedb';
 import { type BackoffOptions, ReconnectingSocket, type WebSocketConstructor } from './socket';
@@ -104,8 +100,6 @@ export class TandemClient extends Emitter<ClientEvents> {
     { resolve(value: unknown): void; reject(error: unknown): void }
   >();
   private readonly pinger: ReturnType<typeof setInterval>;
-  private notificationsView: Notifications | undefined;
-  private commentsLink: CommentsContext | undefined;
 
   private urlIndex = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -249,44 +243,11 @@ export class TandemClient extends Emitter<ClientEvents> {
         typeFor,
         pendingChanged: () => this.unsyncedChanged(),
         call: (message, signal) => this.call(message, signal),
-        comments: this.commentsContext(),
+        client: this,
       });
       this.docs.set(key, doc);
     }
     return doc as TandemDoc<T>;
-  }
-
-  /** This user's notifications, through the server's `comments` extension (created on first use). */
-  notifications(): Notifications {
-    this.notificationsView ??= new Notifications(this.commentsContext());
-    return this.notificationsView;
-  }
-
-  private commentsContext(): CommentsContext {
-    this.commentsLink ??= {
-      call: (method, args, signal) => this.call({ t: 'call', ext: COMMENTS_EXTENSION, method, args }, signal),
-      onPush: (listener) =>
-        this.on('push', (ext, data) => {
-          if (ext === COMMENTS_EXTENSION && typeof data === 'object' && data !== null)
-            listener(data as CommentsPush);
-        }),
-      onOnline: (listener) => {
-        // Only a reconnect: the first connection serves the first call anyway.
-        let wasOnline = this.currentStatus === 'online';
-        return this.on('status', (status) => {
-          if (status !== 'online') return;
-          if (wasOnline) listener();
-          wasOnline = true;
-        });
-      },
-      onReceive: (listener) => {
-        const handler = (request: { data: Record<string, unknown> }) => listener(request.data);
-        this.connection.on('receive', handler);
-        return () => this.connection.removeListener('receive', handler);
-      },
-      userId: () => this.user?.id,
-    };
-    return this.commentsLink;
   }
 
   /** The history of a document, through the server's @tandem/history (the document need not be open). */

@@ -11,8 +11,7 @@ import {
   type OpAuthor,
   TandemError,
 } from '@tandem/protocol';
-import type { TandemRequest } from './client';
-import { type CommentsContext, DocComments } from './comments';
+import type { TandemClient, TandemRequest } from './client';
 import { Emitter } from './emitter';
 import { capture, type OfflineStore, type PersistedDoc, restore } from './offline';
 import { DocPresence } from './presence';
@@ -57,8 +56,8 @@ export interface DocContext {
   pendingChanged(): void;
   /** A Tandem request to the server (locks). */
   call<R>(message: TandemRequest, signal?: AbortSignal): Promise<R>;
-  /** The client's side of the `comments` extension. */
-  comments: CommentsContext;
+  /** The client the document belongs to. */
+  client: TandemClient;
 }
 
 /** A path lock this client holds: others' ops touching the path are refused with LOCKED. */
@@ -137,7 +136,6 @@ export function toTandemError(error: unknown): TandemError {
 
 export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
   private presenceView: DocPresence | undefined;
-  private commentsView: DocComments | undefined;
   private readonly undoStack: UndoStack;
   private readonly restored: Promise<void>;
   private persistScheduled = false;
@@ -260,10 +258,9 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
     return this.presenceView;
   }
 
-  /** This document's comment threads (created on first use; `list()` loads them). */
-  comments(): DocComments {
-    this.commentsView ??= new DocComments(this, this.context.comments);
-    return this.commentsView;
+  /** The client this document belongs to. */
+  get client(): TandemClient {
+    return this.context.client;
   }
 
   get canUndo(): boolean {
@@ -345,7 +342,6 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
 
   destroy(): Promise<void> {
     this.presenceView?.destroy();
-    this.commentsView?.close();
     return call(undefined, (cb) => this.raw.destroy(cb));
   }
 }

@@ -1,8 +1,8 @@
 /**
- * `client.notifications()`: this user's notifications (mentions, replies in their threads,
- * reactions to their comments), newest first, with the unread count. New ones arrive live on every
- * socket of the user, on any server process; the list is fetched again after a reconnect. The
- * server only ever shows notifications of documents the user can read now.
+ * `notifications(client)` (`@tandem/client/comments`): this user's notifications (mentions,
+ * replies in their threads, reactions to their comments), newest first, with the unread count. New
+ * ones arrive live on every socket of the user, on any server process; the list is fetched again
+ * after a reconnect. The server only ever shows notifications of documents the user can read now.
  */
 import type { CommentsPush, NotificationData, NotificationList } from '@tandem/protocol';
 import { Emitter } from './emitter';

@@ -7,6 +7,7 @@
  * threads keep the quote of their text at creation.
  */
 import type { TandemClient, TandemDoc } from '@tandem/client';
+import { comments as threadsOf } from '@tandem/client/comments';
 import { comments } from '@tandem/comments';
 import {
   apply,
@@ -152,7 +153,7 @@ describe('anchors over real sockets (property)', () => {
         const id = `doc-${++run}-${seed}`;
         const docs = clients.map((c) => c.doc<Shape>('prop', id));
         await docs[0].create({ body: 'the quick brown fox', note: 'jumps over', items: ['a lazy', 'dog'] });
-        const views = docs.map((d) => d.comments());
+        const views = docs.map((d) => threadsOf(d));
         await Promise.all(views.map((v) => v.list()));
         // Each thread's anchor and version at creation, as the server announced it.
         const created = new Map<string, { v: number; anchor: CommentAnchor; quote: string }>();
@@ -267,6 +268,7 @@ describe('anchors over real sockets (property)', () => {
         for (const [i, view] of views.entries())
           for (const t of view.threads) {
             const e = expected.get(t.id);
+            if (e === undefined) throw new Error(`${repro}: thread ${t.id} was never announced`);
             expect(t.detached, `${repro} client ${i} ${t.id}`).toBe(e === null);
             if (e === null || e.start === undefined) continue;
             const text = valueAt(docs[i].data, t.anchor.path) as string;

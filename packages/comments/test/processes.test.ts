@@ -5,7 +5,13 @@
  * cannot edit; a document a user cannot read — never, or no longer — sends them no thread and no
  * notification (each "nothing" proven by a later event that did arrive).
  */
-import type { NotificationData, TandemClient, Thread } from '@tandem/client';
+import type { TandemClient } from '@tandem/client';
+import {
+  type NotificationData,
+  notifications as notificationsOf,
+  type Thread,
+  comments as threadsOf,
+} from '@tandem/client/comments';
 import { ErrorCode } from '@tandem/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from '../../server/test/helpers';
@@ -31,7 +37,7 @@ afterAll(() => Promise.all(clients.map((c) => c.close())));
 async function created(owner: TandemClient, id: string) {
   const doc = owner.doc<{ body: string }>('notes', id);
   await doc.create({ body: 'we should ship on friday' });
-  const view = doc.comments();
+  const view = threadsOf(doc);
   await view.list();
   return { doc, view };
 }
@@ -47,8 +53,8 @@ describe('comments on two server processes + Redis', () => {
     const erinOnB = on(b, 'erin');
     const erinOnA = on(a, 'erin');
     const { view } = await created(olga, 'mention');
-    const inbox = erinOnB.notifications();
-    const other = erinOnA.notifications();
+    const inbox = notificationsOf(erinOnB);
+    const other = notificationsOf(erinOnA);
     await Promise.all([inbox.list(), other.list()]);
     const live: NotificationData[] = [];
     inbox.on('notification', (n) => live.push(n));
@@ -65,7 +71,7 @@ describe('comments on two server processes + Redis', () => {
       by: { id: 'olga', name: 'OLGA' },
       read: false,
     });
-    const listed = await erinOnB.notifications().list();
+    const listed = await notificationsOf(erinOnB).list();
     expect(listed.unread).toBe(1);
     await until(() => other.unread === 1, 10_000, 'the notification on the other socket (A)');
     await inbox.markRead([live[0].id]);
@@ -78,7 +84,7 @@ describe('comments on two server processes + Redis', () => {
     const cora = on(b, 'cora');
     const { view } = await created(olga, 'watch');
     const coraDoc = cora.doc<{ body: string }>('notes', 'watch');
-    const coraView = coraDoc.comments();
+    const coraView = threadsOf(coraDoc);
     await coraView.list();
     const seen: (readonly Thread[])[] = [];
     coraView.on('change', (threads) => seen.push(threads));
@@ -103,10 +109,10 @@ describe('comments on two server processes + Redis', () => {
     const { view: secretView } = await created(olga, 'secret');
     const { view: openView } = await created(olga, 'open');
     // Vic (a viewer) follows both documents and his notifications.
-    const secretAtVic = vic.doc('notes', 'secret').comments();
-    const openAtVic = vic.doc('notes', 'open').comments();
+    const secretAtVic = threadsOf(vic.doc('notes', 'secret'));
+    const openAtVic = threadsOf(vic.doc('notes', 'open'));
     await Promise.all([secretAtVic.list(), openAtVic.list()]);
-    const inbox = vic.notifications();
+    const inbox = notificationsOf(vic);
     await inbox.list();
     const got: NotificationData[] = [];
     inbox.on('notification', (n) => got.push(n));
@@ -133,14 +139,14 @@ describe('comments on two server processes + Redis', () => {
     });
     // Mallory has no role anywhere: mentioned, never told; cannot list.
     const mallory = on(b, 'mallory');
-    const malloryInbox = mallory.notifications();
+    const malloryInbox = notificationsOf(mallory);
     await malloryInbox.list();
     await openView.add({
       anchor: { path: ['body'], start: 10, end: 14 },
       body: mention('@mallory look', 'mallory'),
     });
     expect((await malloryInbox.list()).items).toEqual([]);
-    await expect(mallory.doc('notes', 'open').comments().list()).rejects.toMatchObject({
+    await expect(threadsOf(mallory.doc('notes', 'open')).list()).rejects.toMatchObject({
       code: ErrorCode.FORBIDDEN,
     });
   });

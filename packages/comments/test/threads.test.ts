@@ -4,6 +4,7 @@
  * viewer cannot comment), limits and hostile bodies with typed errors that lose nothing stored.
  */
 import type { TandemClient } from '@tandem/client';
+import { notifications as notificationsOf, comments as threadsOf } from '@tandem/client/comments';
 import { comments } from '@tandem/comments';
 import { insertText } from '@tandem/ot';
 import { ErrorCode } from '@tandem/protocol';
@@ -56,7 +57,7 @@ describe('threads', () => {
     const olga = as('olga');
     const cora = as('cora');
     const doc = await newDoc(olga, 'follow', 'hello wonderful world');
-    const mine = doc.comments();
+    const mine = threadsOf(doc);
     await mine.list();
     const start = 'hello '.length;
     const thread = await mine.add({
@@ -67,7 +68,7 @@ describe('threads', () => {
     expect(thread.anchor).toEqual({ path: ['body'], start: 6, end: 15 });
     // Cora opens the same document: she sees the thread where it is.
     const hers = cora.doc<{ body: string }>('notes', 'follow');
-    const theirs = hers.comments();
+    const theirs = threadsOf(hers);
     const listed = await theirs.list();
     expect(listed.map((t) => t.anchor)).toEqual([{ path: ['body'], start: 6, end: 15 }]);
     // Olga types before the anchor (with an emoji: JS indexes at the API), Erin edits too.
@@ -79,7 +80,7 @@ describe('threads', () => {
     expect(mine.threads[0].anchor).toEqual(moved);
     expect(hers.data?.body.slice(9, 18)).toBe('wonderful');
     // Cora replies (she is a commenter); Olga sees it live and is notified.
-    const olgaNotified = olga.notifications();
+    const olgaNotified = notificationsOf(olga);
     await olgaNotified.list();
     await theirs.reply(thread.id, 'yes it is');
     await until(() => mine.threads[0]?.comments.length === 2, 5_000, 'the reply at Olga');
@@ -109,7 +110,7 @@ describe('threads', () => {
   it('a thread whose text is deleted stays, detached, with its quote; an edit far away moves nothing', async () => {
     const erin = as('erin');
     const doc = await newDoc(erin, 'detach', 'keep this and drop that');
-    const view = doc.comments();
+    const view = threadsOf(doc);
     await view.list();
     const body = () => doc.data?.body ?? '';
     const t1 = await view.add({ anchor: { path: ['body'], start: 19, end: 23 }, body: 'that?' });
@@ -124,7 +125,7 @@ describe('threads', () => {
       anchor: { path: ['title'] },
     });
     // A fresh listing (the server's own rebase) agrees.
-    const other = as('olga').doc('notes', 'detach').comments();
+    const other = threadsOf(as('olga').doc('notes', 'detach'));
     const listed = await other.list();
     expect(listed.find((t) => t.id === t1.id)).toMatchObject({ detached: true, quote: 'that' });
   });
@@ -132,11 +133,11 @@ describe('threads', () => {
   it('roles: a viewer cannot comment or react; a commenter cannot edit; only authors (or owners) edit and delete', async () => {
     const olga = as('olga');
     const doc = await newDoc(olga, 'roles', 'some text');
-    const own = doc.comments();
+    const own = threadsOf(doc);
     await own.list();
     const thread = await own.add({ anchor: { path: ['body'], start: 0, end: 4 }, body: 'first' });
     const vic = as('vic').doc<{ body: string }>('notes', 'roles');
-    const vicView = vic.comments();
+    const vicView = threadsOf(vic);
     expect((await vicView.list()).length).toBe(1);
     await expect(vicView.reply(thread.id, 'no')).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
     await expect(vicView.react(thread.id, thread.comments[0].id, 'like')).rejects.toMatchObject({
@@ -149,14 +150,14 @@ describe('threads', () => {
     });
     const cora = as('cora');
     const coraDoc = cora.doc<{ body: string }>('notes', 'roles');
-    const coraView = coraDoc.comments();
+    const coraView = threadsOf(coraDoc);
     await coraView.list();
     await expect(coraDoc.submit(['body', { es: ['x'] }])).rejects.toMatchObject({
       code: ErrorCode.FORBIDDEN,
     });
     const reply = await coraView.reply(thread.id, 'from cora');
     const coraComment = reply.comments[1].id;
-    const erinView = as('erin').doc('notes', 'roles').comments();
+    const erinView = threadsOf(as('erin').doc('notes', 'roles'));
     await erinView.list();
     await expect(erinView.edit(thread.id, coraComment, 'hijack')).rejects.toMatchObject({
       code: ErrorCode.FORBIDDEN,
@@ -177,14 +178,14 @@ describe('threads', () => {
     expect(await own.delete(thread.id, thread.comments[0].id)).toBeUndefined();
     await until(() => coraView.threads.length === 0, 5_000, 'the thread gone at Cora');
     // Nobody without a role reads threads.
-    const mallory = as('mallory').doc('notes', 'roles').comments();
+    const mallory = threadsOf(as('mallory').doc('notes', 'roles'));
     await expect(mallory.list()).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
   });
 
   it('limits and hostile input get typed errors and change nothing stored', async () => {
     const olga = as('olga');
     const doc = await newDoc(olga, 'limits', 'abcdefghijklmnop');
-    const view = doc.comments();
+    const view = threadsOf(doc);
     await view.list();
     const at = (i: number) => ({ path: ['body'], start: i, end: i + 1 });
     const markup = '<img src=x onerror=alert(1)></textarea><script>alert(2)</script>';
@@ -272,7 +273,7 @@ describe('threads', () => {
       code: ErrorCode.TOO_LARGE,
       details: { limit: 'maxThreadsPerDocument' },
     });
-    const fresh = await as('erin').doc('notes', 'limits').comments().list();
+    const fresh = await threadsOf(as('erin').doc('notes', 'limits')).list();
     expect(fresh.map((t) => t.comments[0].body.text)).toEqual([markup, 'two', 'three']);
     expect(server.tandem.metrics().extensions?.comments).toMatchObject({ threads: expect.any(Number) });
   });
@@ -280,12 +281,12 @@ describe('threads', () => {
   it('mentions notify the mentioned users once, and only while they can read the document', async () => {
     const olga = as('olga');
     const doc = await newDoc(olga, 'mentions', 'mention someone');
-    const view = doc.comments();
+    const view = threadsOf(doc);
     await view.list();
     const text = '@Erin and 😀 @Vic';
-    const erin = as('erin').notifications();
-    const vic = as('vic').notifications();
-    const mallory = as('mallory').notifications();
+    const erin = notificationsOf(as('erin'));
+    const vic = notificationsOf(as('vic'));
+    const mallory = notificationsOf(as('mallory'));
     await Promise.all([erin.list(), vic.list(), mallory.list()]);
     const erinGot: unknown[] = [];
     erin.on('notification', (n) => erinGot.push(n));

@@ -5,6 +5,7 @@
  * fake timers in @tandem/client (presence-status.test.ts).
  */
 import type { PeerPresence } from '@tandem/client';
+import { comments as threadsOf } from '@tandem/client/comments';
 import { comments } from '@tandem/comments';
 import { type AttachedTandem, attach } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ describe('typing indicators', () => {
     const ben = client(server.url(), { token: 'ben' });
     const annDoc = ann.doc<{ body: string }>('notes', 'typing');
     await annDoc.create({ body: 'hello' });
-    const thread = await annDoc.comments().add({ anchor: { path: ['body'], start: 0, end: 5 }, body: 'hi' });
+    const thread = await threadsOf(annDoc).add({ anchor: { path: ['body'], start: 0, end: 5 }, body: 'hi' });
     const benDoc = ben.doc<{ body: string }>('notes', 'typing');
     await benDoc.subscribe();
     const seen: PeerPresence[][] = [];

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { comments as threadsOf } from '@tandem/client/comments';
 import { comments } from '@tandem/comments';
 import { attach, verifyWebhook, type WebhookEvent } from '@tandem/server';
 import { describe, expect, it } from 'vitest';
@@ -43,7 +44,7 @@ describe('comment webhooks', () => {
     try {
       const doc = ann.doc<{ body: string }>('notes', 'hooks');
       await doc.create({ body: 'hello world' });
-      const view = doc.comments();
+      const view = threadsOf(doc);
       const thread = await view.add({
         anchor: { path: ['body'], start: 0, end: 5 },
         body: {

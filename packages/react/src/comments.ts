@@ -4,7 +4,14 @@
  * notifications with the unread count. Both take a selector: a component that selects, say, the
  * thread ids and comment counts does not re-render when an edit moves the anchors.
  */
-import type { DocComments, Notifications, TandemDoc, Thread } from '@tandem/client';
+import type { TandemDoc } from '@tandem/client';
+import {
+  comments,
+  type DocComments,
+  type Notifications,
+  notifications,
+  type Thread,
+} from '@tandem/client/comments';
 import type { NotificationList, TandemError } from '@tandem/protocol';
 import { useCallback, useEffect, useState } from 'react';
 import { toTandemError } from './errors';
@@ -51,12 +58,12 @@ export function useComments<R = readonly Thread[]>(
   selector: (threads: readonly Thread[]) => R = allThreads as (threads: readonly Thread[]) => R,
   isEqual: (a: R, b: R) => boolean = shallowEqual,
 ): CommentsState<R> {
-  const comments = doc.comments();
-  const load = useCallback((signal: AbortSignal) => comments.list(signal), [comments]);
-  const loaded = useLoad(comments, load);
-  const subscribe = useCallback((onChange: () => void) => comments.on('change', onChange), [comments]);
-  const threads = useSelected(subscribe, () => comments.threads, selector, isEqual);
-  return { comments, threads, ...loaded };
+  const view = comments(doc);
+  const load = useCallback((signal: AbortSignal) => view.list(signal), [view]);
+  const loaded = useLoad(view, load);
+  const subscribe = useCallback((onChange: () => void) => view.on('change', onChange), [view]);
+  const threads = useSelected(subscribe, () => view.threads, selector, isEqual);
+  return { comments: view, threads, ...loaded };
 }
 
 export interface NotificationsState<R> extends Loaded {
@@ -73,13 +80,10 @@ export function useNotifications<R = NotificationList>(
   selector: (list: NotificationList) => R = wholeList as (list: NotificationList) => R,
   isEqual: (a: R, b: R) => boolean = shallowEqual,
 ): NotificationsState<R> {
-  const notifications = useClient().notifications();
-  const load = useCallback((signal: AbortSignal) => notifications.list(signal), [notifications]);
-  const loaded = useLoad(notifications, load);
-  const subscribe = useCallback(
-    (onChange: () => void) => notifications.on('change', onChange),
-    [notifications],
-  );
-  const list = useSelected(subscribe, () => notifications.snapshot, selector, isEqual);
-  return { notifications, list, ...loaded };
+  const inbox = notifications(useClient());
+  const load = useCallback((signal: AbortSignal) => inbox.list(signal), [inbox]);
+  const loaded = useLoad(inbox, load);
+  const subscribe = useCallback((onChange: () => void) => inbox.on('change', onChange), [inbox]);
+  const list = useSelected(subscribe, () => inbox.snapshot, selector, isEqual);
+  return { notifications: inbox, list, ...loaded };
 }

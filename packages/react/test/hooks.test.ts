@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { TandemClient, TandemDoc } from '@tandem/client';
+import { comments as threadsOf } from '@tandem/client/comments';
 import { comments } from '@tandem/comments';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -162,7 +163,7 @@ describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, ali
     await expect
       .poll(async () => (await values()).threadTexts)
       .toMatchObject({ loading: false, threads: [] });
-    const view = doc.comments();
+    const view = threadsOf(doc);
     await view.list();
     const thread = await view.add({
       anchor: { path: ['body'], start: 1, end: 4 },

@@ -321,7 +321,8 @@ function sanitisePresence(raw: unknown): PresenceValue | undefined {
   if (p.typing !== undefined) {
     const threadId = isRecord(p.typing) ? p.typing.threadId : null;
     if (threadId === undefined) value.typing = {};
-    else if (typeof threadId === 'string' && threadId.length <= MAX_TYPING_THREAD) value.typing = { threadId };
+    else if (typeof threadId === 'string' && threadId.length <= MAX_TYPING_THREAD)
+      value.typing = { threadId };
     else return undefined;
   }
   if (p.selections !== undefined) {
