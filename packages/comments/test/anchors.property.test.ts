@@ -1,6 +1,7 @@
 /**
  * The proof the issue asks for, over real sockets: three clients make random concurrent edits
- * (text, list inserts, removals and moves, replaced strings, some made offline and merged later)
+ * (text, list inserts, removals and moves, replaced strings, undos, some made offline and merged
+ * later)
  * and start threads on random ranges. Once everything is acknowledged, every thread's anchor — as
  * the server lists it, and as each client holds it — equals its anchor at creation replayed from
  * the stored op log, each endpoint moved as a remote caret is (`transformPresence`); detached
@@ -201,6 +202,9 @@ describe('anchors over real sockets (property)', () => {
                 // refused, nothing stored.
                 expect([ErrorCode.NOT_FOUND, ErrorCode.OFFLINE]).toContain((error as TandemError).code);
               }
+            } else if (r < 0.42) {
+              // Undo this client's last edit: an op like any other, anchors move through it.
+              void doc.undo().catch(() => {});
             } else {
               void doc.submit(randomEdit(data, rnd)).catch(() => {});
             }

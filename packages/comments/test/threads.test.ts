@@ -7,7 +7,7 @@ import type { TandemClient } from '@tandem/client';
 import { notifications as notificationsOf, comments as threadsOf } from '@tandem/client/comments';
 import { comments } from '@tandem/comments';
 import { insertText } from '@tandem/ot';
-import { ErrorCode } from '@tandem/protocol';
+import { ErrorCode, TandemError } from '@tandem/protocol';
 import { type AttachedTandem, attach, type DocumentRole, roleAuthorize } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from '../../server/test/helpers';
@@ -21,6 +21,8 @@ const ROLES: Record<string, DocumentRole> = {
 };
 
 let server: AttachedTandem;
+/** Users whose upgrades are refused ("network down"): their clients stay offline. */
+const unreachable = new Set<string>();
 const clients: TandemClient[] = [];
 const as = (user: string) => {
   const c = client(server.url(), { token: user });
@@ -34,7 +36,10 @@ beforeAll(async () => {
     {
       storage: 'memory:',
       hooks: {
-        authenticate: ({ token }) => ({ id: String(token), name: String(token).toUpperCase() }),
+        authenticate: ({ token }) => {
+          if (unreachable.has(String(token))) throw new TandemError(ErrorCode.UNAUTHORIZED, 'unreachable');
+          return { id: String(token), name: String(token).toUpperCase() };
+        },
         authorize: roleAuthorize({ roleOf: (principal) => ROLES[principal.id] }),
       },
       extensions: [comments({ maxThreadsPerDocument: 3, maxMentions: 3, maxBodyLength: 100 })],
@@ -311,5 +316,31 @@ describe('threads', () => {
     // Mallory cannot read the document: told nothing, live or listed.
     expect((await mallory.list()).items).toEqual([]);
     expect(mallory.unread).toBe(0);
+  });
+
+  it('notifications made while a user was offline are listed, with the unread count, after the reconnect', async () => {
+    const olga = as('olga');
+    const doc = await newDoc(olga, 'away', 'while you were out');
+    const view = threadsOf(doc);
+    await view.list();
+    const eddie = as('eddie');
+    const inbox = notificationsOf(eddie);
+    await inbox.list();
+    unreachable.add('eddie');
+    eddie.reconnect();
+    await until(() => eddie.status === 'offline', 5_000, 'Eddie offline');
+    await view.add({
+      anchor: { path: ['body'], start: 0, end: 5 },
+      body: { text: '@eddie see this', mentions: [{ start: 0, end: 6, userId: 'eddie' }] },
+    });
+    expect(inbox.unread).toBe(0);
+    unreachable.delete('eddie');
+    eddie.reconnect();
+    await until(() => inbox.unread === 1, 5_000, 'the notification listed after the reconnect');
+    expect(inbox.snapshot.items[0]).toMatchObject({
+      kind: 'mention',
+      docId: 'away',
+      excerpt: '@eddie see this',
+    });
   });
 });
