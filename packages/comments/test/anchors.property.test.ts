@@ -31,6 +31,7 @@ import { type CommentAnchor, ErrorCode, TandemError, type ThreadList } from '@ta
 import { type AttachedTandem, attach } from '@tandem/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng } from '../../ot/test/support/gen';
 import { client, until } from '../../server/test/helpers';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
@@ -61,17 +62,6 @@ afterAll(async () => {
   for (const c of clients) await c.close();
   await server.close();
 });
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Shape = { body: string; note: string; items: string[] };
 
