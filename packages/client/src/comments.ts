@@ -76,10 +76,10 @@ function linkOf(client: TandemClient): CommentsContext {
   return link;
 }
 
-/** A document's comment threads (one view per document; `list()` loads and follows them). */
+/** A document's comment threads (one open view per document; `list()` loads and follows them). */
 export function comments(doc: TandemDoc<any>): DocComments {
   let view = views.get(doc);
-  if (view === undefined) {
+  if (view === undefined || view.closed) {
     view = new DocComments(doc, linkOf(doc.client));
     views.set(doc, view);
   }

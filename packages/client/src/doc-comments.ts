@@ -265,8 +265,14 @@ export class DocComments extends Emitter<CommentsEvents> {
     return this.update('react', [threadId, commentId, reaction, add], signal);
   }
 
+  /** True once closed (`comments(doc)` then makes a new view). */
+  get closed(): boolean {
+    return this.stops.length === 0;
+  }
+
   /** Stop following (pushes stop; the threads stay as they are). */
   close(): void {
+    if (this.closed) return;
     for (const stop of this.stops.splice(0)) stop();
     if (this.loaded !== undefined) void this.call('unwatch', []).catch(() => {});
   }

@@ -133,6 +133,11 @@ describe('threads', () => {
     const other = threadsOf(as('olga').doc('notes', 'detach'));
     const listed = await other.list();
     expect(listed.find((t) => t.id === t1.id)).toMatchObject({ detached: true, quote: 'that' });
+    // A closed view stops following; the next one for the document starts afresh.
+    view.close();
+    const again = threadsOf(doc);
+    expect(again).not.toBe(view);
+    expect((await again.list()).map((t) => t.id).sort()).toEqual([t1.id, t2.id].sort());
   });
 
   it('roles: a viewer cannot comment or react; a commenter cannot edit; only authors (or owners) edit and delete', async () => {
