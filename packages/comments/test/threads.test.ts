@@ -149,7 +149,10 @@ describe('threads', () => {
     const vic = as('vic').doc<{ body: string }>('notes', 'roles');
     const vicView = threadsOf(vic);
     expect((await vicView.list()).length).toBe(1);
+    const forbidden = server.tandem.metrics().errors.FORBIDDEN ?? 0;
     await expect(vicView.reply(thread.id, 'no')).rejects.toMatchObject({ code: ErrorCode.FORBIDDEN });
+    // Refused calls are counted (and audited) like every refusal.
+    expect(server.tandem.metrics().errors.FORBIDDEN).toBe(forbidden + 1);
     await expect(vicView.react(thread.id, thread.comments[0].id, 'like')).rejects.toMatchObject({
       code: ErrorCode.FORBIDDEN,
     });
