@@ -4,7 +4,6 @@
  * document it is about — checked with that socket's principal at delivery, and again for every
  * listing, so nobody is told about a document they cannot read (now).
  */
-import { randomUUID } from 'node:crypto';
 import type { DocIO } from '@tandem/conflicts';
 import { diff } from '@tandem/ot';
 import {
@@ -16,7 +15,7 @@ import {
 import type { ExtensionContext, Principal } from '@tandem/server';
 import { invalid } from './input';
 import type { ResolvedCommentsOptions } from './options';
-import { NOTIFICATIONS_COLLECTION, type NotificationRecord } from './records';
+import { NOTIFICATIONS_COLLECTION, type NotificationRecord, newId } from './records';
 
 /** Most ids in one `markRead` call. */
 const MAX_MARK_IDS = 1_000;
@@ -55,7 +54,7 @@ export class Notifications {
   /** Store a notification for `userId` and deliver it wherever the user is connected. */
   async notify(userId: string, item: NewNotification): Promise<void> {
     const notification: NotificationData = {
-      id: randomUUID(),
+      id: newId(),
       ...item,
       priority: NOTIFICATION_PRIORITY[item.kind],
       read: false,

@@ -11,6 +11,7 @@
  * Every write is a compare-and-set (see `installCompareAndSet`), so a decision made on what was
  * read (the author of a comment, the thread count) holds when it is written.
  */
+import { randomBytes } from 'node:crypto';
 import { docKey } from '@tandem/conflicts';
 import type { Path } from '@tandem/ot';
 import type {
@@ -31,6 +32,12 @@ export const COLLECTIONS: ReadonlySet<string> = new Set([
   THREADS_COLLECTION,
   NOTIFICATIONS_COLLECTION,
 ]);
+
+/**
+ * A new thread, comment or notification id: 96 random bits in 16 URL-safe characters (a thousand
+ * threads are listed and their anchors rewritten together: ids are a fair part of those bytes).
+ */
+export const newId = (): string => randomBytes(12).toString('base64url');
 
 export const indexKey = (ref: DocRef): string => docKey(ref.collection, ref.id);
 export const threadKey = (ref: DocRef, threadId: string): string =>

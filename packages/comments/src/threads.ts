@@ -4,7 +4,6 @@
  * `admin` for an owner deleting someone else's comment), then reads and writes the records with a
  * compare-and-set, and finally announces the change, notifies and raises webhooks.
  */
-import { randomUUID } from 'node:crypto';
 import type { DocIO } from '@tandem/conflicts';
 import { type Anchor, codePointLength, type Doc, diff, insert, remove, sliceCodePoints } from '@tandem/ot';
 import {
@@ -28,6 +27,7 @@ import {
   INDEX_COLLECTION,
   indexKey,
   isLive,
+  newId,
   type StoredAnchor,
   type StoredComment,
   type StoredThread,
@@ -131,8 +131,8 @@ export class Threads {
     const quote = this.quote(positioned.data, anchor);
     const at = this.options.now();
     const author = authorOf(caller.principal);
-    const threadId = randomUUID();
-    const comment: StoredComment = { id: randomUUID(), author, createdAt: at, body, reactions: {} };
+    const threadId = newId();
+    const comment: StoredComment = { id: newId(), author, createdAt: at, body, reactions: {} };
     // The index entry first: it is where the per-document limit is counted, atomically.
     await this.io.update(INDEX_COLLECTION, indexKey(ref), (current) => {
       const index = current.data as ThreadIndex | undefined;
@@ -175,7 +175,7 @@ export class Threads {
     const body = input.body(raw, this.options);
     await this.access(caller, 'comment', ref);
     const comment: StoredComment = {
-      id: randomUUID(),
+      id: newId(),
       author: authorOf(caller.principal),
       createdAt: this.options.now(),
       body,
@@ -461,7 +461,9 @@ export class Threads {
   private saveInBackground(ref: DocRef, moved: Map<string, StoredAnchor>): void {
     if (moved.size === 0) return;
     this.counts.anchorsMoved += moved.size;
-    const saving: Promise<void> = saveAnchors(this.io, ref, moved)
+    // After the listing is answered (the write would otherwise delay it).
+    const saving: Promise<void> = new Promise((resolve) => setImmediate(resolve))
+      .then(() => saveAnchors(this.io, ref, moved))
       .catch((error: unknown) =>
         this.context.logger.warn('comments: moved anchors were not saved', { error: String(error) }),
       )
