@@ -7,11 +7,12 @@
  * it detaches when the path is removed.
  *
  * Cost follows the edit, not the anchors: anchors are grouped by path in a trie, an op only visits
- * the groups under the paths it touches, and a text edit moves a group's sorted offsets in one pass
- * from the first offset it can reach. Offsets are code points.
+ * the groups under the paths it touches, and a text edit moves a group's offsets with a few
+ * suffix shifts (offsets.ts). Offsets are code points.
  */
 import type { JSONOp, Key, Path } from './json1';
-import { transformPath, transformSortedOffsets } from './presence';
+import { OffsetList } from './offsets';
+import { transformPath } from './presence';
 import { componentAt } from './walk';
 
 export interface Anchor {
@@ -24,6 +25,7 @@ export interface Anchor {
 
 interface Point<K> {
   o: number;
+  i: number;
   entry: Entry<K>;
 }
 
@@ -43,9 +45,8 @@ interface Node<K> {
 
 interface Group<K> {
   path: Path;
-  /** Range endpoints, ascending by offset once `sorted` (adding many sorts once). */
-  points: Point<K>[];
-  sorted: boolean;
+  /** Range endpoints. */
+  points: OffsetList<Point<K>>;
   wholes: Set<Entry<K>>;
 }
 
@@ -71,18 +72,6 @@ function samePath(a: Path, b: Path): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
-/** First index in ascending `points` whose offset is greater than `offset`. */
-function firstAfter(points: { o: number }[], offset: number): number {
-  let lo = 0;
-  let hi = points.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (points[mid].o > offset) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
 export class AnchorSet<K> {
   private readonly root: Node<K> = node();
   private readonly entries = new Map<K, Entry<K>>();
@@ -102,10 +91,10 @@ export class AnchorSet<K> {
       group.wholes.add(entry);
       return;
     }
-    entry.start = { o: anchor.start, entry };
-    entry.end = { o: anchor.end, entry };
-    group.points.push(entry.start, entry.end);
-    group.sorted = false;
+    entry.start = { o: anchor.start, i: 0, entry };
+    entry.end = { o: anchor.end, i: 0, entry };
+    group.points.add(entry.start);
+    group.points.add(entry.end);
   }
 
   /** The anchor's current place; null once detached; undefined for an unknown key. */
@@ -113,10 +102,10 @@ export class AnchorSet<K> {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.group === undefined) return null;
-    const path = entry.group.path.slice();
+    const { path, points } = entry.group;
     return entry.start === undefined || entry.end === undefined
-      ? { path }
-      : { path, start: entry.start.o, end: entry.end.o };
+      ? { path: path.slice() }
+      : { path: path.slice(), start: points.value(entry.start), end: points.value(entry.end) };
   }
 
   /** The last path of a detached anchor (where its thread was). */
@@ -197,31 +186,21 @@ export class AnchorSet<K> {
     if (next === null || next.replaced) {
       // Ranges lose their text either way; whole values stay when replaced where they stand.
       const gone = new Set<Entry<K>>();
-      for (const point of group.points) gone.add(point.entry);
+      for (const point of group.points.all()) gone.add(point.entry);
       const c = next === null ? componentAt(op, group.path) : null;
       const inPlace = next !== null || (c?.r !== undefined && c.i !== undefined);
       if (!inPlace) for (const entry of group.wholes) gone.add(entry);
       this.drop(group, gone);
       if (next === null) return false;
-    } else if (next.edit !== undefined && group.points.length > 0) {
-      const edit = next.edit;
-      if (!group.sorted) {
-        group.points.sort((a, b) => a.o - b.o);
-        group.sorted = true;
+    } else if (next.edit !== undefined && group.points.size > 0) {
+      // A range whose every character was deleted is detached.
+      const gone = new Set<Entry<K>>();
+      for (const { entry } of group.points.apply(next.edit)) {
+        const { start, end } = entry;
+        if (start !== undefined && end !== undefined && group.points.value(start) === group.points.value(end))
+          gone.add(entry);
       }
-      const from = firstAfter(group.points, typeof edit[0] === 'number' ? edit[0] : 0);
-      if (from < group.points.length) {
-        transformSortedOffsets(group.points, from, edit);
-        // A range whose every character was deleted is detached.
-        if (edit.some((c) => typeof c === 'object')) {
-          const gone = new Set<Entry<K>>();
-          for (let j = from; j < group.points.length; j++) {
-            const { entry } = group.points[j];
-            if (entry.end === group.points[j] && entry.start?.o === entry.end.o) gone.add(entry);
-          }
-          if (gone.size > 0) this.drop(group, gone);
-        }
-      }
+      this.drop(group, gone);
     }
     if (samePath(next.path, group.path)) return false;
     this.unfile(group);
@@ -239,7 +218,7 @@ export class AnchorSet<K> {
       }
       at = child;
     }
-    at.group ??= { path: path.slice(), points: [], sorted: true, wholes: new Set() };
+    at.group ??= { path: path.slice(), points: new OffsetList(), wholes: new Set() };
     return at.group;
   }
 
@@ -259,22 +238,22 @@ export class AnchorSet<K> {
 
   /** File a group under its (new) path, merging into a group already there. */
   private refile(group: Group<K>): void {
-    if (group.points.length === 0 && group.wholes.size === 0) return;
+    if (group.points.size === 0 && group.wholes.size === 0) return;
     const target = this.groupAt(group.path);
     if (target === group) return;
-    if (target.points.length === 0 && target.wholes.size === 0) {
-      this.nodeAt(group.path)!.group = group;
+    if (target.points.size === 0 && target.wholes.size === 0) {
+      (this.nodeAt(group.path) as Node<K>).group = group;
       return;
     }
     for (const entry of group.wholes) {
       entry.group = target;
       target.wholes.add(entry);
     }
-    for (const point of group.points) {
+    for (const point of group.points.all()) {
       point.entry.group = target;
-      target.points.push(point);
+      point.o = group.points.value(point);
     }
-    target.sorted = false;
+    for (const point of group.points.all()) target.points.add(point);
   }
 
   private detach(entry: Entry<K>): void {
@@ -291,6 +270,6 @@ export class AnchorSet<K> {
       entry.end = undefined;
       group.wholes.delete(entry);
     }
-    group.points = group.points.filter((p) => !gone.has(p.entry));
+    group.points.remove((p) => gone.has(p.entry));
   }
 }

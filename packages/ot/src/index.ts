@@ -16,13 +16,14 @@ export {
 export { diff, diffText, MAX_DIFF_EDITS } from './diff';
 export type { Doc, JSONOp, JSONOpComponent, Key, Path, TextOp } from './json1';
 export { Json1ConflictType } from './json1';
+export type { OffsetPoint } from './offsets';
+export { OffsetList } from './offsets';
 export { apply, compose, invert, invertWithDoc, isNoop, makeInvertible, normalize } from './ops';
 export type { Position, Presence, Selection } from './presence';
 export {
   transformPath,
   transformPosition,
   transformPresence,
-  transformSortedOffsets,
   transformTextOffset,
 } from './presence';
 export { Rope } from './rope';

@@ -58,38 +58,6 @@ export function transformTextOffset(offset: number, edit: TextOp, stickAfter: bo
 }
 
 /**
- * Transform `transformTextOffset(offset, edit, false)` for every `points[i].o` with `i >= from`,
- * in place and in one pass over the edit: the offsets must be ascending (they stay so: the map is
- * monotone). What anchors use to move many positions in one string at once.
- */
-export function transformSortedOffsets(points: { o: number }[], from: number, edit: TextOp): void {
-  let pos = 0; // position in the old text of component `ci`
-  let shift = 0; // net change before `pos`
-  let ci = 0;
-  for (let j = from; j < points.length; j++) {
-    const offset = points[j].o;
-    let clamped = false;
-    for (; ci < edit.length && pos < offset; ci++) {
-      const c = edit[ci];
-      if (typeof c === 'number') pos += c;
-      else if (typeof c === 'string') shift += [...c].length;
-      else {
-        const len = typeof c.d === 'number' ? c.d : [...c.d].length;
-        // A delete covering the offset: it lands on the delete's start. Later (larger) offsets
-        // meet this component again.
-        if (pos + len > offset) {
-          clamped = true;
-          break;
-        }
-        shift -= len;
-        pos += len;
-      }
-    }
-    points[j].o = clamped ? pos + shift : offset + shift;
-  }
-}
-
-/**
  * Where the value at `path` is after `op`: its new path, whether `op` replaced it in place (an
  * insert where it stands), and the text edit `op` makes to it there. Null when `op` removed it.
  */

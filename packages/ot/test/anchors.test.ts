@@ -10,15 +10,19 @@ import {
   codePointLength,
   type Doc,
   type JSONOp,
+  OffsetList,
   type Path,
+  type TextOp,
   transformPosition,
   transformPresence,
-  transformSortedOffsets,
   transformTextOffset,
 } from '@tandem/ot';
 import fc from 'fast-check';
+import { type as textType } from 'ot-text-unicode';
 import { describe, expect, it } from 'vitest';
 import { docArb, json, prng, randomOp, randomTextOp, runs } from './support/gen';
+
+const applyText = (text: string, edit: unknown): string => textType.apply(text, edit as never) as string;
 
 const RUNS = runs(400);
 
@@ -66,24 +70,61 @@ function slots(doc: Doc, path: Path = [], out: { path: Path; value: Doc }[] = []
   return out;
 }
 
-describe('transformSortedOffsets', () => {
-  it('equals transformTextOffset (not sticking) on each offset', () => {
+describe('OffsetList', () => {
+  it('moves every offset as transformTextOffset (not sticking) does, through sequences of edits, adds and removals', () => {
+    let cases = 0;
     fc.assert(
-      fc.property(fc.integer(), fc.array(fc.nat(12), { maxLength: 10 }), (seed, raw) => {
+      fc.property(fc.integer(), fc.array(fc.nat(14), { minLength: 1, maxLength: 12 }), (seed, raw) => {
         const rng = prng(seed);
-        const edit = randomTextOp(rng, 'ab😀cdé🎉fgh');
-        const offsets = [...raw].sort((a, b) => a - b);
-        const points = offsets.map((o) => ({ o }));
-        const from = offsets.length === 0 ? 0 : Math.floor(rng() * offsets.length);
-        transformSortedOffsets(points, from, edit);
-        const expected = offsets.map((o, i) => (i < from ? o : transformTextOffset(o, edit, false)));
-        expect(
-          points.map((p) => p.o),
-          json({ edit, offsets, from }),
-        ).toEqual(expected);
+        const list = new OffsetList<{ o: number; i: number; id: number }>();
+        const expected = new Map<number, number>();
+        let next = 0;
+        const add = (o: number) => {
+          const id = next++;
+          list.add({ o, i: 0, id });
+          expected.set(id, o);
+        };
+        for (const o of raw) add(o);
+        let text = 'ab😀cdé🎉fghij klm';
+        const ops: unknown[] = [];
+        for (let step = 0; step < 10; step++) {
+          const r = rng();
+          if (r < 0.15) add(Math.floor(rng() * ([...text].length + 1)));
+          else if (r < 0.25 && expected.size > 0) {
+            const drop = [...expected.keys()][Math.floor(rng() * expected.size)];
+            list.remove((p) => p.id === drop);
+            expected.delete(drop);
+          } else {
+            // Deletes and inserts in both orders (an insert before a delete at one place too).
+            const edit = randomTextOp(rng, text);
+            if (typeof edit.at(-1) === 'string' && typeof edit.at(-2) === 'object' && rng() < 0.5) {
+              const inserted = edit.pop() as string;
+              edit.splice(edit.length - 1, 0, inserted);
+            }
+            ops.push(edit);
+            list.apply(edit as TextOp);
+            for (const [id, o] of expected) expected.set(id, transformTextOffset(o, edit as TextOp, false));
+            text = applyText(text, edit);
+          }
+          const got = new Map(list.all().map((p) => [p.id, list.value(p)]));
+          expect(got, json({ raw, seed, ops })).toEqual(expected);
+        }
+        cases++;
       }),
-      { numRuns: 2000 },
+      { numRuns: 1500 },
     );
+    expect(cases).toBe(1500);
+  });
+
+  it('an insert and a delete at one place: offsets inside land after the inserted text', () => {
+    const list = new OffsetList<{ o: number; i: number }>();
+    const points = [0, 2, 3, 4, 6].map((o) => ({ o, i: 0 }));
+    for (const p of points) list.add(p);
+    list.apply([2, 'xy', { d: 2 }]);
+    expect(points.map((p) => list.value(p))).toEqual([0, 2, 4, 4, 6]);
+    expect(
+      points.map((p) => transformTextOffset([0, 2, 3, 4, 6][points.indexOf(p)], [2, 'xy', { d: 2 }], false)),
+    ).toEqual([0, 2, 4, 4, 6]);
   });
 });
 
