@@ -1,24 +1,27 @@
 /**
  * @tandem/comments: what anchors cost the typing path, and what listing costs after many edits.
  *
- * One Tandem server (SQLite in a temporary file, the comments extension installed, rate limits
- * off) in this process; typists are @tandem/client clients over real sockets, each typing one
- * keystroke at a time into the body of one document and waiting for its acknowledgement (closed
- * loop), at a cursor that moves through the text as typing does.
- *
- * - typing: committed ops/s into a document with no threads and into one with N threads anchored
- *   across its body, cells alternating, each measured `RUNS` times: the ratio of medians is the
- *   figure (target ≥ 0.95).
+ * - typing over sockets: one Tandem server (SQLite in a temporary file, the comments extension,
+ *   rate limits off) in its own process; typists are @tandem/client clients in this one, each
+ *   typing one keystroke at a time into the body of one document and waiting for its
+ *   acknowledgement (closed loop), at a cursor that moves as typing does. Committed ops/s and the
+ *   server process's CPU per op, into a document with no threads and into one with N threads
+ *   anchored across its body, cells alternating, `RUNS` pairs: the ratio of each pair.
+ * - the server's typing path alone (`serverPathCells`): the same keystrokes through a server-side
+ *   ShareDB connection, no sockets, blocks of 1,000 ops alternating, CPU time per op; and what the
+ *   background anchor moves took (the extension's `backgroundRebaseMs`) per op typed.
  * - listing: N threads anchored (and listed once, so the server's list path is warm), then M ops
  *   typed, then one `list` call (what a user opening the comments panel waits for): round trip in
- *   ms, and the same call again (anchors written back). Twice: with the default background rebase (`rebaseEvery` 1,000, so the listing
- *   catches up at most ~1,000 ops) and without it (every one of the M ops caught up by the listing).
- *   Each listing's anchors are checked against a replay of the op log, one anchor at a time.
+ *   ms, and the same call again (anchors written back). With the default background rebase
+ *   (`rebaseEvery` 2,000: the listing catches up at most ~2,000 ops) and without it (the listing
+ *   catches up every one of the M ops). Each listing's anchors are checked against a replay of the
+ *   op log, one anchor at a time.
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TandemClient, type TandemDoc } from '@tandem/client';
+import { comments as commentsExtension } from '@tandem/comments';
 import {
   type Anchor,
   insertTextAtCodePoint,
@@ -27,6 +30,7 @@ import {
   transformPresence,
 } from '@tandem/ot';
 import type { ThreadList } from '@tandem/protocol';
+import { attach } from '@tandem/server';
 import WebSocket from 'ws';
 import { start as startProcess } from '../e2e/harness';
 import { type BenchOptions, percentile, printTable } from '../report';
@@ -224,7 +228,7 @@ export async function typingCells(
   seconds: number,
   runs: number,
 ): Promise<Record<'none' | 'threads', TypingCell[]>> {
-  const bench = await start(1_000, typists);
+  const bench = await start(2_000, typists);
   const cells: Record<'none' | 'threads', TypingCell[]> = { none: [], threads: [] };
   try {
     await bench.clients[0].doc('bench', 'plain').create({ body: body() });
@@ -246,6 +250,75 @@ export async function typingCells(
     await bench.close();
   }
   return cells;
+}
+
+/**
+ * The server's typing path alone, in this process: keystrokes submitted through a server-side
+ * ShareDB connection (every middleware, the store, the comments extension; no sockets), blocks of
+ * `perBlock` ops alternating between the two documents, each block's CPU time (with a short idle
+ * after it, where a background rebase it started runs) divided by its ops.
+ */
+export async function serverPathCells(
+  threads: number,
+  pairs: number,
+  perBlock: number,
+): Promise<{ cpu: Record<'none' | 'threads', number[]>; upkeepPerOp: number }> {
+  const file = join(tmpdir(), `tandem-comments-path-${process.pid}-${Date.now()}.db`);
+  const server = await attach(
+    { port: 0 },
+    {
+      storage: `sqlite:${file}`,
+      rateLimits: false,
+      hooks: { authenticate: ({ token }) => ({ id: String(token) }) },
+      extensions: [commentsExtension({ maxThreadsPerDocument: 100_000 })],
+    },
+  );
+  const owner = connect(server.url(), { WebSocket: WebSocket as never, token: 'owner' });
+  const cpu: Record<'none' | 'threads', number[]> = { none: [], threads: [] };
+  let upkeepPerOp = Number.NaN;
+  try {
+    await owner.online();
+    const bench = {
+      url: server.url(),
+      clients: [owner],
+      ask: async () => ({}) as never,
+      close: async () => {},
+    };
+    await owner.doc('bench', 'plain').create({ body: body() });
+    await documentWithThreads(bench, 'commented', threads);
+    const backend = await server.tandem.backend();
+    const connection = backend.connect();
+    const docs = { none: connection.get('bench', 'plain'), threads: connection.get('bench', 'commented') };
+    for (const doc of Object.values(docs)) await new Promise<void>((resolve) => doc.fetch(() => resolve()));
+    const cursors = { none: BODY_CHARS / 2, threads: BODY_CHARS / 2 };
+    const rebaseMs = () =>
+      Number(
+        (server.tandem.metrics().extensions?.comments as { backgroundRebaseMs?: number }).backgroundRebaseMs,
+      );
+    const before = rebaseMs();
+    for (let r = -1; r < pairs; r++)
+      for (const cell of ['none', 'threads'] as const) {
+        const start = process.cpuUsage();
+        for (let k = 0; k < perBlock; k++) {
+          await new Promise<void>((resolve, reject) =>
+            docs[cell].submitOp(insertTextAtCodePoint(['body'], cursors[cell]++, 'x') as never, (e) =>
+              e ? reject(e) : resolve(),
+            ),
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const used = process.cpuUsage(start);
+        if (r >= 0) cpu[cell].push((used.user + used.system) / perBlock);
+      }
+    // What the background rebases cost, per op typed into the document with threads.
+    upkeepPerOp = ((rebaseMs() - before) * 1_000) / ((pairs + 1) * perBlock);
+    connection.close();
+  } finally {
+    await owner.close();
+    await server.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  }
+  return { cpu, upkeepPerOp };
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -286,9 +359,30 @@ export async function run(options: BenchOptions): Promise<void> {
     ],
   );
 
+  const { cpu: path, upkeepPerOp } = await serverPathCells(
+    threads,
+    options.quick ? 2 : env('COMMENTS_PAIRS', 8),
+    options.quick ? 200 : 1_000,
+  );
+  const pathRatios = path.threads.map((t, i) => path.none[i] / t);
+  console.log(`### the server's typing path alone: CPU µs per op, blocks of 1,000 ops alternating\n`);
+  printTable(
+    ['document', 'CPU µs/op median', 'range'],
+    [
+      ['no threads', median(path.none), spread(path.none)],
+      [`${threads} threads`, median(path.threads), spread(path.threads)],
+      ['rate at equal CPU (none ÷ threads, median of pairs)', median(pathRatios), spread(pathRatios)],
+    ],
+  );
+  console.log(
+    `Background anchor moves (wall time, the extension's backgroundRebaseMs): ${upkeepPerOp.toFixed(1)} µs ` +
+      `per op typed into the document with ${threads} threads, ` +
+      `${((100 * upkeepPerOp) / median(path.none)).toFixed(1)} % of the median CPU per op without threads.\n`,
+  );
+
   const rows: (string | number)[][] = [];
   for (const [label, every] of [
-    ['background rebase every 1,000 versions (default)', 1_000],
+    ['background rebase every 2,000 versions (default)', 2_000],
     ['no background rebase (the listing catches up every op)', Number.MAX_SAFE_INTEGER],
   ] as const) {
     const cells = [];

@@ -38,6 +38,8 @@ export function comments(options: CommentsOptions = {}): Extension {
   let installed: Installed | undefined;
   const rebasing = new Map<string, Promise<void>>();
   let backgroundRebases = 0;
+  /** Wall time spent moving anchors in the background (what anchors cost the typing path). */
+  let backgroundRebaseMs = 0;
 
   const ready = (): Installed => {
     if (installed === undefined) throw new TandemError(ErrorCode.INTERNAL, 'comments is not installed');
@@ -48,10 +50,15 @@ export function comments(options: CommentsOptions = {}): Extension {
   const rebaseLater = (context: ExtensionContext, collection: string, id: string): void => {
     const key = `${collection}\u0000${id}`;
     if (rebasing.has(key)) return;
+    let started = 0;
     const run = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => rebaseDocument(context.records, { collection, id }))
+      .then(() => {
+        started = performance.now();
+        return rebaseDocument(context.records, { collection, id });
+      })
       .then(
         (moved) => {
+          backgroundRebaseMs += performance.now() - started;
           if (moved > 0) backgroundRebases++;
           installed?.threads.noteMoved(moved);
         },
@@ -157,6 +164,7 @@ export function comments(options: CommentsOptions = {}): Extension {
       return {
         ...threads.counts,
         backgroundRebases,
+        backgroundRebaseMs: Math.round(backgroundRebaseMs),
         notifications: notifications.created,
         notificationsDelivered: notifications.delivered,
         threadPushes: watchers.pushed,
