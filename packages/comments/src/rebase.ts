@@ -23,11 +23,13 @@ export interface Positioned {
 /**
  * Move `anchors` (keyed by thread id, each at its own version) to the document's current version.
  * When the store no longer has the ops (compacted), anchors that needed them are detached.
+ * `tooOld(behind)` is asked before any op is read, with how many versions the oldest is behind.
  */
 export async function moveAnchors(
   io: DocIO,
   ref: DocRef,
   stored: Iterable<[string, StoredAnchor]>,
+  tooOld: (behind: number) => void = () => {},
 ): Promise<Positioned> {
   const doc = await io.read(ref.collection, ref.id);
   const anchors = new Map(stored);
@@ -35,6 +37,7 @@ export async function moveAnchors(
   const stale = [...anchors].filter(([, a]) => a.detached !== true && a.v < doc.v);
   if (stale.length === 0) return { v: doc.v, data: doc.data, anchors, moved };
   stale.sort((a, b) => a[1].v - b[1].v);
+  tooOld(doc.v - stale[0][1].v);
   let ops: StoredOp[] | undefined;
   try {
     ops = await io.ops(ref.collection, ref.id, stale[0][1].v, doc.v);

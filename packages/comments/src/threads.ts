@@ -38,6 +38,8 @@ import {
 } from './records';
 import type { ThreadEvent, Watchers } from './watchers';
 
+/** How far behind the document a new thread's anchor may be (its version), in versions. */
+const MAX_ANCHOR_LAG = 10_000;
 /** Longest quote kept of the anchored text, in code points. */
 const MAX_QUOTE = 1_000;
 /** Longest excerpt of a comment in a notification, in code points. */
@@ -120,8 +122,15 @@ export class Threads {
     const v = input.version(given.v);
     const body = input.body(given.body, this.options);
     await this.access(caller, 'comment', ref);
-    // The anchor is a place in the document at `v`: move it to now, and check it there.
-    const positioned = await moveAnchors(this.io, ref, [['new', { ...wanted, v }]]);
+    // The anchor is a place in the document at `v`: move it to now, and check it there. A client
+    // sends the version it has (with nothing pending): far behind, it is not worth reading the log.
+    const positioned = await moveAnchors(this.io, ref, [['new', { ...wanted, v }]], (behind) => {
+      if (behind > MAX_ANCHOR_LAG)
+        throw input.invalid(
+          'version',
+          `v is ${behind} versions old (at most ${MAX_ANCHOR_LAG}): fetch the document again`,
+        );
+    });
     if (positioned.data === undefined)
       throw notFound('document', `${ref.collection}/${ref.id} does not exist`);
     if (v > positioned.v)

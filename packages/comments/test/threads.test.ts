@@ -239,6 +239,7 @@ describe('threads', () => {
       ['create', [{ anchor: { path: ['nope'] }, v, body: { text: 'x' } }], ErrorCode.NOT_FOUND],
       ['create', [{ anchor: { path: ['__proto__'] }, v, body: { text: 'x' } }], ErrorCode.NOT_FOUND],
       ['create', [{ anchor: at(1), v: (v ?? 0) + 5, body: { text: 'x' } }], ErrorCode.INVALID_MESSAGE],
+      ['create', [{ anchor: at(1), v: -1, body: { text: 'x' } }], ErrorCode.INVALID_MESSAGE],
       [
         'create',
         [
