@@ -9,7 +9,7 @@ import type { Caller, CallHandler, Extension, ExtensionContext } from '@tandem/s
 import * as input from './input';
 import { type NotificationEvent, Notifications } from './notifications';
 import { type CommentsOptions, resolveCommentsOptions } from './options';
-import { rebaseDocument } from './rebase';
+import { DocumentAnchors } from './rebase';
 import { COLLECTIONS } from './records';
 import { Threads } from './threads';
 import { type ThreadEvent, Watchers } from './watchers';
@@ -17,6 +17,7 @@ import { type ThreadEvent, Watchers } from './watchers';
 type Event = ThreadEvent | NotificationEvent;
 
 interface Installed {
+  anchors: DocumentAnchors;
   threads: Threads;
   notifications: Notifications;
   watchers: Watchers;
@@ -47,14 +48,19 @@ export function comments(options: CommentsOptions = {}): Extension {
   };
 
   /** Every `rebaseEvery` versions of a document, its anchors move in the background. */
-  const rebaseLater = (context: ExtensionContext, collection: string, id: string): void => {
+  const rebaseLater = (
+    context: ExtensionContext,
+    anchors: DocumentAnchors,
+    collection: string,
+    id: string,
+  ): void => {
     const key = `${collection}\u0000${id}`;
     if (rebasing.has(key)) return;
     let started = 0;
     const run = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => {
         started = performance.now();
-        return rebaseDocument(context.records, { collection, id });
+        return anchors.rebase({ collection, id });
       })
       .then(
         (moved) => {
@@ -90,6 +96,10 @@ export function comments(options: CommentsOptions = {}): Extension {
           return next(new TandemError(ErrorCode.ALREADY_EXISTS, 'comment record changed concurrently'));
         next();
       });
+      // Moved anchors are written back once the stored ones are five background moves old.
+      const anchors = new DocumentAnchors(context.records, 5 * resolved.rebaseEvery, (error) =>
+        context.logger.warn('comments: moved anchors were not written back', { error: String(error) }),
+      );
       backend.use('afterWrite', (request: WriteRequest, next) => {
         next();
         const v = request.snapshot?.v;
@@ -98,12 +108,12 @@ export function comments(options: CommentsOptions = {}): Extension {
           v % resolved.rebaseEvery === 0 &&
           !isReservedCollection(request.collection)
         )
-          rebaseLater(context, request.collection, request.id);
+          rebaseLater(context, anchors, request.collection, request.id);
       });
       const watchers = new Watchers(context);
       const notifications = new Notifications(context, context.records, resolved);
-      const threads = new Threads(context, context.records, resolved, notifications, watchers);
-      installed = { threads, notifications, watchers };
+      const threads = new Threads(context, context.records, resolved, notifications, watchers, anchors);
+      installed = { anchors, threads, notifications, watchers };
     },
 
     calls: {
@@ -173,7 +183,8 @@ export function comments(options: CommentsOptions = {}): Extension {
     },
 
     async close() {
-      await Promise.all([...rebasing.values(), ...(installed?.threads.saving ?? [])]);
+      await Promise.all(rebasing.values());
+      await installed?.anchors.flush();
     },
   };
 }

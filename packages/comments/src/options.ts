@@ -22,9 +22,9 @@ export interface CommentsOptions {
    * Anchors are moved lazily: when threads are listed, through the ops since they were last moved.
    * Every `rebaseEvery` versions of a document with threads, the process that committed that
    * version also moves them in the background, so a listing never has more than about this many
-   * ops to catch up on. Each such move reads those ops and rewrites the document's anchors (about
-   * 30 ms for 1,000 threads on a loaded 2-core machine): lower it for quicker first listings after
-   * long sessions, raise it for less work beside the typing. @default 2_000
+   * ops to catch up on. Each such move reads those ops and moves the anchors (the process keeps
+   * them, and writes them to the store every fifth move): lower it for quicker first listings
+   * after long sessions, raise it for less work beside the typing. @default 2_000
    */
   rebaseEvery?: number;
   /** The clock for comment and notification times. @default Date.now */

@@ -2,7 +2,8 @@
  * Anchors move lazily. Each stored anchor carries the document version it was last moved to; when
  * threads are listed (or every `rebaseEvery` versions, in the background) the ops since the oldest
  * of those versions are read once and every anchor is moved through them together (@tandem/ot's
- * AnchorSet), and the moved anchors are written back. Typing never waits on any of this.
+ * AnchorSet). The process keeps what it moved and writes it back now and then (DocumentAnchors).
+ * Typing never waits on any of this.
  */
 import type { DocIO, StoredOp } from '@tandem/conflicts';
 import { AnchorSet, type Doc, replace } from '@tandem/ot';
@@ -91,12 +92,71 @@ export async function readIndex(io: DocIO, ref: DocRef): Promise<ThreadIndex> {
   return (index.data as ThreadIndex | undefined) ?? { threads: {} };
 }
 
-/** Move every anchor of the document to its current version and write them back. */
-export async function rebaseDocument(io: DocIO, ref: DocRef): Promise<number> {
-  const index = await readIndex(io, ref);
-  const entries = Object.entries(index.threads).map(([id, e]) => [id, e.a] as [string, StoredAnchor]);
-  if (entries.length === 0) return 0;
-  const { moved } = await moveAnchors(io, ref, entries);
-  await saveAnchors(io, ref, moved);
-  return moved.size;
+/** Documents whose moved anchors a process keeps (least recently used dropped first). */
+const CACHED_DOCUMENTS = 64;
+
+/**
+ * Every anchor of a document at its current version, as cheaply as can be. Each process keeps the
+ * anchors it last moved (per document, at their version) and starts from them rather than from the
+ * stored ones when they are newer; it writes them back to the store only once the stored ones are
+ * `writeBehind` versions old, so that another process (or a restart) never has more than that to
+ * catch up on. The store stays the truth for which threads exist; moved anchors are not a decision,
+ * so writing them late loses nothing.
+ */
+export class DocumentAnchors {
+  private readonly cache = new Map<string, Map<string, StoredAnchor>>();
+  /** Write-backs in flight. */
+  private readonly writing = new Set<Promise<void>>();
+
+  /** @param onError a failed write-back (logged: the next one writes those anchors) */
+  constructor(
+    private readonly io: DocIO,
+    private readonly writeBehind: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Move the anchors of `index` (the document's stored index) to the current version. */
+  async current(ref: DocRef, index: ThreadIndex): Promise<Positioned> {
+    const key = indexKey(ref);
+    const cached = this.cache.get(key);
+    let oldestStored = Number.POSITIVE_INFINITY;
+    const entries: [string, StoredAnchor][] = [];
+    for (const [id, entry] of Object.entries(index.threads)) {
+      const mine = cached?.get(id);
+      if (entry.a.detached !== true) oldestStored = Math.min(oldestStored, entry.a.v);
+      entries.push([
+        id,
+        mine !== undefined && mine.v > entry.a.v && entry.a.detached !== true ? mine : entry.a,
+      ]);
+    }
+    const positioned = await moveAnchors(this.io, ref, entries);
+    this.cache.delete(key);
+    this.cache.set(key, positioned.anchors);
+    if (this.cache.size > CACHED_DOCUMENTS) this.cache.delete(this.cache.keys().next().value as string);
+    if (positioned.v - oldestStored >= this.writeBehind) {
+      // Everything moved since the stored version goes back, not only what this call moved; after
+      // the caller's answer (a listing) is on its way.
+      const behind = new Map([...positioned.anchors].filter(([id]) => index.threads[id]?.a.v < positioned.v));
+      const write: Promise<void> = new Promise((resolve) => setImmediate(resolve))
+        .then(() => saveAnchors(this.io, ref, behind))
+        .catch(this.onError)
+        .finally(() => this.writing.delete(write));
+      this.writing.add(write);
+    }
+    return positioned;
+  }
+
+  /** The background move: every anchor of the document to now (nothing to do without threads). */
+  async rebase(ref: DocRef): Promise<number> {
+    const index = await readIndex(this.io, ref);
+    if (Object.keys(index.threads).length === 0) return 0;
+    const { moved } = await this.current(ref, index);
+    await this.flush();
+    return moved.size;
+  }
+
+  /** Wait for the write-backs in flight. */
+  async flush(): Promise<void> {
+    await Promise.all(this.writing);
+  }
 }

@@ -21,7 +21,7 @@ import type { DocRef } from './input';
 import * as input from './input';
 import type { NewNotification, Notifications } from './notifications';
 import type { ResolvedCommentsOptions } from './options';
-import { moveAnchors, readIndex, saveAnchors } from './rebase';
+import { type DocumentAnchors, moveAnchors, readIndex } from './rebase';
 import {
   commentToWire,
   INDEX_COLLECTION,
@@ -71,8 +71,6 @@ const excerpt = (body: CommentBody): string => sliceCodePoints(body.text, 0, MAX
 
 export class Threads {
   readonly counts = { threads: 0, comments: 0, reactions: 0, anchorsMoved: 0 };
-  /** Anchor write-backs in flight (close waits for them). */
-  readonly saving = new Set<Promise<void>>();
 
   constructor(
     private readonly context: ExtensionContext,
@@ -80,6 +78,7 @@ export class Threads {
     private readonly options: ResolvedCommentsOptions,
     private readonly notifications: Notifications,
     private readonly watchers: Watchers,
+    private readonly anchors: DocumentAnchors,
   ) {}
 
   private access(caller: Caller, action: AccessAction, ref: DocRef): Promise<void> {
@@ -91,13 +90,8 @@ export class Threads {
     // Follow first, then read: a change after the read is pushed, none falls in between.
     if (watch && !this.watchers.watch(caller.connectionId, ref))
       throw input.tooLarge('watchedDocuments', 1_000, 'this socket follows too many documents');
-    const index = await readIndex(this.io, ref);
-    const positioned = await moveAnchors(
-      this.io,
-      ref,
-      Object.entries(index.threads).map(([id, e]) => [id, e.a]),
-    );
-    this.saveInBackground(ref, positioned.moved);
+    const positioned = await this.anchors.current(ref, await readIndex(this.io, ref));
+    this.counts.anchorsMoved += positioned.moved.size;
     const ids = [...positioned.anchors.keys()];
     const records = await this.io.readMany(
       THREADS_COLLECTION,
@@ -465,18 +459,5 @@ export class Threads {
       // The comment is stored; a notification that could not be is logged, not the caller's failure.
       this.context.logger.warn('comments: a notification was not stored', { userId, error: String(error) });
     }
-  }
-
-  private saveInBackground(ref: DocRef, moved: Map<string, StoredAnchor>): void {
-    if (moved.size === 0) return;
-    this.counts.anchorsMoved += moved.size;
-    // After the listing is answered (the write would otherwise delay it).
-    const saving: Promise<void> = new Promise((resolve) => setImmediate(resolve))
-      .then(() => saveAnchors(this.io, ref, moved))
-      .catch((error: unknown) =>
-        this.context.logger.warn('comments: moved anchors were not saved', { error: String(error) }),
-      )
-      .finally(() => this.saving.delete(saving));
-    this.saving.add(saving);
   }
 }

@@ -6,7 +6,7 @@
 import type { DocIO, StoredOp } from '@tandem/conflicts';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
-import { moveAnchors } from '../src/rebase';
+import { DocumentAnchors, moveAnchors } from '../src/rebase';
 
 function store(v: number, ops: StoredOp[] | 'compacted') {
   const reads: [number, number][] = [];
@@ -59,5 +59,43 @@ describe('moveAnchors', () => {
     const { io } = store(10, 'compacted');
     const moved = await moveAnchors(io, ref, [['a', { path: ['body'], start: 0, end: 1, v: 3 }]]);
     expect(moved.anchors.get('a')).toEqual({ path: ['body'], v: 10, detached: true });
+  });
+});
+
+describe('DocumentAnchors', () => {
+  it('starts from the anchors it moved last, and writes them back only once the stored ones are old', async () => {
+    let v = 3;
+    const stored = { threads: { t: { a: { path: ['body'], start: 1, end: 2, v: 1 } } } };
+    const reads: [number, number][] = [];
+    const writes: unknown[] = [];
+    const io = {
+      read: async () => ({ v, data: { body: 'abcdefghij' } }),
+      ops: async (_c: string, _id: string, from: number, to: number) => {
+        reads.push([from, to]);
+        const ops: StoredOp[] = [];
+        for (let u = from; u < to; u++) ops.push({ v: u, op: ['body', { es: ['x'] }] } as StoredOp);
+        return ops;
+      },
+      update: async (_c: string, _id: string, next: (current: unknown) => { op?: unknown }) => {
+        writes.push(next({ v: 1, data: stored }).op);
+      },
+    } as unknown as DocIO;
+    const anchors = new DocumentAnchors(io, 5, () => {});
+    expect((await anchors.current(ref, stored)).anchors.get('t')).toMatchObject({ start: 3, v: 3 });
+    v = 5;
+    // From its own anchors at 3, not the stored ones at 1: ops 3 and 4 only, and nothing written.
+    expect((await anchors.current(ref, stored)).anchors.get('t')).toMatchObject({ start: 5, v: 5 });
+    expect(reads).toEqual([
+      [1, 3],
+      [3, 5],
+    ]);
+    await anchors.flush();
+    expect(writes).toEqual([]);
+    // The stored anchor is now 5 versions old: written back (after the answer).
+    v = 6;
+    await anchors.current(ref, stored);
+    await anchors.flush();
+    expect(JSON.stringify(writes)).toContain('"start":6');
+    expect(JSON.stringify(writes)).toContain('"v":6');
   });
 });
