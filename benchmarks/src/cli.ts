@@ -35,6 +35,10 @@ const suites = {
     'keystroke in one Chromium page to render in another, three pages typing (CodeMirror binding)',
     () => import('./suites/keystroke'),
   ],
+  comments: [
+    'typing rate with and without 1,000 comment threads; listing them after 10,000 ops',
+    () => import('./suites/comments'),
+  ],
   size: [
     'browser bundle size: @tandem/client vs sharedb + ot-json1 vs yjs + y-websocket',
     () => import('./suites/size'),

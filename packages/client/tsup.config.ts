@@ -11,7 +11,8 @@ const shim = (name: string) => fileURLToPath(new URL(`./src/shims/${name}.ts`, i
  * that also imports them gets one copy of each.
  */
 export default defineConfig({
-  ...preset(),
+  // `comments` is its own entry: an app that shows no comments does not download them.
+  ...preset({ index: 'src/index.ts', comments: 'src/comments.ts' }),
   noExternal: ['sharedb', 'ot-json0', 'hat', 'fast-deep-equal'],
   esbuildOptions(options) {
     // `inherits` is ShareDB's fallback when `util` lacks it; ours has it, so it is never loaded.

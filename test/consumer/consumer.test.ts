@@ -226,6 +226,7 @@ describe('the packed packages in an outside project', () => {
           conflictsReserved: true,
           canonical: '{"a":[2],"b":1}',
           createTwice: 'ALREADY_EXISTS',
+          comment: { quote: 'from', seen: ['@ben look'], notified: ['mention'] },
           mongoMissing: 'mongodb',
           pgMissing: 'pg',
           redisMissing: 'redis',

@@ -33,6 +33,18 @@ export const ENTRIES = {
     await doc.presence.update({ path: ['text'], offset: 2 });
     export { client };
   `,
+  // What the comments entry adds, for an app that shows comments (not under the budget above).
+  '@tandem/client + comments': `
+    import { connect } from '@tandem/client';
+    import { comments, notifications } from '@tandem/client/comments';
+    const client = connect('ws://localhost:3000/tandem');
+    const doc = client.doc('notes', 'a');
+    const threads = comments(doc);
+    threads.on('change', () => {});
+    await threads.list();
+    await notifications(client).list();
+    export { client };
+  `,
   'sharedb client + ot-json1': `
     import ShareDB from 'sharedb/lib/client';
     import * as json1 from 'ot-json1';

@@ -189,6 +189,8 @@ export class TandemClient extends Emitter<ClientEvents> {
               ? 'connecting'
               : 'offline';
       if (next === this.currentStatus) return;
+      // Answers come on the socket a call went out on: once it is gone, none will.
+      if (this.currentStatus === 'online') this.abandonRequests();
       this.currentStatus = next;
       this.emit('status', next);
     });
@@ -252,6 +254,7 @@ export class TandemClient extends Emitter<ClientEvents> {
         typeFor,
         pendingChanged: () => this.unsyncedChanged(),
         call: (message, signal) => this.call(message, signal),
+        client: this,
       });
       this.docs.set(key, doc);
     }
@@ -317,6 +320,17 @@ export class TandemClient extends Emitter<ClientEvents> {
         reject(signal.reason);
       });
     });
+  }
+
+  /** Calls in flight when the socket closed: they may or may not have taken effect. */
+  private abandonRequests(): void {
+    const error = new TandemError(
+      ErrorCode.OFFLINE,
+      'the connection closed before the answer came: the call may or may not have taken effect',
+      { reason: 'closed' },
+    );
+    for (const { reject } of this.requests.values()) reject(error);
+    this.requests.clear();
   }
 
   /**

@@ -11,7 +11,7 @@ import {
   type OpAuthor,
   TandemError,
 } from '@tandem/protocol';
-import type { TandemRequest } from './client';
+import type { TandemClient, TandemRequest } from './client';
 import { Emitter } from './emitter';
 import { capture, type OfflineStore, type PersistedDoc, restore } from './offline';
 import { DocPresence } from './presence';
@@ -56,6 +56,8 @@ export interface DocContext {
   pendingChanged(): void;
   /** A Tandem request to the server (locks). */
   call<R>(message: TandemRequest, signal?: AbortSignal): Promise<R>;
+  /** The client the document belongs to. */
+  client: TandemClient;
 }
 
 /** A path lock this client holds: others' ops touching the path are refused with LOCKED. */
@@ -254,6 +256,11 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
       );
     }
     return this.presenceView;
+  }
+
+  /** The client this document belongs to. */
+  get client(): TandemClient {
+    return this.context.client;
   }
 
   get canUndo(): boolean {

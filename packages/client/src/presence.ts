@@ -2,8 +2,11 @@
  * Document presence: this user's cursor and selections, and everyone else's. The server stamps
  * `user` (id, name, colour) from the authenticated principal and `rtt` from its heartbeat, so what
  * others see cannot be spoofed. Cursors move with concurrent edits (the type's transformPresence).
- * Status is derived from activity: editing (typed in the last few seconds), idle (nothing for a
- * minute), away (page hidden), otherwise online.
+ * Status is derived from activity: editing or commenting (typed in the document, or in a comment,
+ * in the last few seconds), idle (nothing for a minute), away (page hidden), otherwise online.
+ * Typing indicators ride along: `typing` is set from the first keystroke (in the document, or in a
+ * thread's comment box) until 5 s after the last one, never stored; a peer's indicator also expires
+ * here when its owner went quiet without saying so.
  */
 import type { Path } from '@tandem/ot';
 import type { PresenceStatus, PresenceValue } from '@tandem/protocol';
@@ -24,8 +27,12 @@ export interface PeerPresence extends PresenceValue {
 
 type PresenceEvents = { change: (peers: PeerPresence[]) => void };
 
-/** Typing within this window counts as editing. */
+/** Typing within this window counts as editing (or commenting). */
 const EDITING_MS = 3_000;
+/** A typing indicator lasts this long after the last keystroke. */
+export const TYPING_MS = 5_000;
+/** While typing goes on the indicator is sent again this often, so that others can expire it. */
+const TYPING_RESEND_MS = 2_000;
 /** No activity for this long counts as idle. */
 const IDLE_MS = 60_000;
 
@@ -35,6 +42,15 @@ export class DocPresence extends Emitter<PresenceEvents> {
   private status: PresenceStatus = 'online';
   private lastActivity = Date.now();
   private lastEdit = 0;
+  private lastComment = 0;
+  private typingIn: { threadId?: string } | undefined;
+  private typingSentAt = 0;
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The indicator started, moved or is due again: the next status refresh sends it. */
+  private typingChanged = false;
+  /** When each peer's presence last arrived (their typing indicator expires from then). */
+  private readonly heard = new Map<string, number>();
+  private readonly typingShown = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
   /**
@@ -54,6 +70,7 @@ export class DocPresence extends Emitter<PresenceEvents> {
     this.local = presence.create();
     presence.on('receive', (id) => {
       this.live.add(id);
+      this.heard.set(id, Date.now());
       this.emit('change', this.peers());
     });
     watchOnline?.((online) => {
@@ -65,33 +82,63 @@ export class DocPresence extends Emitter<PresenceEvents> {
     presence.subscribe((error) => {
       if (error) onError(error);
     });
-    // Status decays without user input (editing -> online -> idle), so it is re-evaluated on a timer.
-    this.timer = setInterval(() => this.refreshStatus(), 1_000);
+    // Status decays without user input (editing -> online -> idle), so it is re-evaluated on a timer,
+    // and peers' typing indicators expire when their owner went quiet.
+    this.timer = setInterval(() => {
+      this.refreshStatus();
+      if (this.expireTyping(Date.now())) this.emit('change', this.peers());
+    }, 1_000);
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  /** Everyone else, with their latest cursor. */
+  /** Everyone else, with their latest cursor (and what they are typing in). */
   peers(): PeerPresence[] {
     const out: PeerPresence[] = [];
+    const now = Date.now();
     for (const [presenceId, value] of Object.entries(this.presence.remotePresences)) {
       if (!this.live.has(presenceId)) continue;
-      if (value !== null && typeof value === 'object') out.push({ ...(value as PresenceValue), presenceId });
+      if (value === null || typeof value !== 'object') continue;
+      const peer: PeerPresence = { ...(value as PresenceValue), presenceId };
+      if (peer.typing !== undefined && now - (this.heard.get(presenceId) ?? 0) >= TYPING_MS)
+        delete peer.typing;
+      out.push(peer);
     }
     return out;
+  }
+
+  /** Peers whose typing indicator ran out since the last check (`typingShown`: shown at it). */
+  private expireTyping(now: number): boolean {
+    let expired = false;
+    for (const [id, value] of Object.entries(this.presence.remotePresences)) {
+      const typing = (value as PresenceValue | null)?.typing !== undefined;
+      const shown = typing && now - (this.heard.get(id) ?? 0) < TYPING_MS;
+      if (!shown && this.typingShown.delete(id)) expired = true;
+      if (shown) this.typingShown.add(id);
+    }
+    return expired;
+  }
+
+  /**
+   * This user is typing in a comment of thread `threadId` (`''` or absent: a new thread); call on
+   * each keystroke. Others see it until 5 s after the last one. Edits of the document set it too.
+   */
+  typing(threadId = ''): void {
+    this.lastComment = this.lastActivity = Date.now();
+    this.keystroke({ threadId });
+    queueMicrotask(() => this.refreshStatus());
   }
 
   /** Share a new cursor/selection. */
   update(value: LocalPresence): Promise<void> {
     this.value = value;
     this.lastActivity = Date.now();
-    return new Promise((resolve, reject) => {
-      this.local.submit({ ...value, status: this.status }, (error) => (error ? reject(error) : resolve()));
-    });
+    return this.send(value);
   }
 
   /** Note a local edit (the doc calls this while the op applies): status becomes `editing`. */
   noteEdit(): void {
     this.lastEdit = this.lastActivity = Date.now();
+    this.keystroke({});
     // Once the op has applied: ShareDB moves our caret through it after every 'op' listener ran, so
     // a resend from inside the op event would carry the caret from before the edit, labelled as
     // after it (peers would show it one edit behind).
@@ -102,28 +149,61 @@ export class DocPresence extends Emitter<PresenceEvents> {
     const doc = (globalThis as { document?: { visibilityState?: string } }).document;
     if (doc?.visibilityState === 'hidden') return 'away';
     if (now - this.lastEdit < EDITING_MS) return 'editing';
+    if (now - this.lastComment < EDITING_MS) return 'commenting';
     if (now - this.lastActivity > IDLE_MS) return 'idle';
     return 'online';
   }
 
   private refreshStatus(): void {
     const next = this.currentStatus(Date.now());
-    if (next === this.status) return;
+    if (next === this.status && !this.typingChanged) return;
     this.status = next;
-    if (this.value !== undefined) void this.send().catch(() => {});
+    this.typingChanged = false;
+    void this.send().catch(() => {});
   }
 
-  private send(): Promise<void> {
+  /**
+   * A keystroke in the document (`{}`) or a comment: start, move or keep up the typing indicator
+   * (sent by the `refreshStatus` that follows, once the op applied).
+   */
+  private keystroke(where: { threadId?: string }): void {
+    const now = Date.now();
+    if (
+      this.typingIn === undefined ||
+      this.typingIn.threadId !== where.threadId ||
+      now - this.typingSentAt >= TYPING_RESEND_MS
+    ) {
+      this.typingChanged = true;
+      this.typingSentAt = now;
+    }
+    this.typingIn = where;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => {
+      this.typingIn = undefined;
+      void this.send().catch(() => {});
+    }, TYPING_MS);
+    (this.typingTimer as { unref?: () => void }).unref?.();
+  }
+
+  private send(given?: LocalPresence): Promise<void> {
     // ShareDB keeps the submitted value transformed through later edits; prefer it over our copy.
-    const value = (this.local.value as LocalPresence | null | undefined) ?? this.value;
+    // Someone typing a comment without a caret in the document is still present: at the root.
+    const value =
+      given ??
+      (this.local.value as LocalPresence | null | undefined) ??
+      this.value ??
+      (this.typingIn === undefined ? undefined : { path: [] });
     if (value === undefined) return Promise.resolve();
+    const { typing: _, ...rest } = value as LocalPresence & { typing?: unknown };
+    const next = this.typingIn === undefined ? rest : { ...rest, typing: this.typingIn };
     return new Promise((resolve, reject) => {
-      this.local.submit({ ...value, status: this.status }, (error) => (error ? reject(error) : resolve()));
+      this.local.submit({ ...next, status: this.status }, (error) => (error ? reject(error) : resolve()));
     });
   }
 
   destroy(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
+    clearTimeout(this.typingTimer);
     this.presence.destroy();
   }
 }

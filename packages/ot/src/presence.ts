@@ -58,18 +58,31 @@ export function transformTextOffset(offset: number, edit: TextOp, stickAfter: bo
 }
 
 /**
+ * Where the value at `path` is after `op`: its new path, whether `op` replaced it in place (an
+ * insert where it stands), and the text edit `op` makes to it there. Null when `op` removed it.
+ */
+export function transformPath(
+  path: Path,
+  op: JSONOp,
+): { path: Path; replaced: boolean; edit: TextOp | undefined } | null {
+  const next = json1.transformPosition(path, op);
+  if (next === null) return null;
+  const c = componentAt(op, next);
+  return { path: next, replaced: c?.i !== undefined, edit: c?.es as TextOp | undefined };
+}
+
+/**
  * Move a position through `op`. Returns null when the value at the position was removed (or
  * replaced by a value that is not the same string). Moves carry the path along.
  */
 export function transformPosition(position: Position, op: JSONOp, stickAfter = false): Position | null {
-  const path = json1.transformPosition(position.path, op);
-  if (path === null) return null;
+  const moved = transformPath(position.path, op);
+  if (moved === null) return null;
+  const { path, edit } = moved;
   if (position.offset === undefined) return { path };
-  const c = componentAt(op, path);
-  if (c === null) return { path, offset: position.offset };
-  if (c.i !== undefined) return null; // replaced in place: the old text is gone
-  if (c.es === undefined) return { path, offset: position.offset };
-  return { path, offset: transformTextOffset(position.offset, c.es as TextOp, stickAfter) };
+  if (moved.replaced) return null; // replaced in place: the old text is gone
+  if (edit === undefined) return { path, offset: position.offset };
+  return { path, offset: transformTextOffset(position.offset, edit, stickAfter) };
 }
 
 /**
@@ -78,11 +91,9 @@ export function transformPosition(position: Position, op: JSONOp, stickAfter = f
  */
 export function transformPresence(presence: Presence | null, op: JSONOp, isOwnOp: boolean): Presence | null {
   if (presence === null || presence === undefined || !Array.isArray(presence.path)) return null;
-  const path = json1.transformPosition(presence.path, op);
-  if (path === null) return null;
-  const c = componentAt(op, path);
-  if (c !== null && c.i !== undefined) return null;
-  const edit = c?.es as TextOp | undefined;
+  const moved = transformPath(presence.path, op);
+  if (moved === null || moved.replaced) return null;
+  const { path, edit } = moved;
   const move = (n: number): number => (edit === undefined ? n : transformTextOffset(n, edit, isOwnOp));
   const next: Presence = { ...presence, path };
   if (presence.offset !== undefined) next.offset = move(presence.offset);

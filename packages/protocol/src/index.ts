@@ -8,6 +8,21 @@ export {
   Subprotocol,
   selectSubprotocol,
 } from './codec';
+export type {
+  CommentAnchor,
+  CommentBody,
+  CommentData,
+  CommentsPush,
+  MentionSpan,
+  NotificationData,
+  NotificationKind,
+  NotificationList,
+  Reaction,
+  ThreadData,
+  ThreadList,
+  ThreadUpdate,
+} from './comments';
+export { COMMENTS_EXTENSION, NOTIFICATION_PRIORITY, REACTIONS } from './comments';
 export { clockOption, invalidOption, knownKeys, plainObject, positiveIntegers } from './config';
 export type { ErrorDetails, Result, WireError } from './errors';
 export { ErrorCode, err, isErrorCode, isTandemError, isWireError, ok, TandemError, unwrap } from './errors';

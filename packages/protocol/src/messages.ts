@@ -15,8 +15,12 @@ export interface UserInfo {
   colour: string;
 }
 
-/** Activity-derived status shown in presence. */
-export type PresenceStatus = 'online' | 'away' | 'editing' | 'idle';
+/**
+ * Activity-derived status shown in presence: `online` (viewing), `editing` (typed in the document
+ * in the last 3 s), `commenting` (typed in a comment in the last 3 s), `idle` (nothing for a
+ * minute), `away` (page hidden).
+ */
+export type PresenceStatus = 'online' | 'away' | 'editing' | 'commenting' | 'idle';
 
 /**
  * The presence value on the wire (ShareDB doc presence). `path`, `offset` and `selections` are what
@@ -29,6 +33,11 @@ export interface PresenceValue {
   offset?: number;
   selections?: { anchor: number; head: number }[];
   status: PresenceStatus;
+  /**
+   * Set while the user types (until 5 s after the last keystroke): in the document, or in a comment
+   * of the thread `threadId` (`''`: a new thread). Ephemeral: never stored.
+   */
+  typing?: { threadId?: string };
   user: UserInfo;
   /** Round-trip time of the owner's connection in ms, from the server's heartbeat. */
   rtt?: number;

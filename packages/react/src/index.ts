@@ -1,3 +1,5 @@
+export type { CommentsState, NotificationsState } from './comments';
+export { useComments, useNotifications } from './comments';
 export type { DocState, DocStatus, TextState } from './doc';
 export { useDoc, useDocSelector, useText } from './doc';
 export type { HistoryState } from './history';

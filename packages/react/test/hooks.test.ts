@@ -6,6 +6,8 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { TandemClient, TandemDoc } from '@tandem/client';
+import { comments as threadsOf } from '@tandem/client/comments';
+import { comments } from '@tandem/comments';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { caller, haveChromium, type PageServer, pageServer } from '../../codemirror/test/browser';
@@ -58,7 +60,11 @@ async function typeAtEnd(doc: TandemDoc<Invoice>, text: string) {
 
 describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, alias) => {
   beforeAll(async () => {
-    server = await pageServer(new URL('./fixtures/app.ts', import.meta.url).pathname, {}, alias);
+    server = await pageServer(
+      new URL('./fixtures/app.ts', import.meta.url).pathname,
+      { extensions: [comments()] },
+      alias,
+    );
     page = await server.open();
   });
 
@@ -91,8 +97,19 @@ describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, ali
     expect(delta('body')).toBeGreaterThan(0);
     expect(delta('body')).toBeLessThanOrEqual([...typed].length);
     expect(delta('carets')).toBeGreaterThan(0);
-    // Nothing else did: not the title, the items, the names list, undo, status, history or the parent.
-    for (const name of ['title', 'items', 'peerNames', 'undo', 'status', 'history', 'document'])
+    // Nothing else did: not the title, the items, the names list, undo, status, history, the
+    // comment texts, the bell or the parent.
+    for (const name of [
+      'title',
+      'items',
+      'peerNames',
+      'undo',
+      'status',
+      'history',
+      'threadTexts',
+      'bell',
+      'document',
+    ])
       expect(delta(name), name).toBe(0);
   });
 
@@ -139,6 +156,44 @@ describe.skipIf(!browsers).each(REACTS)('@tandem/react in Chromium, %s', (_, ali
       5_000,
       'my presence reaches the peer',
     );
+  });
+
+  it('comments: threads and replies both ways, a mention rings the bell; anchors move without re-rendering the texts', async () => {
+    const { doc } = await setup();
+    await expect
+      .poll(async () => (await values()).threadTexts)
+      .toMatchObject({ loading: false, threads: [] });
+    const view = threadsOf(doc);
+    await view.list();
+    const thread = await view.add({
+      anchor: { path: ['body'], start: 1, end: 4 },
+      body: { text: '@me look', mentions: [{ start: 0, end: 3, userId: 'me' }] },
+    });
+    await expect
+      .poll(async () => (await values()).threadTexts)
+      .toMatchObject({ threads: [`${thread.id}:@me look`] });
+    await expect.poll(async () => (await values()).anchors).toEqual([[1, 4]]);
+    await expect.poll(async () => (await values()).bell).toBe(1);
+    // The peer types before the anchor: the anchors move, the texts and the bell do not re-render.
+    const before = await call('renders');
+    await doc.submit(['body', { es: ['>> '] }]);
+    await expect.poll(async () => (await values()).anchors).toEqual([[4, 7]]);
+    const after = await call('renders');
+    expect(after.threadTexts).toBe(before.threadTexts);
+    expect(after.bell).toBe(before.bell);
+    // A reply from the page reaches the peer; marking read clears the bell.
+    await call('act', 'reply', thread.id, 'seen it 😀');
+    await until(() => view.threads[0]?.comments.length === 2, 5_000, 'the reply at the peer');
+    expect(view.threads[0].comments[1]).toMatchObject({ author: { id: 'me' }, body: { text: 'seen it 😀' } });
+    await call('act', 'markAllRead');
+    await expect.poll(async () => (await values()).bell).toBe(0);
+    // A thread made on the page reaches the peer where the page put it.
+    const id = (await call('act', 'addThread', 0, 2, 'from the page')) as string;
+    await until(() => view.threads.length === 2, 5_000, 'the page thread at the peer');
+    expect(view.threads.find((t) => t.id === id)).toMatchObject({
+      quote: '>>',
+      anchor: { path: ['body'], start: 0, end: 2 },
+    });
   });
 
   it('history loads its page and refreshes on demand', async () => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ConflictRecord, ConflictsHandle } from '@tandem/conflicts';
+import { type ConflictRecord, type ConflictsHandle, createDocIO, type DocIO } from '@tandem/conflicts';
 import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
@@ -210,10 +210,12 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     plugins: Plugins;
     events: EventsChannel;
     sessions: SessionManager;
+    records: DocIO;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
     let backend: ShareDB | undefined;
     let events: EventsChannel | undefined;
+    let records: DocIO | undefined;
     try {
       const created = await createBackend(opened, resolved.redis, resolved.logger);
       backend = created.sharedb;
@@ -229,11 +231,14 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       }
       const channel = await openEventsChannel(backend, deliverEvent, resolved.logger);
       events = channel;
+      // Tandem's records in reserved collections, for extensions (trusted by conflicts' guard).
+      records = createDocIO(backend);
       // Built-ins first, in their listed order (extensions/built-in.ts), then the host's.
       await extensions.install({
         backend,
         options: resolved,
         logger: resolved.logger,
+        records,
         access: createAccessCheck(hooks),
         webhook: (type, data) => webhooks?.emit(type, data),
         publish: (ext, data) => channel.publish({ t: 'ext', ext, data }),
@@ -246,7 +251,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         resolved.sessions,
         (sessionIds, reason, userId) => channel.publish({ t: 'session-ended', sessionIds, reason, userId }),
       );
-      return { backend, plugins, events: channel, sessions };
+      return { backend, plugins, events: channel, sessions, records };
     } catch (error) {
       // A failed start leaves nothing open: node-redis would retry its connections forever and keep
       // the process alive. close() then finds nothing left to close.
@@ -254,6 +259,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       pubsub = undefined;
       await extensions.close();
       events?.close();
+      records?.close();
       const backendPubSub = backend?.pubsub;
       if (backendPubSub !== undefined)
         await new Promise<void>((resolve) => backendPubSub.close(() => resolve()));
@@ -542,6 +548,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       if (ready !== undefined) {
         // Conflicts' records in flight are stored and reported before pub/sub goes.
         await extensions.close();
+        ready.records.close();
       }
       // Last events are queued now; they are flushed (bounded by closeTimeoutMs) while the rest closes.
       const flushed = webhooks?.close();

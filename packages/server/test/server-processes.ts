@@ -32,15 +32,24 @@ export function serverProcesses(name: string) {
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
-  /** Start a fixture; `netns`: inside that network namespace (`ip netns exec`, which execs node itself). */
-  function start(fixture: string, args: string[], options: { netns?: string } = {}): Promise<ServerProcess> {
+  /**
+   * Start a fixture (a file in ./fixtures, or the URL of another package's fixture); `netns`: inside
+   * that network namespace (`ip netns exec`, which execs node itself).
+   */
+  function start(
+    fixture: string | URL,
+    args: string[],
+    options: { netns?: string } = {},
+  ): Promise<ServerProcess> {
     const argv = [
       process.execPath,
       // `source` resolves workspace packages to src/, as vitest's aliases do.
       '--conditions=source',
       '--import',
       'tsx',
-      fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)),
+      fileURLToPath(
+        typeof fixture === 'string' ? new URL(`./fixtures/${fixture}`, import.meta.url) : fixture,
+      ),
       ...args,
     ];
     const inNamespace = options.netns === undefined ? [] : ['ip', 'netns', 'exec', options.netns];

@@ -7,6 +7,8 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { connect, type TandemClient, type TandemDoc } from '@tandem/client';
+import { notifications as notificationsOf, comments as threadsOf } from '@tandem/client/comments';
+import { comments } from '@tandem/comments';
 import { CONFLICTS_COLLECTION, isReservedCollection } from '@tandem/conflicts';
 import { canonicalJson } from '@tandem/history';
 import { type } from '@tandem/ot';
@@ -26,6 +28,7 @@ export type PublicTypesAreNotAny = [
   NotAny<IsAny<AttachedTandem['tandem']>>,
   NotAny<IsAny<Awaited<ReturnType<AttachedTandem['tandem']['backend']>>>>,
   NotAny<IsAny<NonNullable<Parameters<typeof connect>[1]>['WebSocket']>>,
+  NotAny<IsAny<ReturnType<TandemDoc['comments']>['threads'][number]['anchor']>>,
 ];
 
 /** attach() takes an Express app as Express's own types describe it, without a cast. */
@@ -66,7 +69,10 @@ async function main(mode: string): Promise<void> {
   if (web !== undefined) app.use(express.static(web));
   const server = createServer(app);
   // No storage option: the embedded SQLite default (./data/tandem.db), nothing extra installed.
-  const attached = await attach(server, {});
+  const attached = await attach(server, {
+    hooks: { authenticate: ({ token }) => ({ id: token ?? 'guest' }) },
+    extensions: [comments()],
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = attached.url();
 
@@ -79,8 +85,8 @@ async function main(mode: string): Promise<void> {
   }
 
   // ws's class as the WebSocket option, without a cast.
-  const a = connect(url, { WebSocket, codec: 'msgpack' });
-  const b = connect(url, { WebSocket, codec: 'json' });
+  const a = connect(url, { WebSocket, codec: 'msgpack', token: 'ann' });
+  const b = connect(url, { WebSocket, codec: 'json', token: 'ben' });
   const id = `note-${mode}-${Date.now()}`;
   const docA = a.doc<Note>('notes', id);
   await docA.create({ text: '' });
@@ -89,6 +95,15 @@ async function main(mode: string): Promise<void> {
   await docB.subscribe();
   await Promise.all([docA.text(['text']).insert(0, 'from a '), docB.text(['text']).insert(0, 'from b ')]);
   await until(() => docA.data?.text.length === 14 && docA.data.text === docB.data?.text, 'convergence');
+  // A thread by Ann mentioning Ben: Ben sees it, anchored, and is notified.
+  const inbox = notificationsOf(b);
+  await inbox.list();
+  const thread = await threadsOf(docA).add({
+    anchor: { path: ['text'], start: 0, end: 4 },
+    body: { text: '@ben look', mentions: [{ start: 0, end: 4, userId: 'ben' }] },
+  });
+  const theirs = await threadsOf(docB).list();
+  await until(() => inbox.unread === 1, 'the notification');
   const created = await docB.create({ text: 'again' }).then(
     () => 'created twice',
     (error: unknown) => (isTandemError(error) ? error.code : String(error)),
@@ -101,6 +116,11 @@ async function main(mode: string): Promise<void> {
     conflictsReserved: isReservedCollection(CONFLICTS_COLLECTION),
     canonical: canonicalJson({ b: 1, a: [2] }),
     createTwice: created,
+    comment: {
+      quote: thread.quote,
+      seen: theirs.map((t) => t.comments[0].body.text),
+      notified: inbox.snapshot.items.map((n) => n.kind),
+    },
     mongoMissing: await missingPackage(() => createStorage('mongodb://127.0.0.1:9/tandem')),
     pgMissing: await missingPackage(() => createStorage('postgres://127.0.0.1:9/tandem')),
     redisMissing: await missingPackage(() =>

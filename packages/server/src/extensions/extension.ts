@@ -5,6 +5,7 @@
  * closes. Built-in features and the host's own (`options.extensions`) use the same interface;
  * `tandem.ts` installs them in one listed order.
  */
+import type { DocIO } from '@tandem/conflicts';
 import type { AccessAction, Principal, TandemHooks } from '../hooks';
 import type { Logger } from '../logger';
 import type { ResolvedOptions } from '../options';
@@ -30,6 +31,11 @@ export interface ExtensionContext {
   readonly backend: ExtensionBackend;
   readonly options: ResolvedOptions;
   readonly logger: Logger;
+  /**
+   * Tandem's records in reserved collections (`_tandem_…`, closed to clients), read and written by
+   * a server-side agent the reserved-collection guard trusts; also reads any document and its ops.
+   */
+  readonly records: DocIO;
   /** The one access check (the `authorize` hook, reserved collections refused): resolves or throws FORBIDDEN. */
   access(principal: Principal, action: AccessAction, collection: string, id: string): Promise<void>;
   /** Deliver `data` to this extension's `event` on every server process, this one included. */

@@ -281,7 +281,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const STATUSES = new Set(['online', 'away', 'editing', 'idle']);
+const STATUSES = new Set(['online', 'away', 'editing', 'commenting', 'idle']);
+/** Longest thread id a typing indicator may name. */
+const MAX_TYPING_THREAD = 128;
 
 function isOffset(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
@@ -304,6 +306,13 @@ function sanitisePresence(raw: unknown): PresenceValue | undefined {
   if (p.offset !== undefined) {
     if (!isOffset(p.offset)) return undefined;
     value.offset = p.offset;
+  }
+  if (p.typing !== undefined) {
+    const threadId = isRecord(p.typing) ? p.typing.threadId : null;
+    if (threadId === undefined) value.typing = {};
+    else if (typeof threadId === 'string' && threadId.length <= MAX_TYPING_THREAD)
+      value.typing = { threadId };
+    else return undefined;
   }
   if (p.selections !== undefined) {
     if (!Array.isArray(p.selections) || p.selections.length > 100) return undefined;

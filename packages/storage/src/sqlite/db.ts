@@ -476,17 +476,19 @@ function prepare(db: BetterSqlite3.Database) {
     snapshot: db.prepare(
       'SELECT doc_id, v, type, data, m FROM snapshots WHERE collection = ? AND doc_id = ?',
     ),
-    // json_each turns the id list into a table: one statement whatever the number of ids.
+    // json_each turns the id list into a table: one statement whatever the number of ids. CROSS JOIN
+    // keeps it the outer loop (a primary-key lookup per id): left to itself the planner scanned the
+    // whole collection and json_each once per row, 30× slower for 1,000 ids.
     snapshotBulk: db.prepare(
       `SELECT s.doc_id, s.v, s.type, s.data, s.m FROM json_each(?) AS r
-       JOIN snapshots AS s ON s.collection = ? AND s.doc_id = r.value`,
+       CROSS JOIN snapshots AS s ON s.collection = ? AND s.doc_id = r.value`,
     ),
     ops: db.prepare(
       'SELECT doc_id, v, op, m FROM ops WHERE collection = ? AND doc_id = ? AND v >= ? AND v < ? ORDER BY v',
     ),
     opsBulk: db.prepare(
       `SELECT o.doc_id, o.v, o.op, o.m FROM json_each(?) AS r
-       JOIN ops AS o ON o.collection = ? AND o.doc_id = r.value ->> 'id'
+       CROSS JOIN ops AS o ON o.collection = ? AND o.doc_id = r.value ->> 'id'
          AND o.v >= r.value ->> 'from' AND o.v < r.value ->> 'to'
        ORDER BY o.doc_id, o.v`,
     ),

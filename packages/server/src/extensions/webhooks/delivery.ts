@@ -1,5 +1,5 @@
 /**
- * Webhook delivery: each event (commit, named version, conflict, revocation) is POSTed as JSON to
+ * Webhook delivery: each event (commit, named version, conflict, revocation, comment) is POSTed as JSON to
  * every endpoint that asked for its type, signed Stripe-style — `Tandem-Signature: t=<unix s>,v1=<hex
  * HMAC-SHA256 of "<t>.<body>">` — and retried with exponential backoff and jitter on network errors,
  * timeouts, 408, 429 and 5xx. Delivery is at least once (receivers dedupe by the event `id`, which

@@ -6,6 +6,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'version.created',
   'conflict.detected',
   'session.revoked',
+  // Raised by @tandem/comments when it is installed.
+  'comment.created',
+  'comment.resolved',
+  'mention.created',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
