@@ -17,7 +17,7 @@ import { healthHandler, prometheusHandler, readyHandler } from '@tandem/server/e
 import express from 'express';
 import { FORM_POLICIES, FORM_SCHEMA, formWorkflow, NOTE_SCHEMA } from './forms';
 import { seed } from './seed';
-import { COLLECTIONS, DEMO_USERS, grantsFor } from './users';
+import { COLLECTIONS, DEMO_USERS } from '../shared/model';
 
 export interface DemoOptions {
   /** @default 3000 */
@@ -30,6 +30,8 @@ export interface DemoOptions {
   pageDir?: string;
   /** Token signing secret (≥ 32 bytes). @default a random one per start (tokens end with the process) */
   secret?: string;
+  /** Heartbeat (and so presence round-trip time) interval. @default the server's 15 s */
+  heartbeatMs?: number;
 }
 
 export interface Demo {
@@ -49,6 +51,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const app = express();
   const tandem = await attach(app, {
     storage: options.storage,
+    heartbeatMs: options.heartbeatMs,
     hooks: {
       // A verified token, plus the colour the demo gives each of its users.
       authenticate: async (payload) => {
@@ -66,16 +69,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   await seed(tandem.tandem);
 
   // Sign-in: a real app checks a password or an SSO session here before issuing the token.
-  app.get('/api/users', (_request, response) => {
-    response.json(DEMO_USERS);
-  });
   app.post('/api/login', express.json(), async (request, response) => {
     const user = DEMO_USERS.find((u) => u.id === request.body?.user);
     if (user === undefined) {
       response.status(404).json({ code: 'NOT_FOUND', message: 'no such demo user' });
       return;
     }
-    const token = await tokens.issue({ sub: user.id, name: user.name, grants: grantsFor(user.role) });
+    const token = await tokens.issue({
+      sub: user.id,
+      name: user.name,
+      grants: Object.fromEntries(COLLECTIONS.map((c) => [`${c}/*`, user.role])),
+    });
     response.json({ token, user });
   });
   // Operations endpoints a production host mounts the same way (behind its own access control).

@@ -4,26 +4,7 @@
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import { opPaths, type ValidatePayload } from '@tandem/server';
-
-export interface LineItem {
-  description: string;
-  qty: number;
-  price: number;
-}
-
-export interface PurchaseForm {
-  title: string;
-  category: '' | 'hardware' | 'software' | 'services' | 'travel';
-  priority: 'low' | 'normal' | 'high';
-  neededBy: string;
-  express: boolean;
-  items: LineItem[];
-  total: number;
-  notes: string;
-  stage: 'draft' | 'submitted';
-  /** Only owners may set it (a path rule); only a submitted form can be approved (the schema). */
-  approved: boolean;
-}
+import type { PurchaseForm } from '../shared/model';
 
 const SUBMITTED = { properties: { stage: { const: 'submitted' } }, required: ['stage'] };
 

@@ -1,7 +1,7 @@
 /** The documents a fresh demo starts with, created by the server (a trusted agent) when missing. */
 import { type } from '@tandem/ot';
 import type { Tandem } from '@tandem/server';
-import type { PurchaseForm } from './forms';
+import { NEW_FORM } from '../shared/model';
 
 const WELCOME = `Welcome to Tandem.
 
@@ -10,19 +10,6 @@ carets, selections and names follow each other's edits, in code points (try 🎉
 
 Undo (Ctrl+Z) only undoes your own edits. The History tab shows who wrote what.
 `;
-
-export const NEW_FORM: PurchaseForm = {
-  title: '',
-  category: '',
-  priority: 'normal',
-  neededBy: '',
-  express: false,
-  items: [],
-  total: 0,
-  notes: '',
-  stage: 'draft',
-  approved: false,
-};
 
 const SEEDS: { collection: string; id: string; data: unknown }[] = [
   { collection: 'notes', id: 'welcome', data: { title: 'Welcome', text: WELCOME } },
@@ -41,6 +28,12 @@ const SEEDS: { collection: string; id: string; data: unknown }[] = [
 
 export async function seed(tandem: Tandem): Promise<void> {
   const connection = (await tandem.backend()).connect();
+  // Authored as "Demo setup" in the history; `admin` makes it an owner for the role model.
+  (connection as unknown as { agent: { custom: Record<string, unknown> } }).agent.custom.principal = {
+    id: 'setup',
+    name: 'Demo setup',
+    roles: ['admin'],
+  };
   for (const { collection, id, data } of SEEDS) {
     const doc = connection.get(collection, id);
     await new Promise<void>((resolve, reject) => doc.fetch((e) => (e ? reject(e) : resolve())));
