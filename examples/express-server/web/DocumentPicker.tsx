@@ -16,14 +16,14 @@ function useDocList(collection: Collection): Entry[] {
   useEffect(() => {
     const query = client.connection.createSubscribeQuery(collection, {});
     const read = () => {
-      const next = query.results
+      const next = (query.results ?? [])
         .map((doc) => ({ id: doc.id, title: (doc as { data?: { title?: string } }).data?.title ?? '' }))
         .sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id));
       setEntries((last) => (JSON.stringify(last) === JSON.stringify(next) ? last : next));
     };
     const watched = new Set<unknown>();
     const update = () => {
-      for (const doc of query.results) {
+      for (const doc of query.results ?? []) {
         if (watched.has(doc)) continue;
         watched.add(doc);
         doc.on('op', read);
@@ -34,7 +34,7 @@ function useDocList(collection: Collection): Entry[] {
     query.on('ready', update);
     query.on('changed', update);
     return () => {
-      for (const doc of query.results) {
+      for (const doc of query.results ?? []) {
         doc.removeListener('op', read);
         doc.removeListener('load', read);
       }

@@ -1,10 +1,10 @@
 /**
- * The page: sign in as a demo user, then the app. Everything below <TandemProvider> reads Tandem
- * through @tandem/react's hooks; the provider connects with a signed token fetched from the host.
+ * The page: sign in as a demo user, then the app. The client connects with a signed token fetched
+ * from the host; everything below <TandemProvider> reads Tandem through @tandem/react's hooks.
  */
-import { indexedDbStore } from '@tandem/client';
+import { connect, indexedDbStore, type TandemClient } from '@tandem/client';
 import { TandemProvider } from '@tandem/react';
-import { StrictMode, useState } from 'react';
+import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { DEMO_USERS, type DemoUser } from '../shared/model';
 import { App } from './App';
@@ -29,8 +29,29 @@ function SignIn({ onSignIn }: { onSignIn: (user: DemoUser) => void }) {
   );
 }
 
+/** This tab's client while signed in: made in an effect, so StrictMode's double render opens no extra socket. */
+function useClientFor(user: DemoUser | undefined): TandemClient | undefined {
+  const [client, setClient] = useState<TandemClient>();
+  useEffect(() => {
+    if (user === undefined) return;
+    const next = connect(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/tandem`, {
+      // Called before every (re)connect and before the token expires.
+      getToken: () => fetchToken(user),
+      // Edits made offline survive a reload of this tab.
+      offlineStore: indexedDbStore(`tandem-demo-${tabId()}-${user.id}`),
+    });
+    setClient(next);
+    return () => {
+      setClient(undefined);
+      void next.close();
+    };
+  }, [user]);
+  return client;
+}
+
 function Root() {
   const [user, setUser] = useState(rememberedUser);
+  const client = useClientFor(user);
   if (user === undefined)
     return (
       <SignIn
@@ -40,18 +61,9 @@ function Root() {
         }}
       />
     );
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/tandem`;
+  if (client === undefined) return null;
   return (
-    <TandemProvider
-      key={user.id}
-      url={url}
-      options={{
-        // Called before every (re)connect and before the token expires.
-        getToken: () => fetchToken(user),
-        // Edits made offline survive a reload of this tab.
-        offlineStore: indexedDbStore(`tandem-demo-${tabId()}-${user.id}`),
-      }}
-    >
+    <TandemProvider client={client}>
       <App
         user={user}
         onSignOut={() => {
