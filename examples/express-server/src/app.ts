@@ -15,9 +15,9 @@ import {
 } from '@tandem/server';
 import { healthHandler, prometheusHandler, readyHandler } from '@tandem/server/express';
 import express from 'express';
+import { COLLECTIONS, DEMO_USERS } from '../shared/model';
 import { FORM_POLICIES, FORM_SCHEMA, formWorkflow, NOTE_SCHEMA } from './forms';
 import { seed } from './seed';
-import { COLLECTIONS, DEMO_USERS } from '../shared/model';
 
 export interface DemoOptions {
   /** @default 3000 */

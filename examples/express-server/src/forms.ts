@@ -12,7 +12,18 @@ const SUBMITTED = { properties: { stage: { const: 'submitted' } }, required: ['s
 export const FORM_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['title', 'category', 'priority', 'neededBy', 'express', 'items', 'total', 'notes', 'stage', 'approved'],
+  required: [
+    'title',
+    'category',
+    'priority',
+    'neededBy',
+    'express',
+    'items',
+    'total',
+    'notes',
+    'stage',
+    'approved',
+  ],
   properties: {
     title: { type: 'string', maxLength: 80 },
     category: { enum: ['', 'hardware', 'software', 'services', 'travel'] },
@@ -41,6 +52,7 @@ export const FORM_SCHEMA = {
   allOf: [
     {
       if: SUBMITTED,
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
       then: {
         properties: {
           title: { minLength: 1 },
@@ -51,6 +63,7 @@ export const FORM_SCHEMA = {
         },
       },
     },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
     { if: { properties: { approved: { const: true } }, required: ['approved'] }, then: SUBMITTED },
   ],
 };

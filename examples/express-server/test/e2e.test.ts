@@ -85,10 +85,10 @@ async function shoot(page: Page, name: string): Promise<void> {
 
 /** The data of a document as the page's client holds it. */
 function data<T>(page: Page, collection: string, id: string): Promise<T> {
-  return page.evaluate(
-    ([c, i]) => (window as any).tandemClient.doc(c, i).data,
-    [collection, id] as const,
-  ) as Promise<T>;
+  return page.evaluate(([c, i]) => (window as any).tandemClient.doc(c, i).data, [
+    collection,
+    id,
+  ] as const) as Promise<T>;
 }
 
 /** Submit an op from the page's own client, around the UI (what a user with devtools could do). */
@@ -127,26 +127,34 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     await ann.page.click('.cm-content');
     await ann.page.keyboard.press('Control+End');
     await ann.page.keyboard.type('Hello from Ann.');
-    await bob.page.waitForFunction(() => document.querySelector('.cm-content')?.textContent?.includes('Hello from Ann.'));
+    await bob.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.includes('Hello from Ann.'),
+    );
     await bob.page.click('.cm-content');
     await bob.page.keyboard.press('Control+Home');
     await bob.page.keyboard.insertText('Bob was here. ');
-    await ann.page.waitForFunction(() => document.querySelector('.cm-content')?.textContent?.startsWith('Bob was here. '));
+    await ann.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.startsWith('Bob was here. '),
+    );
 
     // Each window draws the other's caret with the name the server authenticated.
     await ann.page.waitForSelector('.cm-tandem-caret-label:text("Bob")', { state: 'attached' });
     await bob.page.waitForSelector('.cm-tandem-caret-label:text("Ann")', { state: 'attached' });
     // The presence list: name, status and the round-trip time the server measured.
     await ann.page.waitForSelector('[data-testid="peer"]:has-text("Bob"):has-text("ms")');
-    expect(await ann.page.locator('[data-testid="peer"] .status').first().innerText()).toMatch(
+    expect(await ann.page.locator('[data-testid="peer"] .status').first().textContent()).toMatch(
       /online|editing|idle|away/,
     );
 
     // Undo undoes Ann's own last edit only; Bob's stays.
     await ann.page.keyboard.insertText(' Ann-undo-me');
-    await bob.page.waitForFunction(() => document.querySelector('.cm-content')?.textContent?.includes('Ann-undo-me'));
+    await bob.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.includes('Ann-undo-me'),
+    );
     await ann.page.click('button:text("Undo")');
-    await bob.page.waitForFunction(() => !document.querySelector('.cm-content')?.textContent?.includes('Ann-undo-me'));
+    await bob.page.waitForFunction(
+      () => !document.querySelector('.cm-content')?.textContent?.includes('Ann-undo-me'),
+    );
     const text = await data<{ text: string }>(bob.page, 'notes', 'welcome');
     expect(text.text.startsWith('Bob was here. ')).toBe(true);
     expect(text.text).toContain('Hello from Ann.');
@@ -164,8 +172,12 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     await bob.page.keyboard.insertText('Bob meanwhile. ');
     await reconnect();
     await ann.page.waitForSelector('.sync[data-status="online"]:not(:has-text("unsynced"))');
-    await bob.page.waitForFunction(() => document.querySelector('.cm-content')?.textContent?.includes('Offline edit.'));
-    await ann.page.waitForFunction(() => document.querySelector('.cm-content')?.textContent?.includes('Bob meanwhile.'));
+    await bob.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.includes('Offline edit.'),
+    );
+    await ann.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.includes('Bob meanwhile.'),
+    );
     const after = await data<{ text: string }>(bob.page, 'notes', 'welcome');
     expect(after.text.split('Offline edit.')).toHaveLength(2); // exactly once
     expect(await data(ann.page, 'notes', 'welcome')).toEqual(after);
@@ -226,10 +238,16 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     await ann.page.selectOption('.field[data-field="priority"] select', 'low');
     await ann.page.waitForSelector('.sync[data-status="online"]:not(:has-text("unsynced"))');
     await reconnect();
-    await ann.page.waitForSelector('[data-testid="conflict"]:has-text("Bob\'s change to Priority replaced yours")');
-    await bob.page.waitForSelector('[data-testid="conflict"]:has-text("Your change to Priority replaced Ann\'s")');
+    await ann.page.waitForSelector(
+      '[data-testid="conflict"]:has-text("Bob\'s change to Priority replaced yours")',
+    );
+    await bob.page.waitForSelector(
+      '[data-testid="conflict"]:has-text("Your change to Priority replaced Ann\'s")',
+    );
     await ann.page.waitForFunction(
-      () => (document.querySelector('.field[data-field="priority"] select') as HTMLSelectElement).value === 'high',
+      () =>
+        (document.querySelector('.field[data-field="priority"] select') as HTMLSelectElement).value ===
+        'high',
     );
 
     // Completion, and the schema refusing an incomplete submission (the date is missing).
@@ -267,14 +285,16 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     await ann.page.click('.cm-content');
     await ann.page.keyboard.press('Control+End');
     await ann.page.keyboard.insertText('Ann: tag the release.\n');
-    await bob.page.waitForFunction(() => document.querySelector('.cm-content')?.textContent?.includes('tag the release'));
+    await bob.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.includes('tag the release'),
+    );
 
     await ann.page.click('a:text("History")');
     const entries = ann.page.locator('[data-testid="entry"]');
     await entries.filter({ hasText: 'Ann' }).first().waitFor();
     expect(await entries.count()).toBe(3);
-    expect(await entries.nth(1).innerText()).toContain('Bob');
-    expect(await entries.nth(2).innerText()).toContain('Demo setup');
+    expect(await entries.nth(1).textContent()).toContain('Bob');
+    expect(await entries.nth(2).textContent()).toContain('Demo setup');
 
     // A named version, verified by replaying the op log.
     await ann.page.fill('.versions input', 'v1.0');
@@ -298,13 +318,22 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
 
     // Undo one past change (Bob's), leaving Ann's after it; Bob sees it live.
     await entries.filter({ hasText: 'Bob' }).getByText('Undo this change').click();
-    await bob.page.waitForFunction(() => !document.querySelector('.cm-content')?.textContent?.includes('changelog'));
-    expect((await data<{ text: string }>(bob.page, 'notes', 'release-plan')).text).toContain('tag the release');
+    await bob.page.waitForFunction(
+      () => !document.querySelector('.cm-content')?.textContent?.includes('changelog'),
+    );
+    expect((await data<{ text: string }>(bob.page, 'notes', 'release-plan')).text).toContain(
+      'tag the release',
+    );
 
     // Revert to the first version: Bob's window follows live.
     await entries.last().getByText('Revert to v1').click();
-    await bob.page.waitForFunction(() => !document.querySelector('.cm-content')?.textContent?.includes('tag the release'));
-    expect(await data(bob.page, 'notes', 'release-plan')).toEqual({ title: 'Release plan', text: 'Ship it.\n' });
+    await bob.page.waitForFunction(
+      () => !document.querySelector('.cm-content')?.textContent?.includes('tag the release'),
+    );
+    expect(await data(bob.page, 'notes', 'release-plan')).toEqual({
+      title: 'Release plan',
+      text: 'Ship it.\n',
+    });
     await entries.filter({ hasText: 'revert' }).first().waitFor();
     await ann.context.close();
     await bob.context.close();
@@ -315,7 +344,7 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     const bob = await open('bob', '#/notes/welcome');
     await bob.page.click('.cm-content');
     const value = (series: string) =>
-      ops.page.locator(`output[data-series="${series}"]`).innerText().then(Number);
+      ops.page.locator(`output[data-series="${series}"]`).textContent().then(Number);
     // Bob types until the dashboard has seen ops/s and a submit p99 (it scrapes once a second).
     for (let i = 0; (await value('committed')) === 0 || Number.isNaN(await value('submit')); i++) {
       expect(i).toBeLessThan(50);
@@ -343,7 +372,10 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
       name: hostile,
       grants: { 'notes/*': 'editor', 'forms/*': 'editor' },
     });
-    const attacker = connect(`${demo.url.replace('http', 'ws')}tandem`, { token, WebSocket: WebSocket as never });
+    const attacker = connect(`${demo.url.replace('http', 'ws')}tandem`, {
+      token,
+      WebSocket: WebSocket as never,
+    });
     try {
       const note = attacker.doc<{ title: string; text: string }>('notes', 'welcome');
       await note.subscribe();
@@ -375,14 +407,19 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
           // CodeMirror's own <img class="cm-widgetBuffer"> aside, no media element at all.
           images: document.querySelectorAll('img:not(.cm-widgetBuffer), svg, iframe, object, embed').length,
           attributes: [...document.querySelectorAll('*')].flatMap((el) =>
-            [...el.attributes].map((a) => a.name).filter((n) => n.startsWith('on') || n === 'data-x' || n === 'x'),
+            [...el.attributes]
+              .map((a) => a.name)
+              .filter((n) => n.startsWith('on') || n === 'data-x' || n === 'x'),
           ),
         }));
         expect(found).toEqual({ scripts: 0, images: 0, attributes: [] });
       };
       await page.waitForSelector('[data-testid="peer"]:has-text("onerror")');
       await page.waitForSelector('.cm-tandem-caret-label:has-text("onerror")', { state: 'attached' });
-      await page.waitForFunction((text) => document.querySelector('.cm-content')?.textContent?.includes(text), payloads[1]);
+      await page.waitForFunction(
+        (text) => document.querySelector('.cm-content')?.textContent?.includes(text),
+        payloads[1],
+      );
       expect(await page.inputValue('input.title')).toContain(payloads[0]);
       await inert();
       await shoot(page, 'hostile-content');

@@ -13,7 +13,8 @@ export function conflictMessage(report: ConflictReport, me: string, field: strin
   const [incoming, other] = report.authors;
   const whose = (id: string | undefined) => (id === me ? 'your' : `${nameOf(id)}'s`);
   const Whose = (id: string | undefined) => (id === me ? 'Your' : `${nameOf(id)}'s`);
-  if (report.kind === 'locked-path') return `${Whose(incoming)} change to ${field} was refused: it was locked`;
+  if (report.kind === 'locked-path')
+    return `${Whose(incoming)} change to ${field} was refused: it was locked`;
   if (report.resolution === 'rejected')
     return `${Whose(incoming)} change to ${field} was refused: ${whose(other)} came first`;
   const winner = ['op-wins', 'last-writer-wins'].includes(report.resolution)

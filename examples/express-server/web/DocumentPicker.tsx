@@ -44,7 +44,12 @@ function useDocList(collection: Collection): Entry[] {
   return entries;
 }
 
-function Section({ collection, label, route, mayCreate }: {
+function Section({
+  collection,
+  label,
+  route,
+  mayCreate,
+}: {
   collection: Collection;
   label: string;
   route: Route;

@@ -201,7 +201,6 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
               <tbody>
                 {form.items.map((_, i) => (
                   // Rows are positions in the list: an edit of row i is an edit of /items/i.
-                  // biome-ignore lint/suspicious/noArrayIndexKey: see above
                   <tr key={i}>
                     <td>
                       <TextField path={['items', i, 'description']} label={`Item ${i + 1}`} />
@@ -229,7 +228,10 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
             <button
               type="button"
               onClick={() =>
-                context.edit(['items'], insert(['items', form.items.length], { description: '', qty: 1, price: 0 }))
+                context.edit(
+                  ['items'],
+                  insert(['items', form.items.length], { description: '', qty: 1, price: 0 }),
+                )
               }
             >
               + Add item
@@ -250,7 +252,15 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
 }
 
 /** Who may do what: editors submit, owners approve or send back; the server checks it again. */
-function Workflow({ form, user, edit }: { form: PurchaseForm; user: DemoUser; edit: FormContextValue['edit'] }) {
+function Workflow({
+  form,
+  user,
+  edit,
+}: {
+  form: PurchaseForm;
+  user: DemoUser;
+  edit: FormContextValue['edit'];
+}) {
   if (form.approved) return <span>Approved.</span>;
   if (form.stage === 'draft')
     return canEdit(user.role) ? (

@@ -10,13 +10,15 @@ import { SharedText } from '../SharedText';
 import { type FieldPath, fieldKey, useForm } from './context';
 
 function valueAt(data: unknown, path: FieldPath): unknown {
-  return path.reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], data);
+  return path.reduce<unknown>(
+    (node, key) => (node as Record<string | number, unknown> | undefined)?.[key],
+    data,
+  );
 }
 
 function useValue<T>(path: FieldPath): T {
   const { doc } = useForm();
   const key = fieldKey(path);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the path by value
   const select = useCallback((data: unknown) => valueAt(data, key.split('/')) as T, [key]);
   return useDocSelector(doc, select);
 }
@@ -36,6 +38,8 @@ export function Field({
   const key = fieldKey(path);
   const here = peers.filter((p) => p.field === key);
   return (
+    // Focus and blur bubble here from the field's control: presence and locks follow the focus.
+    // biome-ignore lint/a11y/noStaticElementInteractions: focus events from the control inside
     <div
       className="field"
       data-field={key}
@@ -43,6 +47,7 @@ export function Field({
       onBlur={() => leave(path)}
       style={here.length > 0 ? { outlineColor: here[0].colour } : undefined}
     >
+      {/* biome-ignore lint/a11y/noLabelWithoutControl: the control is in children */}
       <label>
         <span>{label}</span>
         {here.map((p) => (
@@ -68,7 +73,15 @@ export function FieldError({ path }: { path: FieldPath }) {
   );
 }
 
-export function TextField({ path, label, multiline }: { path: FieldPath; label: string; multiline?: boolean }) {
+export function TextField({
+  path,
+  label,
+  multiline,
+}: {
+  path: FieldPath;
+  label: string;
+  multiline?: boolean;
+}) {
   const { doc, fail } = useForm();
   return (
     <Field path={path} label={label}>
@@ -105,7 +118,11 @@ export function DateField({ path, label }: { path: FieldPath; label: string }) {
   const value = useValue<string>(path);
   return (
     <Field path={path} label={label} locks>
-      <input type="date" value={value ?? ''} onChange={(e) => edit(path, replace(path, e.currentTarget.value))} />
+      <input
+        type="date"
+        value={value ?? ''}
+        onChange={(e) => edit(path, replace(path, e.currentTarget.value))}
+      />
     </Field>
   );
 }
@@ -139,7 +156,11 @@ export function CheckboxField({ path, label }: { path: FieldPath; label: string 
   const value = useValue<boolean>(path);
   return (
     <Field path={path} label={label}>
-      <input type="checkbox" checked={value === true} onChange={(e) => edit(path, replace(path, e.currentTarget.checked))} />
+      <input
+        type="checkbox"
+        checked={value === true}
+        onChange={(e) => edit(path, replace(path, e.currentTarget.checked))}
+      />
     </Field>
   );
 }

@@ -7,7 +7,7 @@ import type { BlameResult, DocHistory, NamedVersion, VerifyReport, VersionDiff }
 import { sliceCodePoints } from '@tandem/ot';
 import { useDoc, useHistory } from '@tandem/react';
 import { useEffect, useState } from 'react';
-import { canEdit, type Collection, type DemoUser } from '../../shared/model';
+import { type Collection, canEdit, type DemoUser } from '../../shared/model';
 import { authorColour, time } from '../authors';
 import { asText, TextDiff } from './TextDiff';
 
@@ -37,7 +37,6 @@ export function HistoryPage({ collection, id, user }: Props) {
       clearTimeout(timer);
     };
   }, [doc, refresh]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload versions with each page
   useEffect(() => {
     history.listVersions().then(setVersions, () => {});
   }, [history, page]);
@@ -65,9 +64,13 @@ export function HistoryPage({ collection, id, user }: Props) {
         <h3>Timeline</h3>
         <ol>
           {page.entries.map((entry) => (
-            <li key={entry.version} data-testid="entry" style={{ borderColor: authorColour(entry.author?.id) }}>
-              <span className="version">v{entry.version}</span> <strong>{entry.author?.name ?? 'server'}</strong>{' '}
-              <span className="when">{time(entry.ts)}</span>{' '}
+            <li
+              key={entry.version}
+              data-testid="entry"
+              style={{ borderColor: authorColour(entry.author?.id) }}
+            >
+              <span className="version">v{entry.version}</span>{' '}
+              <strong>{entry.author?.name ?? 'server'}</strong> <span className="when">{time(entry.ts)}</span>{' '}
               {entry.intent !== null && <span className="badge">{entry.intent}</span>}{' '}
               <span className="summary">
                 {entry.summary.kind === 'create'
@@ -78,11 +81,19 @@ export function HistoryPage({ collection, id, user }: Props) {
               {mayWrite && (
                 <span className="actions">
                   {entry.version > 1 && (
-                    <button type="button" className="link" onClick={() => act(() => history.undoOp(entry.version))}>
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => act(() => history.undoOp(entry.version))}
+                    >
                       Undo this change
                     </button>
                   )}
-                  <button type="button" className="link" onClick={() => act(() => history.revert(entry.version))}>
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => act(() => history.revert(entry.version))}
+                  >
                     Revert to v{entry.version}
                   </button>
                 </span>
@@ -98,7 +109,15 @@ export function HistoryPage({ collection, id, user }: Props) {
 }
 
 /** The slider: the document as it was at any version, and what changed from there to now. */
-function TimeTravel({ history, latest, versions }: { history: DocHistory; latest: number; versions: NamedVersion[] }) {
+function TimeTravel({
+  history,
+  latest,
+  versions,
+}: {
+  history: DocHistory;
+  latest: number;
+  versions: NamedVersion[];
+}) {
   const [at, setAt] = useState<number>();
   const [to, setTo] = useState<number>();
   const from = at ?? latest;
@@ -123,7 +142,13 @@ function TimeTravel({ history, latest, versions }: { history: DocHistory; latest
       <h3>Time travel</h3>
       <label>
         Version <output data-testid="at">{from}</output> of {latest}
-        <input type="range" min={1} max={Math.max(latest, 1)} value={from} onChange={(e) => setAt(e.currentTarget.valueAsNumber)} />
+        <input
+          type="range"
+          min={1}
+          max={Math.max(latest, 1)}
+          value={from}
+          onChange={(e) => setAt(e.currentTarget.valueAsNumber)}
+        />
       </label>
       <label>
         compared with{' '}
@@ -131,7 +156,9 @@ function TimeTravel({ history, latest, versions }: { history: DocHistory; latest
           {choices.map((v) => (
             <option key={v} value={v}>
               v{v}
-              {versions.find((n) => n.version === v) ? ` (${versions.find((n) => n.version === v)?.label})` : ''}
+              {versions.find((n) => n.version === v)
+                ? ` (${versions.find((n) => n.version === v)?.label})`
+                : ''}
             </option>
           ))}
         </select>
@@ -139,8 +166,8 @@ function TimeTravel({ history, latest, versions }: { history: DocHistory; latest
       {view !== undefined && (
         <>
           <p className="summary">
-            v{view.diff.from} → v{view.diff.to}: +{view.diff.summary.textInserted} −{view.diff.summary.textRemoved} by{' '}
-            {view.diff.authors.map((a) => a.name).join(', ') || 'nobody'}
+            v{view.diff.from} → v{view.diff.to}: +{view.diff.summary.textInserted} −
+            {view.diff.summary.textRemoved} by {view.diff.authors.map((a) => a.name).join(', ') || 'nobody'}
           </p>
           <TextDiff before={view.before} after={view.after} />
         </>
@@ -172,7 +199,12 @@ function Versions({
             act(() => history.createVersion({ label }).then(() => setLabel('')));
           }}
         >
-          <input value={label} onChange={(e) => setLabel(e.currentTarget.value)} placeholder="Label, e.g. v1.0" required />
+          <input
+            value={label}
+            onChange={(e) => setLabel(e.currentTarget.value)}
+            placeholder="Label, e.g. v1.0"
+            required
+          />
           <button type="submit">Save version</button>
         </form>
       )}
@@ -184,18 +216,26 @@ function Versions({
               <strong>{v.label}</strong> v{v.version} by {v.author?.name ?? 'server'} ·{' '}
               <code title={v.checksum}>{v.checksum.slice(0, 12)}…</code>{' '}
               {check !== undefined && (
-                <span className={check.ok ? 'ok' : 'error'}>{check.ok ? '✓ checksum verified' : '✗ checksum mismatch'}</span>
+                <span className={check.ok ? 'ok' : 'error'}>
+                  {check.ok ? '✓ checksum verified' : '✗ checksum mismatch'}
+                </span>
               )}
             </li>
           );
         })}
       </ul>
-      <button type="button" onClick={() => history.verify().then(setReport, () => {})} disabled={versions.length === 0}>
+      <button
+        type="button"
+        onClick={() => history.verify().then(setReport, () => {})}
+        disabled={versions.length === 0}
+      >
         Verify checksums
       </button>
       {report !== undefined && (
         <p data-testid="verify" className={report.ok ? 'ok' : 'error'}>
-          {report.ok ? 'Replaying every op gives every named version and the current document.' : 'History does not replay.'}
+          {report.ok
+            ? 'Replaying every op gives every named version and the current document.'
+            : 'History does not replay.'}
         </p>
       )}
     </section>
@@ -203,10 +243,17 @@ function Versions({
 }
 
 /** Each character coloured by who wrote it. */
-function Blame({ history, collection, latest }: { history: DocHistory; collection: Collection; latest: number }) {
+function Blame({
+  history,
+  collection,
+  latest,
+}: {
+  history: DocHistory;
+  collection: Collection;
+  latest: number;
+}) {
   const [blame, setBlame] = useState<BlameResult>();
   const path = collection === 'notes' ? ['text'] : ['notes'];
-  // biome-ignore lint/correctness/useExhaustiveDependencies: path follows collection
   useEffect(() => {
     if (latest > 0) history.blame(path).then(setBlame, () => {});
   }, [history, latest, collection]);

@@ -34,7 +34,6 @@ export function TextDiff({ before, after }: { before: string; after: string }) {
         part.kind === 'same' ? (
           part.text
         ) : (
-          // biome-ignore lint/suspicious/noArrayIndexKey: parts are positional
           <mark key={i} className={part.kind}>
             {part.text}
           </mark>

@@ -19,7 +19,6 @@ export function Editor({ doc, path, readOnly, onError }: Props) {
   const report = useRef(onError);
   report.current = onError;
   const key = JSON.stringify(path);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the path by value
   useEffect(() => {
     const view = new EditorView({
       parent: parent.current as HTMLElement,

@@ -19,8 +19,20 @@ export function NotesPage({ id, user }: { id: string; user: DemoUser }) {
     <div className="doc-page">
       <div className="doc-main">
         <div className="toolbar">
-          <SharedText doc={doc} path={['title']} className="title" aria-label="Title" readOnly={!editable} onFailure={fail} />
-          <button type="button" onClick={() => undo()} disabled={!canUndo} title="Undo your last edit (Ctrl+Z)">
+          <SharedText
+            doc={doc}
+            path={['title']}
+            className="title"
+            aria-label="Title"
+            readOnly={!editable}
+            onFailure={fail}
+          />
+          <button
+            type="button"
+            onClick={() => undo()}
+            disabled={!canUndo}
+            title="Undo your last edit (Ctrl+Z)"
+          >
             Undo
           </button>
           <button type="button" onClick={() => redo()} disabled={!canRedo} title="Redo (Ctrl+Y)">

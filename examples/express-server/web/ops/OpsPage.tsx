@@ -52,8 +52,16 @@ export function OpsPage() {
         {failure !== undefined && <span className="error"> Scrape failed: {failure}</span>}
       </p>
       <div className="charts">
-        <Chart title="Connections" unit="" series={[{ label: 'open', colour: '#2563eb', values: series('connections') }]} />
-        <Chart title="Ops" unit="/s" series={[{ label: 'committed', colour: '#16a34a', values: series('opsPerSecond') }]} />
+        <Chart
+          title="Connections"
+          unit=""
+          series={[{ label: 'open', colour: '#2563eb', values: series('connections') }]}
+        />
+        <Chart
+          title="Ops"
+          unit="/s"
+          series={[{ label: 'committed', colour: '#16a34a', values: series('opsPerSecond') }]}
+        />
         <Chart
           title="p99 latency"
           unit="ms"
@@ -62,7 +70,11 @@ export function OpsPage() {
             { label: 'fan-out', colour: '#ea580c', values: series('fanoutP99') },
           ]}
         />
-        <Chart title="Conflicts" unit="total" series={[{ label: 'reported', colour: '#dc2626', values: series('conflicts') }]} />
+        <Chart
+          title="Conflicts"
+          unit="total"
+          series={[{ label: 'reported', colour: '#dc2626', values: series('conflicts') }]}
+        />
         <Chart
           title="Refusals"
           unit="total"

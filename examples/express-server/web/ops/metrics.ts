@@ -45,7 +45,10 @@ const sum = (samples: Sample[], name: string, keep: (s: Sample) => boolean = () 
 const buckets = (samples: Sample[], name: string): Buckets =>
   samples
     .filter((s) => s.name === `${name}_bucket`)
-    .map((s): [number, number] => [s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le), s.value])
+    .map((s): [number, number] => [
+      s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le),
+      s.value,
+    ])
     .sort((a, b) => a[0] - b[0]);
 
 export function reduce(samples: Sample[], at: number): Scrape {
@@ -57,7 +60,9 @@ export function reduce(samples: Sample[], at: number): Scrape {
     rateLimited: sum(samples, 'tandem_security_events_total', (s) => s.labels.kind === 'rate_limited'),
     refused:
       sum(samples, 'tandem_ops_rejected_total') +
-      sum(samples, 'tandem_security_events_total', (s) => ['forbidden', 'auth_failed', 'origin_refused'].includes(s.labels.kind)),
+      sum(samples, 'tandem_security_events_total', (s) =>
+        ['forbidden', 'auth_failed', 'origin_refused'].includes(s.labels.kind),
+      ),
     submit: buckets(samples, 'tandem_submit_latency_seconds'),
     fanout: buckets(samples, 'tandem_fanout_latency_seconds'),
   };
