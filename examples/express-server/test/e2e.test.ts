@@ -218,7 +218,9 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
 
     // Ann locks the budget total by typing in it; Bob sees the lock, and the server refuses his edit.
     await ann.page.click('.field[data-field="total"] input');
-    await bob.page.waitForSelector('.field[data-field="total"] [data-testid="field-peer"]:text("🔒 Ann")');
+    await bob.page.waitForSelector(
+      '.field[data-field="total"] [data-testid="field-peer"]:text("Ann · locked")',
+    );
     await bob.page.fill('.field[data-field="total"] input', '999');
     await field(bob, 'total').locator('.field-error:has-text("lock")').waitFor();
     await ann.page.fill('.field[data-field="total"] input', '3600');
@@ -342,21 +344,23 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
   it('4. operations: the live dashboard draws connections, ops/s, p99 latencies, conflicts and refusals', async () => {
     const ops = await open('ann', '#/ops');
     const bob = await open('bob', '#/notes/welcome');
+    const cat = await open('cat', '#/notes/welcome'); // someone to fan Bob's ops out to
     await bob.page.click('.cm-content');
     const value = (series: string) =>
       ops.page.locator(`output[data-series="${series}"]`).textContent().then(Number);
-    // Bob types until the dashboard has seen ops/s and a submit p99 (it scrapes once a second).
-    for (let i = 0; (await value('committed')) === 0 || Number.isNaN(await value('submit')); i++) {
+    // Bob types until the dashboard has seen ops/s and both p99s (it scrapes once a second).
+    const seen = async () =>
+      (await value('committed')) > 0 && (await value('submit')) >= 0 && (await value('fan-out')) >= 0;
+    for (let i = 0; !(await seen()); i++) {
       expect(i).toBeLessThan(50);
       await bob.page.keyboard.type('typing ');
     }
-    expect(await value('open')).toBeGreaterThanOrEqual(2);
+    expect(await value('open')).toBeGreaterThanOrEqual(3);
     expect(await value('reported')).toBeGreaterThanOrEqual(1); // the form's conflict
     expect(await value('refused')).toBeGreaterThanOrEqual(3); // forbidden, locked, schema
     expect(await ops.page.locator('svg polyline').count()).toBe(7);
     await shoot(ops.page, 'operations');
-    await ops.context.close();
-    await bob.context.close();
+    for (const window of [ops, bob, cat]) await window.context.close();
   });
 
   it('hostile content (names, text, presence, field values, labels) is rendered as inert text', async () => {
@@ -414,14 +418,17 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
         }));
         expect(found).toEqual({ scripts: 0, images: 0, attributes: [] });
       };
-      await page.waitForSelector('[data-testid="peer"]:has-text("onerror")');
-      await page.waitForSelector('.cm-tandem-caret-label:has-text("onerror")', { state: 'attached' });
+      await page.waitForSelector('[data-testid="peer"]');
+      await page.waitForSelector('.cm-tandem-caret-label', { state: 'attached' });
       await page.waitForFunction(
         (text) => document.querySelector('.cm-content')?.textContent?.includes(text),
         payloads[1],
       );
-      expect(await page.inputValue('input.title')).toContain(payloads[0]);
       await inert();
+      // …and it is all there, as text.
+      expect(await page.locator('[data-testid="peer"] .name').textContent()).toBe(hostile);
+      expect(await page.locator('.cm-tandem-caret-label').textContent()).toContain(payloads[0]);
+      expect(await page.inputValue('input.title')).toContain(payloads[0]);
       await shoot(page, 'hostile-content');
       await page.click('a:text("History")');
       await page.waitForSelector(`[data-testid="named-version"]:has-text("${'script'}")`);

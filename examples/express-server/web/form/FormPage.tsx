@@ -90,7 +90,14 @@ function useFieldLock(doc: FormContextValue['doc'], fail: FormContextValue['fail
 
 export function FormPage({ id, user }: { id: string; user: DemoUser }) {
   const { doc, status, error } = useDoc<PurchaseForm>('forms', id);
-  const form = useDocSelector(doc, (d) => d);
+  // Only what this component shows: typing in a field re-renders that field, not the form.
+  const stage = useDocSelector(doc, (d) => (d === undefined ? undefined : d.approved ? 'approved' : d.stage));
+  const itemCount = useDocSelector(doc, (d) => d?.items.length ?? 0);
+  const itemsSum = useDocSelector(
+    doc,
+    (d) => d?.items.reduce((sum, item) => sum + item.qty * item.price, 0) ?? 0,
+  );
+  const percent = useDocSelector(doc, (d) => (d === undefined ? 0 : completion(d)));
   const peers = useOthers(doc, peersByField, samePeers);
   const [focus, setFocus] = useState<FieldPath>([]);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -139,12 +146,9 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
 
   if (status === 'error') return <p className="error">Cannot open this form: {error?.message}</p>;
   if (status === 'loading') return <p>Loading…</p>;
-  if (form === undefined) return <p>This form does not exist.</p>;
+  if (stage === undefined) return <p>This form does not exist.</p>;
 
-  const editable = canEdit(user.role) && form.stage === 'draft';
-  const itemsSum = form.items.reduce((sum, item) => sum + item.qty * item.price, 0);
-  const percent = completion(form);
-  const stage = form.approved ? 'approved' : form.stage;
+  const editable = canEdit(user.role) && stage === 'draft';
   return (
     <FormContext.Provider value={context}>
       <div className="doc-page">
@@ -155,7 +159,7 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
             </span>
             <progress max={100} value={percent} aria-label="Completion" />
             <span data-testid="completion">{percent}% complete</span>
-            <Workflow form={form} user={user} edit={context.edit} />
+            <Workflow stage={stage} user={user} edit={context.edit} />
           </div>
           <ConflictNotices doc={doc} me={user.id} labelOf={labelOf} />
           <FieldError path={[]} />
@@ -199,7 +203,7 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
                 </tr>
               </thead>
               <tbody>
-                {form.items.map((_, i) => (
+                {Array.from({ length: itemCount }, (_, i) => (
                   // Rows are positions in the list: an edit of row i is an edit of /items/i.
                   <tr key={i}>
                     <td>
@@ -228,10 +232,7 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
             <button
               type="button"
               onClick={() =>
-                context.edit(
-                  ['items'],
-                  insert(['items', form.items.length], { description: '', qty: 1, price: 0 }),
-                )
+                context.edit(['items'], insert(['items', itemCount], { description: '', qty: 1, price: 0 }))
               }
             >
               + Add item
@@ -253,16 +254,16 @@ export function FormPage({ id, user }: { id: string; user: DemoUser }) {
 
 /** Who may do what: editors submit, owners approve or send back; the server checks it again. */
 function Workflow({
-  form,
+  stage,
   user,
   edit,
 }: {
-  form: PurchaseForm;
+  stage: 'draft' | 'submitted' | 'approved';
   user: DemoUser;
   edit: FormContextValue['edit'];
 }) {
-  if (form.approved) return <span>Approved.</span>;
-  if (form.stage === 'draft')
+  if (stage === 'approved') return <span>Approved.</span>;
+  if (stage === 'draft')
     return canEdit(user.role) ? (
       <button type="button" onClick={() => edit(['stage'], replace(['stage'], 'submitted'))}>
         Submit for approval

@@ -52,8 +52,8 @@ export function Field({
         <span>{label}</span>
         {here.map((p) => (
           <span key={p.id} className="chip" style={{ background: p.colour }} data-testid="field-peer">
-            {locks ? '🔒 ' : ''}
             {p.name}
+            {locks ? ' · locked' : ''}
           </span>
         ))}
         {children}

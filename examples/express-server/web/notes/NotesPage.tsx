@@ -2,6 +2,7 @@
 import { useDoc, useUndo } from '@tandem/react';
 import { useState } from 'react';
 import { canEdit, type DemoUser, type Note } from '../../shared/model';
+import { ConflictNotices } from '../ConflictNotices';
 import { PresenceList } from '../PresenceList';
 import { SharedText } from '../SharedText';
 import { Editor } from './Editor';
@@ -40,6 +41,11 @@ export function NotesPage({ id, user }: { id: string; user: DemoUser }) {
           </button>
         </div>
         {!editable && <p className="notice">You are a {user.role} here: you can read, not edit.</p>}
+        <ConflictNotices
+          doc={doc}
+          me={user.id}
+          labelOf={(path) => (path[0] === 'title' ? 'the title' : 'the text')}
+        />
         {refusal !== undefined && (
           <p className="error" role="alert">
             Refused by the server: {refusal}
