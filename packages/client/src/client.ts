@@ -6,9 +6,12 @@
 import { type } from '@tandem/ot';
 import {
   AUTHOR_FIELD,
+  COMMENTS_EXTENSION,
+  type CommentsPush,
   type ConflictReport,
   clientIdAlias,
   ErrorCode,
+  type ExtensionCallMessage,
   type HistoryCallMessage,
   type LockMessage,
   type OpAuthor,
@@ -18,9 +21,11 @@ import {
   type UserInfo,
 } from '@tandem/protocol';
 import { type CodecName, clientCodec } from './codecs';
+import type { CommentsContext } from './comments';
 import { TandemDoc, toTandemError } from './doc';
 import { Emitter } from './emitter';
 import { DocHistory } from './history';
+import { Notifications } from './notifications';
 import type { OfflineStore } from './offline';
 import { createConnection, registerType, routeLogs, type ShareDbConnection, typeFor } from './sharedb';
 import { type BackoffOptions, ReconnectingSocket, type WebSocketConstructor } from './socket';
@@ -71,10 +76,15 @@ type ClientEvents = {
   unsynced: (count: number) => void;
   /** A conflict involving this user, on any document (also emitted by the document, if open here). */
   conflict: (report: ConflictReport) => void;
+  /** Data a server extension sent unasked (`ext` names it), e.g. a notification. */
+  push: (ext: string, data: unknown) => void;
 };
 
 /** Requests answered with a `result`; the client numbers them. */
-export type TandemRequest = Omit<HistoryCallMessage, 'a' | 'rid'> | Omit<LockMessage, 'a' | 'rid'>;
+export type TandemRequest =
+  | Omit<HistoryCallMessage, 'a' | 'rid'>
+  | Omit<LockMessage, 'a' | 'rid'>
+  | Omit<ExtensionCallMessage, 'a' | 'rid'>;
 
 export class TandemClient extends Emitter<ClientEvents> {
   /** The ShareDB connection underneath (escape hatch; its ops bypass Tandem's doc wrappers). */
@@ -94,6 +104,8 @@ export class TandemClient extends Emitter<ClientEvents> {
     { resolve(value: unknown): void; reject(error: unknown): void }
   >();
   private readonly pinger: ReturnType<typeof setInterval>;
+  private notificationsView: Notifications | undefined;
+  private commentsLink: CommentsContext | undefined;
 
   private urlIndex = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -235,10 +247,44 @@ export class TandemClient extends Emitter<ClientEvents> {
         typeFor,
         pendingChanged: () => this.unsyncedChanged(),
         call: (message, signal) => this.call(message, signal),
+        comments: this.commentsContext(),
       });
       this.docs.set(key, doc);
     }
     return doc as TandemDoc<T>;
+  }
+
+  /** This user's notifications, through the server's `comments` extension (created on first use). */
+  notifications(): Notifications {
+    this.notificationsView ??= new Notifications(this.commentsContext());
+    return this.notificationsView;
+  }
+
+  private commentsContext(): CommentsContext {
+    this.commentsLink ??= {
+      call: (method, args, signal) => this.call({ t: 'call', ext: COMMENTS_EXTENSION, method, args }, signal),
+      onPush: (listener) =>
+        this.on('push', (ext, data) => {
+          if (ext === COMMENTS_EXTENSION && typeof data === 'object' && data !== null)
+            listener(data as CommentsPush);
+        }),
+      onOnline: (listener) => {
+        // Only a reconnect: the first connection serves the first call anyway.
+        let wasOnline = this.currentStatus === 'online';
+        return this.on('status', (status) => {
+          if (status !== 'online') return;
+          if (wasOnline) listener();
+          wasOnline = true;
+        });
+      },
+      onReceive: (listener) => {
+        const handler = (request: { data: Record<string, unknown> }) => listener(request.data);
+        this.connection.on('receive', handler);
+        return () => this.connection.removeListener('receive', handler);
+      },
+      userId: () => this.user?.id,
+    };
+    return this.commentsLink;
   }
 
   /** The history of a document, through the server's @tandem/history (the document need not be open). */
@@ -279,9 +325,19 @@ export class TandemClient extends Emitter<ClientEvents> {
   }
 
   private request<R>(message: TandemMessage & { rid: number }, signal?: AbortSignal): Promise<R> {
+    // A call made while the socket is still connecting waits for that attempt, not for ever.
+    if (this.currentStatus === 'connecting') {
+      return new Promise<void>((resolve) => {
+        const stop = this.on('status', () => {
+          stop();
+          resolve();
+        });
+      }).then(() => this.request<R>(message, signal));
+    }
     return new Promise<R>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       if (!this.socket.sendTandem(message)) {
-        reject(new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'offline'));
+        reject(new TandemError(ErrorCode.OFFLINE, 'not connected: the call was not sent'));
         return;
       }
       this.requests.set(message.rid, { resolve: resolve as (v: unknown) => void, reject });
@@ -353,6 +409,9 @@ export class TandemClient extends Emitter<ClientEvents> {
       case 'conflict':
         this.docs.get(`${message.report.collection}/${message.report.docId}`)?.reportConflict(message.report);
         this.emit('conflict', message.report);
+        return;
+      case 'push':
+        if (typeof message.ext === 'string') this.emit('push', message.ext, message.data);
         return;
       case 'result': {
         const pending = this.requests.get(message.rid);

@@ -12,6 +12,7 @@ import {
   TandemError,
 } from '@tandem/protocol';
 import type { TandemRequest } from './client';
+import { type CommentsContext, DocComments } from './comments';
 import { Emitter } from './emitter';
 import { capture, type OfflineStore, type PersistedDoc, restore } from './offline';
 import { DocPresence } from './presence';
@@ -56,6 +57,8 @@ export interface DocContext {
   pendingChanged(): void;
   /** A Tandem request to the server (locks). */
   call<R>(message: TandemRequest, signal?: AbortSignal): Promise<R>;
+  /** The client's side of the `comments` extension. */
+  comments: CommentsContext;
 }
 
 /** A path lock this client holds: others' ops touching the path are refused with LOCKED. */
@@ -134,6 +137,7 @@ export function toTandemError(error: unknown): TandemError {
 
 export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
   private presenceView: DocPresence | undefined;
+  private commentsView: DocComments | undefined;
   private readonly undoStack: UndoStack;
   private readonly restored: Promise<void>;
   private persistScheduled = false;
@@ -256,6 +260,12 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
     return this.presenceView;
   }
 
+  /** This document's comment threads (created on first use; `list()` loads them). */
+  comments(): DocComments {
+    this.commentsView ??= new DocComments(this, this.context.comments);
+    return this.commentsView;
+  }
+
   get canUndo(): boolean {
     return this.undoStack.canUndo;
   }
@@ -335,6 +345,7 @@ export class TandemDoc<T = unknown> extends Emitter<DocEvents> {
 
   destroy(): Promise<void> {
     this.presenceView?.destroy();
+    this.commentsView?.close();
     return call(undefined, (cb) => this.raw.destroy(cb));
   }
 }

@@ -6,8 +6,12 @@ export type {
   HistoryPage,
   MergeResult,
   NamedVersion,
+  NotificationData,
+  NotificationKind,
+  NotificationList,
   OpSummary,
   PageQuery,
+  Reaction,
   Submitted,
   VerifyReport,
   VersionDiff,
@@ -18,9 +22,21 @@ export { ErrorCode, isTandemError, TandemError } from '@tandem/protocol';
 export type { ConnectionStatus, ConnectOptions, Logger, TandemRequest } from './client';
 export { connect, TandemClient } from './client';
 export type { CodecName } from './codecs';
+export type {
+  Comment,
+  CommentInput,
+  CommentsContext,
+  CommentText,
+  Mention,
+  Thread,
+  ThreadAnchor,
+} from './comments';
+export { DocComments } from './comments';
 export type { DocChange } from './doc';
 export { DocLock, TandemDoc } from './doc';
 export { DocHistory } from './history';
+export type { NotificationsContext } from './notifications';
+export { Notifications } from './notifications';
 export type { OfflineStore, PersistedDoc } from './offline';
 export { indexedDbStore, memoryStore } from './offline';
 export type { LocalPresence, PeerPresence } from './presence';

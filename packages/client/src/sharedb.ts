@@ -27,6 +27,8 @@ export interface ShareDbDoc extends QueueableDoc {
   del(callback?: Callback): void;
   flush(): void;
   hasPending(): boolean;
+  /** Call back once nothing is in flight or pending (at once when nothing is). */
+  whenNothingPending(callback: () => void): void;
   on(event: string, listener: Listener): unknown;
   removeListener(event: string, listener: Listener): unknown;
   destroy(callback?: Callback): void;

@@ -32,9 +32,24 @@ interface RawSnapshot {
   data: unknown;
 }
 
+/** A committed op as the store keeps it (ShareDB's form). */
+export interface StoredOp {
+  v: number;
+  op?: JSONOp;
+  create?: { type: string; data: unknown };
+  del?: boolean;
+}
+
 /** One backend, one trusted agent: read and write documents. */
 export interface DocIO {
   read(collection: string, id: string): Promise<StoredDoc>;
+  /** Several documents of one collection in one store read, in the order of `ids`. */
+  readMany(collection: string, ids: readonly string[]): Promise<StoredDoc[]>;
+  /**
+   * The ops that took the document from version `from` to `to` (exclusive), in order; NOT_FOUND
+   * (`reason: 'compacted'`) when the store no longer has them all.
+   */
+  ops(collection: string, id: string, from: number, to: number): Promise<StoredOp[]>;
   /**
    * Write from what is stored now: `next(current)` returns the new data for a missing document,
    * or the op for an existing one (null: nothing to do). Retries (re-reading) when another writer
@@ -83,6 +98,17 @@ export function createDocIO(backend: ShareDB): DocIO {
       });
     });
 
+  const db = backend.db as unknown as {
+    getSnapshotBulk(
+      c: string,
+      ids: readonly string[],
+      f: null,
+      o: null,
+      cb: Callback<Record<string, RawSnapshot>>,
+    ): void;
+    getOps(c: string, id: string, from: number, to: number, o: object, cb: Callback<StoredOp[]>): void;
+  };
+
   const submit = (by: object, collection: string, id: string, raw: object) =>
     new Promise<void>((resolve, reject) => {
       const submitRaw = backend.submit as unknown as (
@@ -98,6 +124,35 @@ export function createDocIO(backend: ShareDB): DocIO {
 
   return {
     read,
+    readMany: (collection, ids) =>
+      new Promise((resolve, reject) => {
+        if (ids.length === 0) return resolve([]);
+        db.getSnapshotBulk(collection, ids, null, null, (error, snapshots) => {
+          if (error) return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
+          resolve(
+            ids.map((id) => {
+              const s = snapshots[id];
+              return { v: s?.v ?? 0, data: s === undefined || s.type === null ? undefined : (s.data as Doc) };
+            }),
+          );
+        });
+      }),
+    ops: (collection, id, from, to) =>
+      new Promise((resolve, reject) => {
+        if (to <= from) return resolve([]);
+        db.getOps(collection, id, from, to, {}, (error, ops) => {
+          // MemoryDB's answer when ops are missing; other stores return fewer (checked below).
+          if (error && (error as Error).message !== 'Missing ops')
+            return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
+          if (error || ops.length !== to - from || ops.some((op, i) => op.v !== from + i))
+            return reject(
+              new TandemError(ErrorCode.NOT_FOUND, 'ops are not stored (compacted?)', {
+                reason: 'compacted',
+              }),
+            );
+          resolve(ops);
+        });
+      }),
     create: (collection, id, data) =>
       submit(agent, collection, id, { create: { type: tandemType.uri, data } }).catch((error: unknown) => {
         throw TandemError.from(error);

@@ -1,3 +1,5 @@
+export type { DocIO, StoredDoc, StoredOp } from './backend-io';
+export { createDocIO, docKey } from './backend-io';
 export type { Classification, Collision, ConcurrentOp } from './classify';
 export { classify } from './classify';
 export type { ConflictsHandle, ConflictsLogger, ConflictsOptions, ResolveRequest } from './install';

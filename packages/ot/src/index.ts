@@ -1,3 +1,5 @@
+export type { Anchor } from './anchors';
+export { AnchorSet } from './anchors';
 export {
   deleteText,
   deleteTextAtCodePoint,
@@ -16,7 +18,13 @@ export type { Doc, JSONOp, JSONOpComponent, Key, Path, TextOp } from './json1';
 export { Json1ConflictType } from './json1';
 export { apply, compose, invert, invertWithDoc, isNoop, makeInvertible, normalize } from './ops';
 export type { Position, Presence, Selection } from './presence';
-export { transformPosition, transformPresence, transformTextOffset } from './presence';
+export {
+  transformPath,
+  transformPosition,
+  transformPresence,
+  transformSortedOffsets,
+  transformTextOffset,
+} from './presence';
 export { Rope } from './rope';
 export type { RopeDoc } from './rope-type';
 export { applyRope, deserialize, ROPE_THRESHOLD, ropeType, serialize } from './rope-type';

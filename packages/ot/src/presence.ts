@@ -58,18 +58,63 @@ export function transformTextOffset(offset: number, edit: TextOp, stickAfter: bo
 }
 
 /**
+ * Transform `transformTextOffset(offset, edit, false)` for every `points[i].o` with `i >= from`,
+ * in place and in one pass over the edit: the offsets must be ascending (they stay so: the map is
+ * monotone). What anchors use to move many positions in one string at once.
+ */
+export function transformSortedOffsets(points: { o: number }[], from: number, edit: TextOp): void {
+  let pos = 0; // position in the old text of component `ci`
+  let shift = 0; // net change before `pos`
+  let ci = 0;
+  for (let j = from; j < points.length; j++) {
+    const offset = points[j].o;
+    let clamped = false;
+    for (; ci < edit.length && pos < offset; ci++) {
+      const c = edit[ci];
+      if (typeof c === 'number') pos += c;
+      else if (typeof c === 'string') shift += [...c].length;
+      else {
+        const len = typeof c.d === 'number' ? c.d : [...c.d].length;
+        // A delete covering the offset: it lands on the delete's start. Later (larger) offsets
+        // meet this component again.
+        if (pos + len > offset) {
+          clamped = true;
+          break;
+        }
+        shift -= len;
+        pos += len;
+      }
+    }
+    points[j].o = clamped ? pos + shift : offset + shift;
+  }
+}
+
+/**
+ * Where the value at `path` is after `op`: its new path, whether `op` replaced it in place (an
+ * insert where it stands), and the text edit `op` makes to it there. Null when `op` removed it.
+ */
+export function transformPath(
+  path: Path,
+  op: JSONOp,
+): { path: Path; replaced: boolean; edit: TextOp | undefined } | null {
+  const next = json1.transformPosition(path, op);
+  if (next === null) return null;
+  const c = componentAt(op, next);
+  return { path: next, replaced: c?.i !== undefined, edit: c?.es as TextOp | undefined };
+}
+
+/**
  * Move a position through `op`. Returns null when the value at the position was removed (or
  * replaced by a value that is not the same string). Moves carry the path along.
  */
 export function transformPosition(position: Position, op: JSONOp, stickAfter = false): Position | null {
-  const path = json1.transformPosition(position.path, op);
-  if (path === null) return null;
+  const moved = transformPath(position.path, op);
+  if (moved === null) return null;
+  const { path, edit } = moved;
   if (position.offset === undefined) return { path };
-  const c = componentAt(op, path);
-  if (c === null) return { path, offset: position.offset };
-  if (c.i !== undefined) return null; // replaced in place: the old text is gone
-  if (c.es === undefined) return { path, offset: position.offset };
-  return { path, offset: transformTextOffset(position.offset, c.es as TextOp, stickAfter) };
+  if (moved.replaced) return null; // replaced in place: the old text is gone
+  if (edit === undefined) return { path, offset: position.offset };
+  return { path, offset: transformTextOffset(position.offset, edit, stickAfter) };
 }
 
 /**
@@ -78,11 +123,9 @@ export function transformPosition(position: Position, op: JSONOp, stickAfter = f
  */
 export function transformPresence(presence: Presence | null, op: JSONOp, isOwnOp: boolean): Presence | null {
   if (presence === null || presence === undefined || !Array.isArray(presence.path)) return null;
-  const path = json1.transformPosition(presence.path, op);
-  if (path === null) return null;
-  const c = componentAt(op, path);
-  if (c !== null && c.i !== undefined) return null;
-  const edit = c?.es as TextOp | undefined;
+  const moved = transformPath(presence.path, op);
+  if (moved === null || moved.replaced) return null;
+  const { path, edit } = moved;
   const move = (n: number): number => (edit === undefined ? n : transformTextOffset(n, edit, isOwnOp));
   const next: Presence = { ...presence, path };
   if (presence.offset !== undefined) next.offset = move(presence.offset);

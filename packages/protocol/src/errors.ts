@@ -31,6 +31,8 @@ export const ErrorCode = {
   SESSION_ENDED: 'SESSION_ENDED',
   /** The store (database, pub/sub) could not be reached or failed. */
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
+  /** The client is not connected: a call was not sent (ops are kept and sent on reconnect). */
+  OFFLINE: 'OFFLINE',
   /** A configuration value is invalid; raised at start-up. */
   INVALID_CONFIG: 'INVALID_CONFIG',
   /** The receiver is too slow to keep up; the connection is closed. */

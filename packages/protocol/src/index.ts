@@ -8,6 +8,21 @@ export {
   Subprotocol,
   selectSubprotocol,
 } from './codec';
+export type {
+  CommentAnchor,
+  CommentBody,
+  CommentData,
+  CommentsPush,
+  MentionSpan,
+  NotificationData,
+  NotificationKind,
+  NotificationList,
+  Reaction,
+  ThreadData,
+  ThreadList,
+  ThreadUpdate,
+} from './comments';
+export { COMMENTS_EXTENSION, NOTIFICATION_PRIORITY, REACTIONS } from './comments';
 export type { ErrorDetails, Result, WireError } from './errors';
 export { ErrorCode, err, isErrorCode, isTandemError, isWireError, ok, TandemError, unwrap } from './errors';
 export type {
@@ -38,6 +53,7 @@ export type {
   ConflictReport,
   ConflictSeverity,
   ErrorMessage,
+  ExtensionCallMessage,
   HelloMessage,
   HistoryCallMessage,
   LockInfo,
@@ -46,6 +62,7 @@ export type {
   PingMessage,
   PresenceStatus,
   PresenceValue,
+  PushMessage,
   ResultMessage,
   TandemMessage,
   UserInfo,

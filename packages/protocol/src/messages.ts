@@ -175,6 +175,27 @@ export interface LockMessage {
   lockId?: string;
 }
 
+/**
+ * Client -> server: a call to a server extension (comments, notifications, the host's own), answered
+ * with a `result`. `ext` names the extension, `method` one of its calls.
+ */
+export interface ExtensionCallMessage {
+  a: typeof TANDEM_ACTION;
+  t: 'call';
+  rid: number;
+  ext: string;
+  method: string;
+  args: unknown[];
+}
+
+/** Server -> client: data a server extension sends to this socket unasked (e.g. a notification). */
+export interface PushMessage {
+  a: typeof TANDEM_ACTION;
+  t: 'push';
+  ext: string;
+  data: unknown;
+}
+
 export type TandemMessage =
   | HelloMessage
   | ErrorMessage
@@ -183,7 +204,9 @@ export type TandemMessage =
   | PingMessage
   | ConflictMessage
   | HistoryCallMessage
-  | LockMessage;
+  | LockMessage
+  | ExtensionCallMessage
+  | PushMessage;
 
 /** The author stamped by the server on every op message it delivers (field `au` of a ShareDB `op`). */
 export type OpAuthor = Pick<UserInfo, 'id' | 'name'>;

@@ -41,7 +41,9 @@ export interface AuthenticatePayload {
 /**
  * What a request does to a document: `read` (fetch, subscribe, query results, presence
  * subscriptions), `create`, `write` (an op), `delete`, `presence` (broadcasting one's own cursor),
- * `comment`, `history` (history reads), `admin` (admin routes).
+ * `comment` (start, reply to, edit, delete or resolve comments), `react` (react to a comment),
+ * `history` (history reads), `admin` (admin routes; also a document's owners, who may delete anyone's
+ * comment).
  */
 export type AccessAction =
   | 'read'
@@ -50,6 +52,7 @@ export type AccessAction =
   | 'delete'
   | 'presence'
   | 'comment'
+  | 'react'
   | 'history'
   | 'admin';
 

@@ -1,3 +1,11 @@
+export type {
+  Caller,
+  CallHandler,
+  Extension,
+  ExtensionBackend,
+  ExtensionConnection,
+  ExtensionContext,
+} from './extensions/extension';
 export type { AccessScope } from './extensions/live-access';
 export { refreshAccess } from './extensions/live-access';
 export type {

@@ -3,6 +3,8 @@
  * INVALID_CONFIG, never at run time.
  */
 import { ErrorCode, TandemError } from '@tandem/protocol';
+import { composeHooks } from './compose-hooks';
+import type { Extension } from './extensions/extension';
 import {
   type ConflictsOptions,
   checkConflictsOptions,
@@ -32,8 +34,16 @@ export interface RedisOptions {
 }
 
 export interface TandemOptions {
-  /** Lifecycle hooks (see docs/lifecycle.md). @default {} */
-  hooks?: TandemHooks;
+  /**
+   * Lifecycle hooks (see docs/lifecycle.md); a list registers several handlers per hook (how they
+   * compose: compose-hooks.ts). @default {}
+   */
+  hooks?: TandemHooks | readonly TandemHooks[];
+  /**
+   * Features of the host's own, on the interface the built-in ones use (extensions/extension.ts):
+   * installed after the built-ins, in this order; their hooks run after the host's.
+   */
+  extensions?: readonly Extension[];
   /**
    * A Storage from @tandem/storage, or a storage URL for `createStorage`.
    * @default 'sqlite:./data/tandem.db' once @tandem/storage is available
@@ -121,7 +131,9 @@ export interface TandemOptions {
 }
 
 export interface ResolvedOptions {
+  /** The host's and the extensions' hooks, composed. */
   hooks: TandemHooks;
+  extensions: readonly Extension[];
   storage: Storage | string | undefined;
   redis: Required<RedisOptions> | undefined;
   path: string;
@@ -142,6 +154,7 @@ export interface ResolvedOptions {
 
 const OPTION_NAMES = new Set<string>([
   'hooks',
+  'extensions',
   'storage',
   'redis',
   'path',
@@ -172,16 +185,41 @@ function positive(options: TandemOptions, name: keyof TandemOptions, fallback: n
   return value;
 }
 
-function checkHooks(hooks: unknown): TandemHooks {
+function checkHooks(hooks: unknown, option = 'hooks'): TandemHooks {
   if (hooks === undefined) return {};
-  if (typeof hooks !== 'object' || hooks === null) throw invalid('hooks', 'must be an object');
+  if (typeof hooks !== 'object' || hooks === null) throw invalid(option, 'must be an object');
   const known = new Set<string>(HOOK_NAMES);
   for (const [name, fn] of Object.entries(hooks)) {
-    if (!known.has(name)) throw invalid('hooks', `unknown hook '${name}' (known: ${HOOK_NAMES.join(', ')})`);
+    if (!known.has(name)) throw invalid(option, `unknown hook '${name}' (known: ${HOOK_NAMES.join(', ')})`);
     if (fn !== undefined && typeof fn !== 'function')
-      throw invalid('hooks', `hook '${name}' must be a function`);
+      throw invalid(option, `hook '${name}' must be a function`);
   }
   return hooks as TandemHooks;
+}
+
+const EXTENSION_NAME = /^[a-z][a-z0-9-]{0,63}$/;
+
+function checkExtensions(extensions: unknown): readonly Extension[] {
+  if (extensions === undefined) return [];
+  if (!Array.isArray(extensions)) throw invalid('extensions', 'must be an array');
+  const names = new Set<string>();
+  for (const [i, extension] of extensions.entries()) {
+    const name = (extension as Partial<Extension> | null)?.name;
+    if (typeof name !== 'string' || !EXTENSION_NAME.test(name))
+      throw invalid(`extensions[${i}].name`, 'must match /^[a-z][a-z0-9-]{0,63}$/');
+    if (names.has(name)) throw invalid(`extensions[${i}].name`, `'${name}' is used twice`);
+    names.add(name);
+    checkHooks((extension as Extension).hooks, `extensions[${i}].hooks`);
+  }
+  return extensions as readonly Extension[];
+}
+
+function resolveHooks(hooks: TandemOptions['hooks'], extensions: readonly Extension[]): TandemHooks {
+  const host = Array.isArray(hooks) ? hooks : [hooks];
+  return composeHooks([
+    ...host.map((h, i) => checkHooks(h, Array.isArray(hooks) ? `hooks[${i}]` : 'hooks')),
+    ...extensions.map((e) => e.hooks ?? {}),
+  ]);
 }
 
 function resolveRedis(redis: TandemOptions['redis']): ResolvedOptions['redis'] {
@@ -203,8 +241,10 @@ export function resolveOptions(options: TandemOptions = {}): ResolvedOptions {
   const maxMessageBytes = positive(options, 'maxMessageBytes', 1_048_576);
   const maxPayloadBytes = positive(options, 'maxPayloadBytes', 4 * maxMessageBytes);
   if (maxPayloadBytes < maxMessageBytes) throw invalid('maxPayloadBytes', 'must be at least maxMessageBytes');
+  const extensions = checkExtensions(options.extensions);
   return {
-    hooks: checkHooks(options.hooks),
+    hooks: resolveHooks(options.hooks, extensions),
+    extensions,
     storage: options.storage,
     redis: resolveRedis(options.redis),
     path,

@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ConflictRecord, ConflictsHandle } from '@tandem/conflicts';
+import { type ConflictRecord, type ConflictsHandle, createDocIO, type DocIO } from '@tandem/conflicts';
 import type { History } from '@tandem/history';
 import { type ConflictReport, ErrorCode, TANDEM_ACTION, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import { toReport } from './extensions/conflict-reports';
 import { createPluginCalls } from './extensions/plugin-calls';
 import { installPlugins, type Plugins } from './extensions/plugins';
+import { Extensions } from './extensions/registry';
 import { installValidation } from './extensions/validation';
 import { installCommitWebhooks, type WebhookCounts, Webhooks } from './extensions/webhooks';
 import type { Principal, RequestInfo } from './hooks';
@@ -35,6 +36,7 @@ import { createSessionManager, ended, type SessionManager, type Sessions } from 
 import { refused } from './security/tokens';
 import { carryErrorDetails, installFastOpDelivery } from './sharedb/agent';
 import { type Backend, createBackend } from './sharedb/backend';
+import { assertSupported } from './sharedb/fence';
 import { subscribedDocuments } from './sharedb/subscriptions';
 import { resolveStorage, type Storage } from './storage';
 import { codecFor } from './transport/codecs';
@@ -89,8 +91,14 @@ export interface Tandem {
   checkOrigin(request: IncomingMessage): TandemError | undefined;
   /** Serve one open socket. Never throws: failures are reported to the socket and counted. */
   handleConnection(socket: TandemSocket, request?: IncomingMessage, context?: ConnectionContext): void;
-  /** Counters; `webhooks` is there when `options.webhooks` is set. */
-  metrics(): MetricsSnapshot & { webhooks?: WebhookCounts };
+  /**
+   * Counters; `webhooks` is there when `options.webhooks` is set, `extensions` (by name) when an
+   * extension reports any.
+   */
+  metrics(): MetricsSnapshot & {
+    webhooks?: WebhookCounts;
+    extensions?: Record<string, Record<string, unknown>>;
+  };
   /** Whether the store answers a read and (with `options.redis`) Redis answers a PING, each within 2 s. */
   readiness(): Promise<Readiness>;
   /** Session records and revocation (every process); methods wait for `ready`. */
@@ -120,6 +128,8 @@ export function tokenOf(request: IncomingMessage | undefined): string | undefine
 const CLOSE_GRACE_MS = 2_000;
 
 export function createTandem(options: TandemOptions = {}): Tandem {
+  // Before anything else: the ShareDB internals the server patches must be the ones it knows.
+  assertSupported();
   const resolved = resolveOptions(options);
   const hooks = new HookRunner(resolved.hooks, resolved.logger);
   const metrics = new Metrics();
@@ -176,8 +186,11 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     }
   };
 
+  const extensions = new Extensions(resolved.extensions, resolved.logger);
+
   const deliverEvent = (message: EventsMessage): void => {
     if (message.t === 'conflict') deliverReport(message.report);
+    else if (message.t === 'ext') extensions.event(message.ext, message.data);
     else endSessions(message.sessionIds, message.reason, message.userId);
   };
 
@@ -197,6 +210,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     plugins: Plugins;
     events: EventsChannel;
     sessions: SessionManager;
+    records: DocIO;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
     const created = await createBackend(opened, resolved.redis, resolved.logger);
@@ -225,7 +239,18 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       resolved.sessions,
       (sessionIds, reason, userId) => events.publish({ t: 'session-ended', sessionIds, reason, userId }),
     );
-    return { backend, plugins, events, sessions };
+    const records = createDocIO(backend);
+    await extensions.install({
+      backend,
+      options: resolved,
+      logger: resolved.logger,
+      records,
+      access: createAccessCheck(hooks),
+      webhook: (type, data) => webhooks?.emit(type, data),
+      publish: (ext, data) => events.publish({ t: 'ext', ext, data }),
+      connections: () => connections,
+    });
+    return { backend, plugins, events, sessions, records };
   });
   const sessionsPromise = readyPromise.then((r) => r.sessions);
   sessionsPromise.catch(() => {});
@@ -275,6 +300,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     onTandemMessage: createTandemMessageHandler(
       hooks,
       createPluginCalls(pluginsPromise, createAccessCheck(hooks)),
+      extensions,
       (connection, principal) => admit(connection, principal),
     ),
     onClosed(connection, code) {
@@ -288,6 +314,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       if (connection.principal !== undefined) {
         // Locks belong to the socket's session: a closed tab must not keep others out for a TTL.
         releaseLocks(connection);
+        if (connection.agent !== undefined) extensions.disconnected(connection, code);
         hooks.notify('onDisconnect', { principal: connection.principal, connectionId: connection.id, code });
       }
     },
@@ -386,6 +413,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           resolved.logger.warn('could not activate a session', { error: String(error) }),
         );
     }
+    extensions.connected(connection);
     hooks.notify('onConnect', {
       principal,
       connectionId: connection.id,
@@ -443,7 +471,12 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         openDocuments(),
         pubsub === undefined ? undefined : { ...pubsub.delivery.counts, ...pubsub.redis?.counts },
       );
-      return webhooks === undefined ? snapshot : { ...snapshot, webhooks: webhooks.snapshot() };
+      const extensionCounts = extensions.metrics();
+      return {
+        ...snapshot,
+        ...(webhooks === undefined ? {} : { webhooks: webhooks.snapshot() }),
+        ...(Object.keys(extensionCounts).length === 0 ? {} : { extensions: extensionCounts }),
+      };
     },
     async readiness() {
       const backend = await backendPromise.catch(() => undefined);
@@ -506,6 +539,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       admission?.stop();
       const ready = await readyPromise.catch(() => undefined);
       if (ready !== undefined) {
+        await extensions.close();
+        ready.records.close();
         // Records in flight are stored and reported before pub/sub goes.
         await ready.plugins.conflicts.close();
       }

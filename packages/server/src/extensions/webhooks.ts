@@ -1,5 +1,5 @@
 /**
- * Signed webhooks: each event (commit, named version, conflict, revocation) is POSTed as JSON to
+ * Signed webhooks: each event (commit, named version, conflict, revocation, comment) is POSTed as JSON to
  * every endpoint that asked for its type, signed Stripe-style — `Tandem-Signature: t=<unix s>,v1=<hex
  * HMAC-SHA256 of "<t>.<body>">` — and retried with exponential backoff and jitter on network errors,
  * timeouts, 408, 429 and 5xx. Delivery is at least once (receivers dedupe by the event `id`, which
@@ -20,6 +20,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'version.created',
   'conflict.detected',
   'session.revoked',
+  // Raised by @tandem/comments when it is installed.
+  'comment.created',
+  'comment.resolved',
+  'mention.created',
 ] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

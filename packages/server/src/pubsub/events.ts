@@ -19,7 +19,9 @@ export type EventsMessage =
    * Sessions revoked or expired (or every session of `userId`): their sockets are closed on
    * whichever process holds them.
    */
-  | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string };
+  | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string }
+  /** An extension's own data, for its instances on every process (`ExtensionContext.publish`). */
+  | { t: 'ext'; ext: string; data: unknown };
 
 interface RawPubSub {
   publish(channels: string[], data: unknown, callback: (error?: unknown) => void): void;
@@ -36,6 +38,7 @@ function isEventsMessage(data: unknown): data is EventsMessage {
   const m = data as Partial<{ t: unknown; report: unknown; sessionIds: unknown; reason: unknown }> | null;
   if (m?.t === 'conflict') return typeof m.report === 'object' && m.report !== null;
   if (m?.t === 'session-ended') return Array.isArray(m.sessionIds) && typeof m.reason === 'string';
+  if (m?.t === 'ext') return typeof (m as { ext?: unknown }).ext === 'string';
   return false;
 }
 

@@ -18,6 +18,7 @@ export const ACTION_ROLE: Readonly<Record<AccessAction, DocumentRole>> = {
   history: 'viewer',
   presence: 'viewer',
   comment: 'commenter',
+  react: 'commenter',
   create: 'editor',
   write: 'editor',
   delete: 'owner',

@@ -34,7 +34,7 @@ export interface RateLimitOptions {
   /** History calls of one socket; each may read many ops. @default { rate: 20, burst: 40 } */
   history?: BucketOptions;
   /**
-   * Other Tandem calls of one socket: lock requests and auth refreshes (each runs the host's
+   * Other Tandem calls of one socket: lock requests, extension calls and auth refreshes (each runs the host's
    * `authenticate` or writes the lock store). A UI takes a lock per field focused. @default { rate: 20, burst: 40 }
    */
   calls?: BucketOptions;
@@ -173,7 +173,7 @@ export function bucketOf(message: { a?: unknown; t?: unknown }): ActionBucket | 
   if (message.a === 'p' || message.a === 'pr') return 'presence';
   if (message.a === 'tandem') {
     if (message.t === 'history') return 'history';
-    if (message.t === 'lock' || message.t === 'auth') return 'calls';
+    if (message.t === 'lock' || message.t === 'auth' || message.t === 'call') return 'calls';
   }
   return undefined;
 }

@@ -124,6 +124,16 @@ export interface PublishedOp {
   au?: OpAuthor;
 }
 
+/** The message ShareDB's `Agent._sendOp` builds for a published op, plus its author; `src` as given. */
+export function opMessage(collection: string, id: string, op: PublishedOp, src: string | undefined) {
+  const message: Record<string, unknown> = { a: 'op', c: collection, d: id, v: op.v, src, seq: op.seq };
+  if ('op' in op) message.op = op.op;
+  if (op.create) message.create = op.create;
+  if (op.del) message.del = true;
+  if (op.au !== undefined) message[AUTHOR_FIELD] = op.au;
+  return message;
+}
+
 /**
  * The frame for a published op, encoded on first use and then shared. Built like ShareDB's
  * `Agent._sendOp`, plus the author; its sender never gets it this way, so it names the sender by
@@ -142,19 +152,9 @@ export function sharedOpFrame(
     stats.encodeCacheHits++;
     return hit.frame;
   }
-  const message: Record<string, unknown> = {
-    a: 'op',
-    c: collection,
-    d: id,
-    v: op.v,
-    src: op.src === undefined ? undefined : aliasOf(op.src),
-    seq: op.seq,
-  };
-  if ('op' in op) message.op = op.op;
-  if (op.create) message.create = op.create;
-  if (op.del) message.del = true;
-  if (op.au !== undefined) message[AUTHOR_FIELD] = op.au;
-  const frame = codec.encode(message);
+  const frame = codec.encode(
+    opMessage(collection, id, op, op.src === undefined ? undefined : aliasOf(op.src)),
+  );
   cache.set(op, { c: collection, frame });
   return frame;
 }

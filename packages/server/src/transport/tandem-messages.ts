@@ -2,6 +2,7 @@
 import { ErrorCode, TANDEM_ACTION, TandemError, type TandemMessage } from '@tandem/protocol';
 import { recheckAgent } from '../extensions/live-access';
 import type { PluginCalls } from '../extensions/plugin-calls';
+import type { Extensions } from '../extensions/registry';
 import type { Principal } from '../hooks';
 import type { HookRunner } from '../run-hook';
 import { userInfo } from '../security/principal';
@@ -14,6 +15,7 @@ import { CloseCode, type Connection } from './connection';
 export function createTandemMessageHandler(
   hooks: HookRunner,
   calls: PluginCalls,
+  extensions: Extensions,
   admit: (connection: Connection, principal: Principal) => Promise<void>,
 ) {
   const answer = (connection: Connection, rid: number, result: Promise<unknown>) => {
@@ -68,6 +70,10 @@ export function createTandemMessageHandler(
       case 'lock':
         if (typeof message.rid !== 'number') break;
         answer(connection, message.rid, calls.lock(connection, message));
+        return;
+      case 'call':
+        if (typeof message.rid !== 'number') break;
+        answer(connection, message.rid, extensions.call(connection, message));
         return;
       default:
         break;

@@ -1,0 +1,3 @@
+export { comments } from './extension';
+export type { CommentsOptions } from './options';
+export { INDEX_COLLECTION, NOTIFICATIONS_COLLECTION, THREADS_COLLECTION } from './records';
