@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { comments } from '@tandem/comments';
 import {
   type AttachedTandem,
   attach,
@@ -64,6 +65,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       validate: formWorkflow,
     },
     conflicts: { policies: { forms: FORM_POLICIES } },
+    // Threads anchored in the text, replies, reactions, mentions and notifications (commenters up).
+    extensions: [comments()],
     validation: { collections: [...COLLECTIONS], schemas: { forms: FORM_SCHEMA, notes: NOTE_SCHEMA } },
   });
   await seed(tandem.tandem);

@@ -159,7 +159,6 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     expect(text.text.startsWith('Bob was here. ')).toBe(true);
     expect(text.text).toContain('Hello from Ann.');
     expect(await data(ann.page, 'notes', 'welcome')).toEqual(text);
-    await shoot(ann.page, 'document');
 
     // Offline: the network is cut (the server sees the socket close), edits queue, then sync.
     const connections = demo.tandem.tandem.metrics().connections;
@@ -204,6 +203,88 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
       expect(await data(page, 'notes', 'welcome')).toEqual(before);
       await context.close();
     }
+  });
+
+  it('1. document: comments on the text (anchors follow edits), mentions, replies, typing…, reactions, resolve, notifications; a viewer cannot comment', async () => {
+    const [ann, bob, cat, dan] = await Promise.all(
+      ['ann', 'bob', 'cat', 'dan'].map((user) => open(user, '#/notes/welcome')),
+    );
+    // Ann selects the third line and comments on it, mentioning Bob; Bob sees her typing first.
+    await ann.page.click('.cm-content');
+    await ann.page.keyboard.press('Control+Home');
+    await ann.page.keyboard.press('ArrowDown');
+    await ann.page.keyboard.press('ArrowDown');
+    await ann.page.keyboard.press('Shift+End');
+    const quote = (await data<{ text: string }>(ann.page, 'notes', 'welcome')).text.split('\n')[2];
+    await ann.page.fill('textarea[aria-label="Comment on the selection"]', 'Please check this, @Bob');
+    await bob.page.waitForSelector('[data-testid="typing"]:text("Ann is typing…")');
+    await ann.page.click('.comments button:text("Comment")');
+    const thread = (w: Window) => w.page.locator('[data-testid="thread"]').first();
+    await thread(bob).locator('.body:text("Please check this, @Bob")').waitFor();
+    expect(await thread(bob).locator('.mention').textContent()).toBe('@Bob');
+    expect(await thread(bob).locator('blockquote').textContent()).toBe(quote);
+    await bob.page.waitForSelector('[data-testid="unread"]:text("1")'); // the mention
+
+    // The thread stays on its text while Ann types before it, in Bob's editor too.
+    const marked = (w: Window) =>
+      w.page.evaluate(() =>
+        [...document.querySelectorAll('.cm-comment')]
+          .map((mark) => {
+            const copy = mark.cloneNode(true) as Element;
+            for (const widget of copy.querySelectorAll('.cm-tandem-caret, .cm-widgetBuffer')) widget.remove();
+            return copy.textContent;
+          })
+          .join(''),
+      );
+    expect(await marked(bob)).toBe(quote);
+    await ann.page.click('.cm-content');
+    await ann.page.keyboard.press('Control+Home');
+    await ann.page.keyboard.insertText('Intro. ');
+    await bob.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.startsWith('Intro. '),
+    );
+    expect(await marked(bob)).toBe(quote);
+
+    // Bob replies (Ann sees him typing in that thread); Cat, a commenter, reacts.
+    await thread(bob).locator('textarea[aria-label="Reply"]').fill('On it.');
+    await thread(ann).locator('[data-testid="typing"]:text("Bob is typing…")').waitFor();
+    await thread(bob).locator('button:text("Reply")').click();
+    await thread(ann).locator('[data-testid="comment"] .body:text("On it.")').waitFor();
+    await thread(cat).locator('.body:text("On it.")').waitFor();
+    await thread(cat).locator('[data-testid="comment"]').first().locator('button[aria-label="like"]').click();
+    await thread(ann).locator('[data-testid="count-like"]').waitFor();
+    await ann.page.waitForSelector('[data-testid="unread"]:text("2")'); // Bob's reply, Cat's reaction
+    await shoot(bob.page, 'document');
+
+    // Dan, a viewer, reads the thread but has no comment box, and the server refuses him anyway.
+    await thread(dan).locator('.body:text("On it.")').waitFor();
+    expect(await dan.page.locator('.comments textarea').count()).toBe(0);
+    const threadId = await thread(dan).getAttribute('data-thread');
+    const refusal = await dan.page.evaluate(
+      (id) =>
+        (window as any).tandemClient
+          .doc('notes', 'welcome')
+          .comments()
+          .reply(id, 'viewer reply')
+          .then(
+            () => 'accepted',
+            (e: { code: string }) => e.code,
+          ),
+      threadId,
+    );
+    expect(refusal).toBe('FORBIDDEN');
+
+    // Ann resolves it: gone from Bob's editor, marked resolved in his list.
+    await thread(ann).locator('button:text("Resolve")').click();
+    await thread(bob).locator('.resolved-by:has-text("Resolved by Ann")').waitFor();
+    await bob.page.waitForFunction(() => document.querySelectorAll('.cm-comment').length === 0);
+    // Bob's bell: the mention, read when opened.
+    await bob.page.click('button[aria-label="Notifications"]');
+    await bob.page.waitForSelector('[data-testid="notifications"] li.unread:has-text("Ann mentioned you")');
+    await shoot(bob.page, 'comments');
+    await bob.page.click('[data-testid="notifications"] a:has-text("Ann mentioned you")');
+    await bob.page.waitForSelector('[data-testid="unread"]', { state: 'detached' });
+    for (const window of [ann, bob, cat, dan]) await window.context.close();
   });
 
   it('2. form: who is where, locks, schema errors, a conflict report, completion, and a workflow only the right role advances', async () => {
@@ -363,7 +444,7 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     for (const window of [ops, bob, cat]) await window.context.close();
   });
 
-  it('hostile content (names, text, presence, field values, labels) is rendered as inert text', async () => {
+  it('hostile content (names, text, presence, comments, notifications, field values, labels) is rendered as inert text', async () => {
     const payloads = [
       `<img src=x onerror="window.__xss=1">`,
       `"><script>window.__xss=2</script>`,
@@ -387,6 +468,11 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
       await note.submit(spliceTextAtCodePoint(['title'], 0, 0, payloads[0]));
       await note.presence.update({ path: ['text'], offset: 3, selections: [{ anchor: 0, head: 3 }] });
       await attacker.history('notes', 'welcome').createVersion({ label: payloads[1] });
+      const mentionAnn = { start: 0, end: 4, userId: 'ann' };
+      await note.comments().add({
+        anchor: { path: ['text'], start: 0, end: 5 },
+        body: { text: `@Ann ${hostile}`, mentions: [mentionAnn] },
+      });
       const form = attacker.doc('forms', 'evil');
       await form.create({
         title: payloads[0],
@@ -424,9 +510,13 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
         (text) => document.querySelector('.cm-content')?.textContent?.includes(text),
         payloads[1],
       );
+      await page.waitForSelector('[data-testid="thread"] .body:has-text("onerror")');
+      await page.waitForSelector('[data-testid="unread"]');
+      await page.click('button[aria-label="Notifications"]');
+      await page.waitForSelector('[data-testid="notifications"] li:has-text("onerror")');
       await inert();
       // …and it is all there, as text.
-      expect(await page.locator('[data-testid="peer"] .name').textContent()).toBe(hostile);
+      expect(await page.locator('[data-testid="peer"] .name', { hasText: 'onerror' }).textContent()).toBe(hostile);
       expect(await page.locator('.cm-tandem-caret-label').textContent()).toContain(payloads[0]);
       expect(await page.inputValue('input.title')).toContain(payloads[0]);
       await shoot(page, 'hostile-content');

@@ -2,6 +2,7 @@
 import { useClient, useSyncStatus } from '@tandem/react';
 import { useEffect } from 'react';
 import { canEdit, type DemoUser } from '../shared/model';
+import { NotificationBell } from './comments/NotificationBell';
 import { DocumentPicker } from './DocumentPicker';
 import { FormPage } from './form/FormPage';
 import { HistoryPage } from './history/HistoryPage';
@@ -35,6 +36,7 @@ export function App({ user, onSignOut }: { user: DemoUser; onSignOut: () => void
       <header className="top">
         <strong className="brand">Tandem demo</strong>
         <SyncStatus />
+        <NotificationBell />
         <span className="me" style={{ borderColor: user.colour }}>
           {user.name} · {user.role}
         </span>

@@ -1,8 +1,9 @@
-/** Part 1, the document: a shared title and text, who is here, sync status, undo/redo. */
+/** Part 1, the document: a shared title and text, who is here, undo/redo, comments on the text. */
 import { useDoc, useUndo } from '@tandem/react';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { canEdit, type DemoUser, type Note } from '../../shared/model';
 import { ConflictNotices } from '../ConflictNotices';
+import { CommentsPanel, useThreads } from '../comments/CommentsPanel';
 import { PresenceList } from '../PresenceList';
 import { SharedText } from '../SharedText';
 import { Editor } from './Editor';
@@ -11,6 +12,17 @@ export function NotesPage({ id, user }: { id: string; user: DemoUser }) {
   const { doc, status, error } = useDoc<Note>('notes', id);
   const { canUndo, canRedo, undo, redo } = useUndo(doc);
   const [refusal, setRefusal] = useState<string>();
+  const [selection, setSelection] = useState({ start: 0, end: 0 });
+  const threads = useThreads(doc);
+  const marks = useMemo(
+    () =>
+      threads.flatMap((t) =>
+        t.resolved || t.anchor.start === undefined || t.anchor.end === undefined
+          ? []
+          : [{ id: t.id, start: t.anchor.start, end: t.anchor.end }],
+      ),
+    [threads],
+  );
   const editable = canEdit(user.role);
   if (status === 'error') return <p className="error">Cannot open this note: {error?.message}</p>;
   if (status === 'loading') return <p>Loading…</p>;
@@ -51,10 +63,18 @@ export function NotesPage({ id, user }: { id: string; user: DemoUser }) {
             Refused by the server: {refusal}
           </p>
         )}
-        <Editor doc={doc} path={['text']} readOnly={!editable} onError={(e) => fail(e)} />
+        <Editor
+          doc={doc}
+          path={['text']}
+          readOnly={!editable}
+          onError={(e) => fail(e)}
+          marks={marks}
+          onSelection={setSelection}
+        />
       </div>
       <aside className="side">
         <PresenceList doc={doc} me={user} />
+        <CommentsPanel doc={doc} user={user} selection={selection} />
       </aside>
     </div>
   );
