@@ -78,7 +78,7 @@ function useFieldLock(doc: FormContextValue['doc'], fail: FormContextValue['fail
         return true;
       } catch (error) {
         // Someone else holds it (or this role may not lock). Offline, there is no lock to take.
-        if (isTandemError(error) && error.code !== ErrorCode.STORAGE_UNAVAILABLE) fail(path, error);
+        if (isTandemError(error) && error.code !== ErrorCode.OFFLINE) fail(path, error);
         return false;
       }
     },
