@@ -516,7 +516,9 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
       await page.waitForSelector('[data-testid="notifications"] li:has-text("onerror")');
       await inert();
       // …and it is all there, as text.
-      expect(await page.locator('[data-testid="peer"] .name', { hasText: 'onerror' }).textContent()).toBe(hostile);
+      expect(await page.locator('[data-testid="peer"] .name', { hasText: 'onerror' }).textContent()).toBe(
+        hostile,
+      );
       expect(await page.locator('.cm-tandem-caret-label').textContent()).toContain(payloads[0]);
       expect(await page.inputValue('input.title')).toContain(payloads[0]);
       await shoot(page, 'hostile-content');

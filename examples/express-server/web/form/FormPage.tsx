@@ -85,7 +85,7 @@ function useFieldLock(doc: FormContextValue['doc'], fail: FormContextValue['fail
     [doc, fail, release],
   );
   useEffect(() => release, [release]);
-  return { acquire, release };
+  return useMemo(() => ({ acquire, release }), [acquire, release]);
 }
 
 export function FormPage({ id, user }: { id: string; user: DemoUser }) {

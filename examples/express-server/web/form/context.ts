@@ -1,5 +1,6 @@
 /** What every field of the form shares: the document, who is where, errors, the field lock. */
 import type { TandemDoc } from '@tandem/client';
+import type { JSONOp } from '@tandem/ot';
 import { createContext, useContext } from 'react';
 import type { PurchaseForm } from '../../shared/model';
 
@@ -20,7 +21,7 @@ export interface FormContextValue {
   enter(path: FieldPath, lock: boolean): void;
   leave(path: FieldPath): void;
   /** Send an edit of a field: false when the server refused it (the reason shows under the field). */
-  edit(path: FieldPath, op: Parameters<TandemDoc['submit']>[0]): Promise<boolean>;
+  edit(path: FieldPath, op: JSONOp): Promise<boolean>;
   fail(path: FieldPath, error: unknown): void;
 }
 

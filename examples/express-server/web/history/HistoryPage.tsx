@@ -136,7 +136,9 @@ function TimeTravel({
     );
     return () => abort.abort();
   }, [history, from, target, latest]);
-  const choices = [...new Set([...versions.map((v) => v.version), latest])].sort((a, b) => a - b);
+  // Every version, newest first, named ones with their labels.
+  const choices = Array.from({ length: latest }, (_, i) => latest - i);
+  const labelOf = (v: number) => versions.find((n) => n.version === v)?.label;
   return (
     <section className="travel" aria-label="Time travel">
       <h3>Time travel</h3>
@@ -156,9 +158,7 @@ function TimeTravel({
           {choices.map((v) => (
             <option key={v} value={v}>
               v{v}
-              {versions.find((n) => n.version === v)
-                ? ` (${versions.find((n) => n.version === v)?.label})`
-                : ''}
+              {labelOf(v) === undefined ? '' : ` (${labelOf(v)})`}
             </option>
           ))}
         </select>
