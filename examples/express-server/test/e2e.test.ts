@@ -437,6 +437,7 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
       await bob.page.keyboard.type('typing ');
     }
     expect(await value('open')).toBeGreaterThanOrEqual(3);
+    // Counted since the server started: the tests above made conflicts and had edits refused.
     expect(await value('reported')).toBeGreaterThanOrEqual(1); // the form's conflict
     expect(await value('refused')).toBeGreaterThanOrEqual(3); // forbidden, locked, schema
     expect(await ops.page.locator('svg polyline').count()).toBe(7);
