@@ -184,6 +184,8 @@ export class TandemClient extends Emitter<ClientEvents> {
               ? 'connecting'
               : 'offline';
       if (next === this.currentStatus) return;
+      // Answers come on the socket a call went out on: once it is gone, none will.
+      if (this.currentStatus === 'online') this.abandonRequests();
       this.currentStatus = next;
       this.emit('status', next);
     });
@@ -346,6 +348,17 @@ export class TandemClient extends Emitter<ClientEvents> {
         reject(signal.reason);
       });
     });
+  }
+
+  /** Calls in flight when the socket closed: they may or may not have taken effect. */
+  private abandonRequests(): void {
+    const error = new TandemError(
+      ErrorCode.OFFLINE,
+      'the connection closed before the answer came: the call may or may not have taken effect',
+      { reason: 'closed' },
+    );
+    for (const { reject } of this.requests.values()) reject(error);
+    this.requests.clear();
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
  * `doc.comments()`: a document's comment threads, kept current. Threads come from the server's
- * `comments` extension with their anchors at a document version; this client moves them to its own
- * copy of the document (through the server's ops it has seen since that version, then through its
- * own unacknowledged ops) and from then on through every op it applies, local or remote — so a
- * thread stays on its text while anyone types, with no server round trip. Offsets are JS string
- * indexes at this API and code points on the wire. Bodies are plain text with mention spans.
+ * `comments` extension with their anchors at a document version. This client keeps them as the
+ * server does — at its copy's server version, moved through the server's ops in the server's order
+ * (others' ops as they arrive, its own as they are acknowledged) — so once everything is
+ * acknowledged they are exactly the server's. What it shows is that, moved through its own ops not
+ * yet acknowledged: a thread stays on its text while anyone types, with no server round trip.
+ * Offsets are JS string indexes at this API and code points on the wire. Bodies are plain text
+ * with mention spans.
  */
 import {
   type Anchor,
@@ -96,7 +98,7 @@ const LOG_SIZE = 1_000;
 /** Stop re-listing after this many refreshes in a row that could not catch up. */
 const MAX_REFRESHES = 3;
 /** A server op that is not a json1 op: the document was deleted (or created). */
-const WHOLE = null;
+const WHOLE: unique symbol = Symbol('whole document');
 
 function valueAt(doc: unknown, path: Path): unknown {
   let node = doc;
@@ -138,12 +140,11 @@ const isLive = (thread: ThreadData): boolean => thread.comments.some((c) => c.de
 
 export class DocComments extends Emitter<CommentsEvents> {
   private readonly content = new Map<string, ThreadData>();
-  /** Anchors of attached threads, in code points of this client's copy of the document. */
-  private readonly anchors = new AnchorSet<string>();
-  private readonly detached = new Map<string, Path>();
+  /** Anchors at this copy's server version (`doc.raw.version`), in code points. */
+  private readonly base = new AnchorSet<string>();
   /** Anchors received at a version this copy has not reached, or has passed. */
   private waiting: { v: number; anchors: Map<string, CommentAnchor & { detached: boolean }> }[] = [];
-  /** Anchors of threads being added, moved until they are sent. */
+  /** Anchors of threads being added, moved (in this copy) until they are sent. */
   private readonly drafts = new AnchorSet<number>();
   private nextDraft = 0;
   /** The server's ops by version, as this client received (or had acknowledged) them. */
@@ -162,22 +163,21 @@ export class DocComments extends Emitter<CommentsEvents> {
     super();
     this.stops.push(
       doc.on('change', ({ op }) => {
-        this.anchors.apply(op);
         this.drafts.apply(op);
         this.changed();
       }),
       // The data was replaced without ops (a re-fetch): anchors are taken from the server again.
       doc.on('load', () => {
-        if (this.loaded !== undefined && this.content.size > 0) void this.refresh();
+        if (this.loaded !== undefined && this.content.size > 0) void this.refresh().catch(() => {});
         else this.drain();
       }),
       context.onReceive((message) => this.receive(message)),
       context.onPush((push) => {
         if (push.t === 'thread' && push.collection === doc.collection && push.docId === doc.id)
-          this.ingest(push.v, [push.thread], false);
+          this.ingest(push.v, [push.thread]);
       }),
       context.onOnline(() => {
-        if (this.loaded !== undefined) void this.refresh();
+        if (this.loaded !== undefined) void this.refresh().catch(() => {});
       }),
     );
   }
@@ -191,13 +191,13 @@ export class DocComments extends Emitter<CommentsEvents> {
   /** Load the threads and follow their changes (the document is subscribed too). */
   async list(signal?: AbortSignal): Promise<readonly Thread[]> {
     this.loaded ??= this.doc.subscribe(signal).then(() => this.refresh(signal));
-    // Threads are shown once their anchors are caught up with this copy of the document.
     try {
       await this.loaded;
     } catch (error) {
       this.loaded = undefined;
       throw error;
     }
+    // Threads are shown once their anchors are caught up with this copy of the document.
     await this.settled(signal);
     return this.threads;
   }
@@ -208,28 +208,20 @@ export class DocComments extends Emitter<CommentsEvents> {
     await this.list(signal);
     const key = this.nextDraft++;
     this.drafts.set(key, this.toCodePoints(input.anchor));
+    let update: ThreadUpdate;
     try {
       // The anchor is sent as a place in a version the server has: nothing of ours pending.
       await this.nothingPending(signal);
       const anchor = this.drafts.get(key);
       if (anchor === null || anchor === undefined)
         throw new TandemError(ErrorCode.NOT_FOUND, 'the anchored text was deleted', { reason: 'anchor' });
-      const update = await this.call<ThreadUpdate>(
-        'create',
-        [{ anchor, v: this.doc.raw.version, body }],
-        signal,
-      );
-      // The draft has followed every op since: it is already where the thread is in this copy.
-      const now = this.drafts.get(key);
-      if (!this.content.has(update.thread.id) && now !== null && now !== undefined) {
-        this.content.set(update.thread.id, update.thread);
-        this.anchors.set(update.thread.id, now);
-        this.changed();
-      } else this.ingest(update.v, [update.thread], false);
-      return this.thread(update.thread.id);
+      update = await this.call<ThreadUpdate>('create', [{ anchor, v: this.doc.raw.version, body }], signal);
     } finally {
       this.drafts.delete(key);
     }
+    this.ingest(update.v, [update.thread]);
+    await this.settled(signal);
+    return this.thread(update.thread.id);
   }
 
   reply(threadId: string, body: CommentInput, signal?: AbortSignal): Promise<Thread> {
@@ -247,7 +239,7 @@ export class DocComments extends Emitter<CommentsEvents> {
    */
   async delete(threadId: string, commentId: string, signal?: AbortSignal): Promise<Thread | undefined> {
     const update = await this.call<ThreadUpdate>('delete', [threadId, commentId], signal);
-    this.ingest(update.v, [update.thread], false);
+    this.ingest(update.v, [update.thread]);
     return this.threads.find((t) => t.id === threadId);
   }
 
@@ -285,19 +277,25 @@ export class DocComments extends Emitter<CommentsEvents> {
 
   private async update(method: string, args: unknown[], signal?: AbortSignal): Promise<Thread> {
     const update = await this.call<ThreadUpdate>(method, args, signal);
-    this.ingest(update.v, [update.thread], false);
+    this.ingest(update.v, [update.thread]);
+    await this.settled(signal);
     return this.thread(update.thread.id);
   }
 
   private async refresh(signal?: AbortSignal): Promise<void> {
-    const list = await this.call<ThreadList>('list', [true], signal).catch((error: unknown) => {
+    // A thread that arrives (pushed) while the listing is on its way is newer than the listing.
+    const known = new Set(this.content.keys());
+    let list: ThreadList;
+    try {
+      list = await this.call<ThreadList>('list', [true], signal);
+    } catch (error) {
       this.emit('error', TandemError.from(error));
       // Whoever waits for threads to settle gets what there is.
       this.waiting = [];
       this.drain();
       throw error;
-    });
-    this.ingest(list.v, list.threads, true);
+    }
+    this.ingest(list.v, list.threads, known);
   }
 
   /** Resolves when no anchors wait for this copy of the document to catch up. */
@@ -310,10 +308,16 @@ export class DocComments extends Emitter<CommentsEvents> {
     });
   }
 
-  /** Threads at document version `v`; `all`: the whole list (threads not in it are gone). */
-  private ingest(v: number, threads: ThreadData[], all: boolean): void {
+  /**
+   * Threads at document version `v`. A listing also says which of the threads `listed` (those
+   * known when it was asked for) are gone, and resets their anchors (after a gap).
+   */
+  private ingest(v: number, threads: ThreadData[], listed?: Set<string>): void {
     const anchors = new Map<string, CommentAnchor & { detached: boolean }>();
-    if (all) for (const id of this.content.keys()) if (!threads.some((t) => t.id === id)) this.forget(id);
+    if (listed !== undefined) {
+      const present = new Set(threads.map((t) => t.id));
+      for (const id of listed) if (!present.has(id)) this.forget(id);
+    }
     for (const thread of threads) {
       const known = this.content.get(thread.id);
       if (!isLive(thread)) {
@@ -321,8 +325,9 @@ export class DocComments extends Emitter<CommentsEvents> {
         continue;
       }
       if (known === undefined || known.revision <= thread.revision) this.content.set(thread.id, thread);
-      // Anchors of known threads move here already; a full listing (after a gap) resets them.
-      if (known === undefined || all) anchors.set(thread.id, { ...thread.anchor, detached: thread.detached });
+      // Known threads' anchors move here already; a full listing (after a gap) resets them.
+      if (!this.base.has(thread.id) || listed !== undefined)
+        anchors.set(thread.id, { ...thread.anchor, detached: thread.detached });
     }
     if (anchors.size > 0) this.waiting.push({ v, anchors });
     this.drain();
@@ -331,60 +336,51 @@ export class DocComments extends Emitter<CommentsEvents> {
 
   private forget(id: string): void {
     this.content.delete(id);
-    this.anchors.delete(id);
-    this.detached.delete(id);
+    this.base.delete(id);
   }
 
-  /** Catch waiting anchors up to this copy: the server's ops since their version, then ours pending. */
+  /** Catch waiting anchors up to this copy's server version, through the server ops seen since. */
   private drain(): void {
-    const raw = this.doc.raw;
-    const local = raw.version;
-    if (this.waiting.length === 0) {
-      for (const resolve of this.settledWaiters.splice(0)) resolve();
-      return;
-    }
-    if (local === null) return;
-    const still: typeof this.waiting = [];
-    let gap = false;
-    for (const batch of this.waiting) {
-      if (batch.v > local) {
-        still.push(batch);
-        continue;
-      }
-      const set = new AnchorSet<string>();
-      for (const [id, a] of batch.anchors) if (!a.detached) set.set(id, a);
-      for (let u = batch.v; u < local && !gap; u++) {
-        const op = this.log.get(u);
-        if (op === undefined) gap = true;
-        else if (op === WHOLE) set.detachAll();
-        else set.apply(op);
-      }
-      if (gap) break;
-      for (const pending of raw.inflightOp === null ? raw.pendingOps : [raw.inflightOp, ...raw.pendingOps]) {
-        if (pending.del !== undefined) set.detachAll();
-        else if (pending.op !== undefined) set.apply(pending.op as JSONOp);
-      }
-      for (const [id, a] of batch.anchors) {
-        if (!this.content.has(id)) continue;
-        const now = a.detached ? null : set.get(id);
-        if (now === null || now === undefined) {
-          this.anchors.delete(id);
-          this.detached.set(id, a.detached ? a.path : (set.lastPath(id) ?? a.path));
-        } else {
-          this.detached.delete(id);
-          this.anchors.set(id, now);
+    const local = this.doc.raw.version;
+    if (local !== null && this.waiting.length > 0) {
+      const still: typeof this.waiting = [];
+      let gap = false;
+      for (const batch of this.waiting) {
+        if (batch.v > local) {
+          still.push(batch);
+          continue;
+        }
+        const set = new AnchorSet<string>();
+        for (const [id, a] of batch.anchors) {
+          set.set(id, a);
+          if (a.detached) set.detachKey(id);
+        }
+        for (let u = batch.v; u < local && !gap; u++) {
+          const op = this.log.get(u);
+          if (op === undefined) gap = true;
+          else if (op === WHOLE) set.detachAll();
+          else set.apply(op);
+        }
+        if (gap) break;
+        for (const id of batch.anchors.keys()) {
+          if (!this.content.has(id)) continue;
+          const now = set.get(id);
+          if (now === null || now === undefined) {
+            this.base.set(id, { path: set.lastPath(id) ?? [] });
+            this.base.detachKey(id);
+          } else this.base.set(id, now);
         }
       }
+      this.waiting = still;
+      if (gap) {
+        // Ops between the listing and this copy were not seen here (a reconnect): list again.
+        this.waiting = [];
+        if (this.refreshes++ < MAX_REFRESHES) {
+          void this.refresh().catch(() => {});
+          return;
+        }
+      } else this.refreshes = 0;
     }
-    this.waiting = still;
-    if (gap) {
-      // Ops between the listing and this copy were not seen here (a reconnect): list again.
-      this.waiting = [];
-      if (this.refreshes++ < MAX_REFRESHES) void this.refresh().catch(() => {});
-      else this.drain();
-      return;
-    }
-    this.refreshes = 0;
     if (this.waiting.length === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     this.changed();
   }
@@ -393,16 +389,26 @@ export class DocComments extends Emitter<CommentsEvents> {
     if (message.a !== 'op' || message.c !== this.doc.collection || message.d !== this.doc.id) return;
     const v = message.v;
     if (typeof v !== 'number') return;
-    const inflight = this.doc.raw.inflightOp;
-    if (message.op !== undefined) this.log.set(v, message.op as JSONOp);
-    else if (message.del !== undefined || message.create !== undefined) this.log.set(v, WHOLE);
-    else if (inflight !== null && message.src === inflight.src && message.seq === inflight.seq) {
+    const raw = this.doc.raw;
+    const inflight = raw.inflightOp;
+    let op: JSONOp | typeof WHOLE | undefined;
+    if (message.op !== undefined) op = message.op as JSONOp;
+    else if (message.del !== undefined || message.create !== undefined) op = WHOLE;
+    else if (inflight !== null && message.src === inflight.src && message.seq === inflight.seq)
       // Our own op acknowledged: as committed, it is the inflight op as it is now.
-      if (inflight.op !== undefined) this.log.set(v, inflight.op as JSONOp);
-      else this.log.set(v, WHOLE);
-    }
+      op = inflight.op === undefined ? WHOLE : (inflight.op as JSONOp);
+    if (op === undefined) return;
+    this.log.set(v, op);
     this.log.delete(v - LOG_SIZE);
+    // The next op of this copy (ShareDB applies it right after this): the base moves with it.
+    if (v === raw.version) {
+      if (op === WHOLE) this.base.detachAll();
+      else this.base.apply(op);
+      this.snapshot = undefined;
+    }
+    // Others' ops change the document (its change event follows); an acknowledgement does not.
     if (this.waiting.length > 0) queueMicrotask(() => this.drain());
+    else if (message.op === undefined) queueMicrotask(() => this.changed());
   }
 
   private nothingPending(signal?: AbortSignal): Promise<void> {
@@ -422,11 +428,10 @@ export class DocComments extends Emitter<CommentsEvents> {
     if (anchor.start === undefined || anchor.end === undefined) return { path: anchor.path };
     const value = valueAt(this.doc.raw.data, anchor.path);
     const text = typeof value === 'string' ? value : '';
-    return {
-      path: anchor.path,
-      start: toCodePointIndex(text, anchor.start),
-      end: toCodePointIndex(text, anchor.end),
-    };
+    // A range is whole code points: an end inside a surrogate pair takes the pair.
+    let end = toCodePointIndex(text, anchor.end);
+    if (toUtf16Index(text, end) < anchor.end) end++;
+    return { path: anchor.path, start: toCodePointIndex(text, anchor.start), end };
   }
 
   private changed(): void {
@@ -441,26 +446,37 @@ export class DocComments extends Emitter<CommentsEvents> {
     return found;
   }
 
+  /** The base moved through this copy's own ops not yet acknowledged: what this copy shows. */
+  private shown(): AnchorSet<string> {
+    const raw = this.doc.raw;
+    const pending = raw.inflightOp === null ? raw.pendingOps : [raw.inflightOp, ...raw.pendingOps];
+    if (pending.length === 0) return this.base;
+    const shown = this.base.copy();
+    for (const op of pending) {
+      if (op.del !== undefined) shown.detachAll();
+      else if (op.op !== undefined) shown.apply(op.op as JSONOp);
+    }
+    return shown;
+  }
+
   private build(): Thread[] {
     const data = this.doc.raw.data as Doc | undefined;
+    const anchors = this.shown();
     const out: Thread[] = [];
     for (const [id, thread] of this.content) {
-      const now = this.anchors.get(id);
+      const now = anchors.get(id);
       // Not shown until its anchor has caught up with this copy.
-      if (now === undefined && !this.detached.has(id)) continue;
-      let anchor: ThreadAnchor = { path: this.detached.get(id) ?? thread.anchor.path };
-      if (now !== null && now !== undefined) {
-        anchor = { path: now.path };
-        if (now.start !== undefined && now.end !== undefined) {
-          const value = valueAt(data, now.path);
-          const text = typeof value === 'string' ? value : '';
-          anchor = { path: now.path, start: toUtf16Index(text, now.start), end: toUtf16Index(text, now.end) };
-        }
+      if (now === undefined) continue;
+      let anchor: ThreadAnchor = { path: anchors.lastPath(id) ?? thread.anchor.path };
+      if (now !== null && now.start !== undefined && now.end !== undefined) {
+        const value = valueAt(data, now.path);
+        const text = typeof value === 'string' ? value : '';
+        anchor = { path: now.path, start: toUtf16Index(text, now.start), end: toUtf16Index(text, now.end) };
       }
       out.push({
         ...thread,
         anchor,
-        detached: now === null || now === undefined,
+        detached: now === null,
         comments: thread.comments.map((c) => ({ ...c, body: fromWireBody(c.body) })),
       });
     }

@@ -186,7 +186,8 @@ export class ReconnectingSocket implements ShareDbSocket {
 
   /** Send one of Tandem's own messages; false when offline. */
   sendTandem(message: TandemMessage): boolean {
-    if (this.ws === undefined || this.readyState !== OPEN) return false;
+    // A socket closing (reconnect) would drop the message silently.
+    if (this.ws === undefined || this.readyState !== OPEN || this.ws.readyState !== OPEN) return false;
     this.ws.send(this.codec.encode(message));
     return true;
   }

@@ -4,7 +4,11 @@ import { client } from './helpers';
 
 let server: AttachedTandem;
 beforeAll(async () => {
-  server = await attach({ port: 0 }, { storage: 'memory:' });
+  // `never` is a call the server never answers.
+  server = await attach(
+    { port: 0 },
+    { storage: 'memory:', extensions: [{ name: 'slow', calls: { never: () => new Promise(() => {}) } }] },
+  );
 });
 afterAll(async () => {
   await server.close();
@@ -45,6 +49,24 @@ describe('errors ShareDB’s client raises locally', () => {
         code: 'NOT_FOUND',
         details: { sharedbCode: 'ERR_DOC_DOES_NOT_EXIST' },
       });
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('calls when the socket goes', () => {
+  it('a call in flight when the socket closes rejects OFFLINE (reason closed); one made on a closing socket is not sent', async () => {
+    const c = client(server.url());
+    try {
+      await c.online();
+      const inFlight = c.call({ t: 'call', ext: 'slow', method: 'never', args: [] });
+      c.reconnect();
+      // The socket is closing: nothing is written to it, the call says so at once.
+      await expect(c.call({ t: 'call', ext: 'slow', method: 'never', args: [] })).rejects.toMatchObject({
+        code: 'OFFLINE',
+      });
+      await expect(inFlight).rejects.toMatchObject({ code: 'OFFLINE', details: { reason: 'closed' } });
     } finally {
       await c.close();
     }

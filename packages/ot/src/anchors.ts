@@ -43,8 +43,9 @@ interface Node<K> {
 
 interface Group<K> {
   path: Path;
-  /** Range endpoints, ascending by offset. */
+  /** Range endpoints, ascending by offset once `sorted` (adding many sorts once). */
   points: Point<K>[];
+  sorted: boolean;
   wholes: Set<Entry<K>>;
 }
 
@@ -82,11 +83,6 @@ function firstAfter(points: { o: number }[], offset: number): number {
   return lo;
 }
 
-/** Insert `point` keeping `points` ascending (after equal offsets). */
-function insertPoint<K>(points: Point<K>[], point: Point<K>): void {
-  points.splice(firstAfter(points, point.o), 0, point);
-}
-
 export class AnchorSet<K> {
   private readonly root: Node<K> = node();
   private readonly entries = new Map<K, Entry<K>>();
@@ -108,8 +104,8 @@ export class AnchorSet<K> {
     }
     entry.start = { o: anchor.start, entry };
     entry.end = { o: anchor.end, entry };
-    insertPoint(group.points, entry.start);
-    insertPoint(group.points, entry.end);
+    group.points.push(entry.start, entry.end);
+    group.sorted = false;
   }
 
   /** The anchor's current place; null once detached; undefined for an unknown key. */
@@ -147,6 +143,26 @@ export class AnchorSet<K> {
   /** Detach every anchor (the document was deleted). */
   detachAll(): void {
     for (const entry of this.entries.values()) this.detach(entry);
+  }
+
+  /** Detach one anchor (known to be detached already elsewhere); it keeps its path. */
+  detachKey(key: K): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) this.detach(entry);
+  }
+
+  /** An independent copy, detached anchors included. */
+  copy(): AnchorSet<K> {
+    const copy = new AnchorSet<K>();
+    for (const key of this.entries.keys()) {
+      const anchor = this.get(key);
+      if (anchor !== null && anchor !== undefined) copy.set(key, anchor);
+      else {
+        copy.set(key, { path: this.lastPath(key) ?? [] });
+        copy.detachKey(key);
+      }
+    }
+    return copy;
   }
 
   /** Move every anchor through `op` (a json1 op on the document the anchors are in). */
@@ -189,6 +205,10 @@ export class AnchorSet<K> {
       if (next === null) return false;
     } else if (next.edit !== undefined && group.points.length > 0) {
       const edit = next.edit;
+      if (!group.sorted) {
+        group.points.sort((a, b) => a.o - b.o);
+        group.sorted = true;
+      }
       const from = firstAfter(group.points, typeof edit[0] === 'number' ? edit[0] : 0);
       if (from < group.points.length) {
         transformSortedOffsets(group.points, from, edit);
@@ -219,7 +239,7 @@ export class AnchorSet<K> {
       }
       at = child;
     }
-    at.group ??= { path: path.slice(), points: [], wholes: new Set() };
+    at.group ??= { path: path.slice(), points: [], sorted: true, wholes: new Set() };
     return at.group;
   }
 
@@ -252,8 +272,9 @@ export class AnchorSet<K> {
     }
     for (const point of group.points) {
       point.entry.group = target;
-      insertPoint(target.points, point);
+      target.points.push(point);
     }
+    target.sorted = false;
   }
 
   private detach(entry: Entry<K>): void {

@@ -166,6 +166,19 @@ describe('AnchorSet', () => {
     expect(set.get('b2')).toEqual({ path: ['b', 't'], start: 0, end: 4 });
   });
 
+  it('copies independently, detached anchors included', () => {
+    const set = new AnchorSet<string>();
+    set.set('a', { path: ['t'], start: 1, end: 2 });
+    set.set('b', { path: ['u'] });
+    set.detachKey('b');
+    const copy = set.copy();
+    copy.apply(['t', { es: ['xx'] }]);
+    expect(copy.get('a')).toEqual({ path: ['t'], start: 3, end: 4 });
+    expect(set.get('a')).toEqual({ path: ['t'], start: 1, end: 2 });
+    expect(copy.get('b')).toBe(null);
+    expect(copy.lastPath('b')).toEqual(['u']);
+  });
+
   it('an edit in an unrelated string costs nothing: offsets there are not visited', () => {
     const set = new AnchorSet<number>();
     for (let i = 0; i < 1000; i++) set.set(i, { path: ['body'], start: i, end: i + 1 });

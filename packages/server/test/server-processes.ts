@@ -32,7 +32,8 @@ export function serverProcesses(name: string) {
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
-  function start(fixture: string, args: string[]): Promise<ServerProcess> {
+  /** `fixture`: a file in ./fixtures, or the URL of another package's fixture. */
+  function start(fixture: string | URL, args: string[]): Promise<ServerProcess> {
     // `source` resolves workspace packages to src/, as vitest's aliases do.
     const child = spawn(
       process.execPath,
@@ -40,7 +41,9 @@ export function serverProcesses(name: string) {
         '--conditions=source',
         '--import',
         'tsx',
-        fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)),
+        fileURLToPath(
+          typeof fixture === 'string' ? new URL(`./fixtures/${fixture}`, import.meta.url) : fixture,
+        ),
         ...args,
       ],
       { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
