@@ -121,8 +121,10 @@ const editorText = (page: Page) =>
 describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
   it('1. document: CodeMirror co-editing, carets, presence with status and RTT, sync status, undo of own edits only', async () => {
     const link = await cuttableLink(demo.url);
-    const ann = await open('ann', '#/notes/welcome', link);
-    const bob = await open('bob', '#/notes/welcome');
+    const [ann, bob] = await Promise.all([
+      open('ann', '#/notes/welcome', link),
+      open('bob', '#/notes/welcome'),
+    ]);
 
     await ann.page.click('.cm-content');
     await ann.page.keyboard.press('Control+End');
@@ -188,21 +190,23 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
   });
 
   it('1. document: a commenter and a viewer cannot edit (read-only editor, and the server refuses their ops)', async () => {
-    for (const user of ['cat', 'dan']) {
-      const { page, context } = await open(user, '#/notes/welcome');
-      await page.waitForSelector('.cm-content[contenteditable="false"]');
-      await page.waitForSelector('.notice:has-text("you can read, not edit")');
-      const before = await data(page, 'notes', 'welcome');
-      await page.click('.cm-content');
-      await page.keyboard.insertText('should not appear');
-      expect(await data(page, 'notes', 'welcome')).toEqual(before);
-      expect(await page.locator('input.title').getAttribute('readonly')).not.toBeNull();
-      // Around the UI, the server refuses the op, and the client rolls it back.
-      const op = spliceTextAtCodePoint(['text'], 0, 0, 'forged ');
-      expect(await rawSubmit(page, 'notes', 'welcome', op)).toBe('FORBIDDEN');
-      expect(await data(page, 'notes', 'welcome')).toEqual(before);
-      await context.close();
-    }
+    await Promise.all(
+      ['cat', 'dan'].map(async (user) => {
+        const { page, context } = await open(user, '#/notes/welcome');
+        await page.waitForSelector('.cm-content[contenteditable="false"]');
+        await page.waitForSelector('.notice:has-text("you can read, not edit")');
+        const before = await data(page, 'notes', 'welcome');
+        await page.click('.cm-content');
+        await page.keyboard.insertText('should not appear');
+        expect(await data(page, 'notes', 'welcome')).toEqual(before);
+        expect(await page.locator('input.title').getAttribute('readonly')).not.toBeNull();
+        // Around the UI, the server refuses the op, and the client rolls it back.
+        const op = spliceTextAtCodePoint(['text'], 0, 0, 'forged ');
+        expect(await rawSubmit(page, 'notes', 'welcome', op)).toBe('FORBIDDEN');
+        expect(await data(page, 'notes', 'welcome')).toEqual(before);
+        await context.close();
+      }),
+    );
   });
 
   it('1. document: comments on the text (anchors follow edits), mentions, replies, typing…, reactions, resolve, notifications; a viewer cannot comment', async () => {
@@ -289,8 +293,10 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
 
   it('2. form: who is where, locks, schema errors, a conflict report, completion, and a workflow only the right role advances', async () => {
     const link = await cuttableLink(demo.url);
-    const ann = await open('ann', '#/forms/laptops');
-    const bob = await open('bob', '#/forms/laptops', link);
+    const [ann, bob] = await Promise.all([
+      open('ann', '#/forms/laptops'),
+      open('bob', '#/forms/laptops', link),
+    ]);
     const field = (w: Window, key: string) => w.page.locator(`.field[data-field="${key}"]`);
 
     // Who is in which field.
@@ -360,11 +366,16 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
   });
 
   it('3. history: timeline, time travel and diff, named version with checksum, blame, undo of one change, revert seen live', async () => {
-    const bob = await open('bob', '#/notes/release-plan');
+    const [bob, ann] = await Promise.all([
+      open('bob', '#/notes/release-plan'),
+      open('ann', '#/notes/release-plan'),
+    ]);
     await bob.page.click('.cm-content');
     await bob.page.keyboard.press('Control+End');
     await bob.page.keyboard.insertText('Bob: write the changelog.\n');
-    const ann = await open('ann', '#/notes/release-plan');
+    await ann.page.waitForFunction(() =>
+      document.querySelector('.cm-content')?.textContent?.includes('changelog'),
+    );
     await ann.page.click('.cm-content');
     await ann.page.keyboard.press('Control+End');
     await ann.page.keyboard.insertText('Ann: tag the release.\n');
@@ -423,9 +434,11 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
   });
 
   it('4. operations: the live dashboard draws connections, ops/s, p99 latencies, conflicts and refusals', async () => {
-    const ops = await open('ann', '#/ops');
-    const bob = await open('bob', '#/notes/welcome');
-    const cat = await open('cat', '#/notes/welcome'); // someone to fan Bob's ops out to
+    const [ops, bob, cat] = await Promise.all([
+      open('ann', '#/ops'),
+      open('bob', '#/notes/welcome'),
+      open('cat', '#/notes/welcome'), // someone to fan Bob's ops out to
+    ]);
     await bob.page.click('.cm-content');
     const value = (series: string) =>
       ops.page.locator(`output[data-series="${series}"]`).textContent().then(Number);
