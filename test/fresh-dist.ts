@@ -17,12 +17,17 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Throws unless every named package (folder names under packages/) has a dist/ newer than its src/. */
-export function assertFreshDist(packages: readonly string[]): void {
-  const stale = packages.filter((name) => {
+/** The named packages (folder names under packages/) whose dist/ is missing or older than src/. */
+export function staleDist(packages: readonly string[]): string[] {
+  return packages.filter((name) => {
     const dist = join(packagesDir, name, 'dist');
     return !existsSync(dist) || newestMtime(dist) < newestMtime(join(packagesDir, name, 'src'));
   });
+}
+
+/** Throws unless every named package has a dist/ newer than its src/. */
+export function assertFreshDist(packages: readonly string[]): void {
+  const stale = staleDist(packages);
   if (stale.length > 0)
     throw new Error(`dist/ older than src/ in ${stale.join(', ')}: run \`npx -y pnpm@10 build\` first`);
 }
