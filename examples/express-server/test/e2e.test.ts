@@ -267,9 +267,8 @@ describe.skipIf(!browsers)('the demo, in several real browser windows', () => {
     const threadId = await thread(dan).getAttribute('data-thread');
     const refusal = await dan.page.evaluate(
       (id) =>
-        (window as any).tandemClient
-          .doc('notes', 'welcome')
-          .comments()
+        (window as any)
+          .tandemComments((window as any).tandemClient.doc('notes', 'welcome'))
           .reply(id, 'viewer reply')
           .then(
             () => 'accepted',

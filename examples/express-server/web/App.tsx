@@ -1,4 +1,5 @@
 /** The signed-in app: header, document picker, and the page the route names. */
+import { comments } from '@tandem/client/comments';
 import { useClient, useSyncStatus } from '@tandem/react';
 import { useEffect } from 'react';
 import { canEdit, type DemoUser } from '../shared/model';
@@ -27,7 +28,8 @@ export function App({ user, onSignOut }: { user: DemoUser; onSignOut: () => void
     // The browser says the network is back: reconnect now instead of at the next backoff step.
     const reconnect = () => client.reconnect();
     window.addEventListener('online', reconnect);
-    (window as unknown as { tandemClient: unknown }).tandemClient = client; // for tests and the curious
+    // For tests and the curious: the client, and the comments of one of its documents.
+    Object.assign(window, { tandemClient: client, tandemComments: comments });
     return () => window.removeEventListener('online', reconnect);
   }, [client]);
 
