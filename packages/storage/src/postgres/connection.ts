@@ -22,6 +22,7 @@ export interface PostgresOptions {
   /**
    * How long to wait for a connection (new, or free in the pool) before a call fails with
    * STORAGE_UNAVAILABLE: short, so a wrong URL fails at start-up and an outage fails submits fast.
+   * 0 waits without limit.
    * @default 5000
    */
   connectTimeoutMs?: number;
@@ -29,7 +30,7 @@ export interface PostgresOptions {
    * How long one query may wait for its answer before it fails with STORAGE_UNAVAILABLE and its
    * connection is dropped: a network that silently loses packets would otherwise hold a commit for
    * as long as TCP retries (minutes). A commit whose answer is lost this way may still have been
-   * written; ShareDB finds it by `src`/`seq` when the client resends.
+   * written; ShareDB finds it by `src`/`seq` when the client resends. 0 waits without limit.
    * @default 30000
    */
   queryTimeoutMs?: number;
