@@ -2,6 +2,7 @@ import { ErrorCode, optionalImport, TandemError } from '@tandem/protocol';
 import type { Pool, QueryConfig } from 'pg';
 import { toStorageError } from '../callback';
 import { redactUrl } from '../mongo';
+import { SharedConnection } from '../shared-connection';
 import { migrate, type SqlClient } from './schema';
 
 export interface PostgresOptions {
@@ -91,18 +92,19 @@ function splitSchema(url: string): { url: string; schema: string | undefined } {
  * using it with STORAGE_UNAVAILABLE and is dropped; the next call opens a new one, so service
  * resumes by itself once the server is back.
  */
-export class PostgresConnection {
+export class PostgresConnection extends SharedConnection {
   /** Where the data lives, credentials removed. */
   readonly location: string;
   /** The schema's name, already quoted for SQL. */
   readonly schema: string;
-  private refs = 1;
+  protected readonly store = 'PostgreSQL';
 
   private constructor(
     private readonly pool: Pool,
     location: string,
     schema: string,
   ) {
+    super();
     this.location = location;
     this.schema = `"${schema}"`;
   }
@@ -152,23 +154,8 @@ export class PostgresConnection {
     return connection;
   }
 
-  get open(): boolean {
-    return this.refs > 0;
-  }
-
-  /** Another adapter now shares this pool. */
-  retain(): this {
-    if (this.refs === 0)
-      throw new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'PostgreSQL connection is closed');
-    this.refs++;
-    return this;
-  }
-
-  /** One user is done; the last one ends the pool (after the queries in flight have finished). */
-  release(): Promise<void> | undefined {
-    if (this.refs === 0) return undefined;
-    this.refs--;
-    if (this.refs > 0) return undefined;
+  /** Ends the pool, after the queries in flight have finished. */
+  protected end(): Promise<void> {
     return this.pool.end().catch((error: unknown) => {
       throw toStorageError(error);
     });
@@ -183,8 +170,7 @@ export class PostgresConnection {
     values: unknown[] = [],
     name?: string,
   ): Promise<{ rows: Row[]; count: number }> {
-    if (this.refs === 0)
-      throw new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'PostgreSQL connection is closed');
+    this.assertOpen();
     const config: QueryConfig = name === undefined ? { text, values } : { name, text, values };
     try {
       const result = await this.pool.query(config);
