@@ -1,7 +1,6 @@
-import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
 import { type NodeCallback, respondAsync, respondDone, toStorageError } from '../callback';
-import { DEFAULT_MILESTONE_INTERVAL } from '../sqlite/milestone-db';
+import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull } from '../milestones';
 import type { StoredSnapshot } from '../types';
 import type { PostgresConnection } from './connection';
 import { checkId } from './text';
@@ -19,15 +18,6 @@ interface MilestoneRow {
   type: string | null;
   data: unknown;
   m: Record<string, unknown> | null;
-}
-
-function invalidArgument(message: string): TandemError {
-  return new TandemError(ErrorCode.INVALID_MESSAGE, message);
-}
-
-/** ShareDB accepts `null` ("latest"/"earliest") or a non-negative integer. */
-function isVersionOrNull(value: unknown): value is number | null {
-  return value === null || (Number.isInteger(value) && (value as number) >= 0);
 }
 
 function checkDoc(collection: string, id: string): void {
