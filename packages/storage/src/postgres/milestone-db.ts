@@ -1,6 +1,6 @@
 import ShareDB from 'sharedb';
-import { type NodeCallback, respondAsync, respondDone, toStorageError } from '../callback';
-import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull } from '../milestones';
+import { type NodeCallback, respondAsync, respondDone } from '../callback';
+import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull, saveMilestone } from '../milestones';
 import type { StoredSnapshot } from '../types';
 import type { PostgresConnection } from './connection';
 import { checkId } from './text';
@@ -65,23 +65,14 @@ export class PostgresMilestoneDB extends ShareDB.MilestoneDB {
     ]);
   }
 
-  /** Without a callback ShareDB expects a `save` (or `error`) event instead. */
   override saveMilestoneSnapshot(
     collection: string,
     snapshot: ShareDB.Snapshot,
     callback?: NodeCallback<void>,
   ): void {
-    if (callback) {
-      respondDone(callback, () => this.saveMilestoneSnapshotAsync(collection, snapshot));
-      return;
-    }
-    Promise.resolve()
-      .then(() => this.saveMilestoneSnapshotAsync(collection, snapshot))
-      .then(
-        () => process.nextTick(() => this.emit('save', collection, snapshot)),
-        // @types/sharedb types this event with ShareDB's own error class (numeric code); ours is TandemError.
-        (error: unknown) => process.nextTick(() => this.emit('error', toStorageError(error) as never)),
-      );
+    saveMilestone(this, collection, snapshot, callback, () =>
+      this.saveMilestoneSnapshotAsync(collection, snapshot),
+    );
   }
 
   private async find(

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import ShareDB from 'sharedb';
-import { type NodeCallback, respond, respondDone, toStorageError } from '../callback';
-import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull } from '../milestones';
+import { type NodeCallback, respond, respondDone } from '../callback';
+import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull, saveMilestone } from '../milestones';
 import type { StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
 
@@ -68,23 +68,14 @@ export class SqliteMilestoneDB extends ShareDB.MilestoneDB {
     );
   }
 
-  /** Without a callback ShareDB expects a `save` (or `error`) event instead. */
   override saveMilestoneSnapshot(
     collection: string,
     snapshot: ShareDB.Snapshot,
     callback?: NodeCallback<void>,
   ): void {
-    if (callback) {
-      respondDone(callback, () => this.saveMilestoneSnapshotSync(collection, snapshot));
-      return;
-    }
-    try {
-      this.saveMilestoneSnapshotSync(collection, snapshot);
-      process.nextTick(() => this.emit('save', collection, snapshot));
-    } catch (error) {
-      // @types/sharedb types this event with ShareDB's own error class (numeric code); ours is TandemError.
-      process.nextTick(() => this.emit('error', toStorageError(error) as never));
-    }
+    saveMilestone(this, collection, snapshot, callback, () =>
+      this.saveMilestoneSnapshotSync(collection, snapshot),
+    );
   }
 
   private find(
