@@ -1,4 +1,5 @@
 export { type CreateStorageOptions, createStorage, DEFAULT_STORAGE_URL } from './create-storage';
+export { DEFAULT_MILESTONE_INTERVAL } from './milestones';
 export { type MongoStorageOptions, mongoStorage } from './mongo';
 export {
   DEFAULT_POSTGRES_SCHEMA,
@@ -17,9 +18,5 @@ export {
   type SqliteSynchronous,
 } from './sqlite/connection';
 export { SqliteDB, type SqliteDBOptions } from './sqlite/db';
-export {
-  DEFAULT_MILESTONE_INTERVAL,
-  SqliteMilestoneDB,
-  type SqliteMilestoneDBOptions,
-} from './sqlite/milestone-db';
+export { SqliteMilestoneDB, type SqliteMilestoneDBOptions } from './sqlite/milestone-db';
 export type { ReadOptions, Storage, StoredOp, StoredSnapshot } from './types';

@@ -1,7 +1,7 @@
 import { ErrorCode, optionalImport, TandemError } from '@tandem/protocol';
 import type { MongoClient } from 'mongodb';
 import { closeAsync } from './callback';
-import { DEFAULT_MILESTONE_INTERVAL } from './sqlite/milestone-db';
+import { DEFAULT_MILESTONE_INTERVAL } from './milestones';
 import type { Storage } from './types';
 
 export interface MongoStorageOptions {

@@ -1,9 +1,10 @@
 import ShareDB from 'sharedb';
 import { closeAsync } from './callback';
 import { FastMemoryDB } from './memory-db';
+import { DEFAULT_MILESTONE_INTERVAL } from './milestones';
 import { SqliteConnection, type SqliteOptions } from './sqlite/connection';
 import { SqliteDB } from './sqlite/db';
-import { DEFAULT_MILESTONE_INTERVAL, SqliteMilestoneDB } from './sqlite/milestone-db';
+import { SqliteMilestoneDB } from './sqlite/milestone-db';
 import type { Storage } from './types';
 
 export interface SqliteStorageOptions extends SqliteOptions {

@@ -124,7 +124,7 @@ async function startProxy(): Promise<{
 describe.skipIf(skip)('the PostgreSQL store', () => {
   it('creates its schema on first open, migrates it once when servers start together, and reopens it', async () => {
     const url = schemas.next();
-    const stores = await Promise.all([open(url), open(url), open(url)]);
+    const stores = await Promise.all([open(url), open(url), open(url.replace(/^postgres:/, 'postgresql:'))]);
     expect(stores.map((s) => s.kind)).toEqual(['postgres', 'postgres', 'postgres']);
     expect(stores[0].location).toMatch(/schema tandem_test_/);
     const db = stores[0].db as PostgresDB;

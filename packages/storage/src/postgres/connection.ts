@@ -2,6 +2,7 @@ import { ErrorCode, optionalImport, TandemError } from '@tandem/protocol';
 import type { Pool, QueryConfig } from 'pg';
 import { toStorageError } from '../callback';
 import { redactUrl } from '../mongo';
+import { SharedConnection } from '../shared-connection';
 import { migrate, type SqlClient } from './schema';
 
 export interface PostgresOptions {
@@ -22,6 +23,7 @@ export interface PostgresOptions {
   /**
    * How long to wait for a connection (new, or free in the pool) before a call fails with
    * STORAGE_UNAVAILABLE: short, so a wrong URL fails at start-up and an outage fails submits fast.
+   * 0 waits without limit.
    * @default 5000
    */
   connectTimeoutMs?: number;
@@ -29,7 +31,7 @@ export interface PostgresOptions {
    * How long one query may wait for its answer before it fails with STORAGE_UNAVAILABLE and its
    * connection is dropped: a network that silently loses packets would otherwise hold a commit for
    * as long as TCP retries (minutes). A commit whose answer is lost this way may still have been
-   * written; ShareDB finds it by `src`/`seq` when the client resends.
+   * written; ShareDB finds it by `src`/`seq` when the client resends. 0 waits without limit.
    * @default 30000
    */
   queryTimeoutMs?: number;
@@ -90,18 +92,19 @@ function splitSchema(url: string): { url: string; schema: string | undefined } {
  * using it with STORAGE_UNAVAILABLE and is dropped; the next call opens a new one, so service
  * resumes by itself once the server is back.
  */
-export class PostgresConnection {
+export class PostgresConnection extends SharedConnection {
   /** Where the data lives, credentials removed. */
   readonly location: string;
   /** The schema's name, already quoted for SQL. */
   readonly schema: string;
-  private refs = 1;
+  protected readonly store = 'PostgreSQL';
 
   private constructor(
     private readonly pool: Pool,
     location: string,
     schema: string,
   ) {
+    super();
     this.location = location;
     this.schema = `"${schema}"`;
   }
@@ -151,23 +154,8 @@ export class PostgresConnection {
     return connection;
   }
 
-  get open(): boolean {
-    return this.refs > 0;
-  }
-
-  /** Another adapter now shares this pool. */
-  retain(): this {
-    if (this.refs === 0)
-      throw new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'PostgreSQL connection is closed');
-    this.refs++;
-    return this;
-  }
-
-  /** One user is done; the last one ends the pool (after the queries in flight have finished). */
-  release(): Promise<void> | undefined {
-    if (this.refs === 0) return undefined;
-    this.refs--;
-    if (this.refs > 0) return undefined;
+  /** Ends the pool, after the queries in flight have finished. */
+  protected end(): Promise<void> {
     return this.pool.end().catch((error: unknown) => {
       throw toStorageError(error);
     });
@@ -182,8 +170,7 @@ export class PostgresConnection {
     values: unknown[] = [],
     name?: string,
   ): Promise<{ rows: Row[]; count: number }> {
-    if (this.refs === 0)
-      throw new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'PostgreSQL connection is closed');
+    this.assertOpen();
     const config: QueryConfig = name === undefined ? { text, values } : { name, text, values };
     try {
       const result = await this.pool.query(config);

@@ -1,7 +1,6 @@
-import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
-import { type NodeCallback, respondAsync, respondDone, toStorageError } from '../callback';
-import { DEFAULT_MILESTONE_INTERVAL } from '../sqlite/milestone-db';
+import { type NodeCallback, respondAsync, respondDone } from '../callback';
+import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull, saveMilestone } from '../milestones';
 import type { StoredSnapshot } from '../types';
 import type { PostgresConnection } from './connection';
 import { checkId } from './text';
@@ -19,15 +18,6 @@ interface MilestoneRow {
   type: string | null;
   data: unknown;
   m: Record<string, unknown> | null;
-}
-
-function invalidArgument(message: string): TandemError {
-  return new TandemError(ErrorCode.INVALID_MESSAGE, message);
-}
-
-/** ShareDB accepts `null` ("latest"/"earliest") or a non-negative integer. */
-function isVersionOrNull(value: unknown): value is number | null {
-  return value === null || (Number.isInteger(value) && (value as number) >= 0);
 }
 
 function checkDoc(collection: string, id: string): void {
@@ -75,23 +65,14 @@ export class PostgresMilestoneDB extends ShareDB.MilestoneDB {
     ]);
   }
 
-  /** Without a callback ShareDB expects a `save` (or `error`) event instead. */
   override saveMilestoneSnapshot(
     collection: string,
     snapshot: ShareDB.Snapshot,
     callback?: NodeCallback<void>,
   ): void {
-    if (callback) {
-      respondDone(callback, () => this.saveMilestoneSnapshotAsync(collection, snapshot));
-      return;
-    }
-    Promise.resolve()
-      .then(() => this.saveMilestoneSnapshotAsync(collection, snapshot))
-      .then(
-        () => process.nextTick(() => this.emit('save', collection, snapshot)),
-        // @types/sharedb types this event with ShareDB's own error class (numeric code); ours is TandemError.
-        (error: unknown) => process.nextTick(() => this.emit('error', toStorageError(error) as never)),
-      );
+    saveMilestone(this, collection, snapshot, callback, () =>
+      this.saveMilestoneSnapshotAsync(collection, snapshot),
+    );
   }
 
   private async find(

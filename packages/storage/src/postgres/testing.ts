@@ -61,11 +61,15 @@ export function testSchemas(url = TEST_POSTGRES_URL): TestSchemas {
   };
   const emptied = async () => {
     // One connection: statements run in the order they were issued, as on SQLite (ShareDB's suites
-    // assume a query subscribed before a create runs before it). A test that never closes its
-    // adapter keeps a reference, so idle connections must not hold the process open either.
+    // assume a query subscribed before a create runs before it). No client-side timeouts: those
+    // suites fake timers, and a statement waiting for the connection would time out in fake time.
+    // A test that never closes its adapter keeps a reference, so idle connections must not hold
+    // the process open either.
     shared ??= PostgresConnection.open({
       url: next(),
       poolSize: 1,
+      connectTimeoutMs: 0,
+      queryTimeoutMs: 0,
       poolOptions: { allowExitOnIdle: true },
     });
     const connection = await shared;

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import Database from 'better-sqlite3';
+import { SharedConnection } from '../shared-connection';
 import { BACKSTOP_CHECKPOINT_PAGES, type Checkpointer, startCheckpointer } from './checkpointer';
 
 /**
@@ -71,13 +72,14 @@ CREATE TABLE IF NOT EXISTS milestones (
  * is one database, and one file has one connection per process). Reference-counted: the file is
  * closed when the last adapter using it closes.
  */
-export class SqliteConnection {
+export class SqliteConnection extends SharedConnection {
   readonly db: Database.Database;
   readonly path: string;
-  private refs = 1;
+  protected readonly store = 'SQLite';
   private readonly checkpointer: Checkpointer | undefined;
 
   constructor(options: SqliteOptions = {}) {
+    super();
     this.path = options.path ?? DEFAULT_SQLITE_PATH;
     const synchronous = options.synchronous ?? 'normal';
     if (synchronous !== 'normal' && synchronous !== 'full') {
@@ -115,22 +117,8 @@ export class SqliteConnection {
     }
   }
 
-  get open(): boolean {
-    return this.refs > 0;
-  }
-
-  /** Another adapter now shares this connection. */
-  retain(): this {
-    if (this.refs === 0) throw new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'SQLite connection is closed');
-    this.refs++;
-    return this;
-  }
-
-  /** One user is done; the last one closes the database (resolves once the checkpointer has exited too). */
-  release(): Promise<void> | undefined {
-    if (this.refs === 0) return undefined;
-    this.refs--;
-    if (this.refs > 0) return undefined;
+  /** Closes the database; resolves once the checkpointer has exited too. */
+  protected end(): Promise<void> | undefined {
     this.db.close();
     return this.checkpointer?.stop();
   }

@@ -1,15 +1,9 @@
-import { ErrorCode, TandemError } from '@tandem/protocol';
 import type BetterSqlite3 from 'better-sqlite3';
 import ShareDB from 'sharedb';
-import { type NodeCallback, respond, respondDone, toStorageError } from '../callback';
+import { type NodeCallback, respond, respondDone } from '../callback';
+import { DEFAULT_MILESTONE_INTERVAL, invalidArgument, isVersionOrNull, saveMilestone } from '../milestones';
 import type { StoredSnapshot } from '../types';
 import { SqliteConnection, type SqliteOptions } from './connection';
-
-/**
- * Save a milestone every this many versions. The same default as sharedb-milestone-mongo, so both
- * presets behave alike; lower it when time travel must be fast on long histories.
- */
-export const DEFAULT_MILESTONE_INTERVAL = 1000;
 
 export interface SqliteMilestoneDBOptions extends SqliteOptions {
   /** Share an open connection (e.g. with a SqliteDB) instead of opening `path`. */
@@ -26,10 +20,6 @@ interface MilestoneRow {
   m: string | null;
 }
 
-function invalidArgument(message: string): TandemError {
-  return new TandemError(ErrorCode.INVALID_MESSAGE, message);
-}
-
 function toSnapshot(row: MilestoneRow | undefined): StoredSnapshot | undefined {
   if (!row) return undefined;
   return {
@@ -39,11 +29,6 @@ function toSnapshot(row: MilestoneRow | undefined): StoredSnapshot | undefined {
     data: row.data === null ? undefined : JSON.parse(row.data),
     m: row.m === null ? null : JSON.parse(row.m),
   };
-}
-
-/** ShareDB accepts `null` ("latest"/"earliest") or a non-negative integer. */
-function isVersionOrNull(value: unknown): value is number | null {
-  return value === null || (Number.isInteger(value) && (value as number) >= 0);
 }
 
 /** ShareDB milestone-snapshot adapter over SQLite: snapshots every `interval` versions, for time travel. */
@@ -83,23 +68,14 @@ export class SqliteMilestoneDB extends ShareDB.MilestoneDB {
     );
   }
 
-  /** Without a callback ShareDB expects a `save` (or `error`) event instead. */
   override saveMilestoneSnapshot(
     collection: string,
     snapshot: ShareDB.Snapshot,
     callback?: NodeCallback<void>,
   ): void {
-    if (callback) {
-      respondDone(callback, () => this.saveMilestoneSnapshotSync(collection, snapshot));
-      return;
-    }
-    try {
-      this.saveMilestoneSnapshotSync(collection, snapshot);
-      process.nextTick(() => this.emit('save', collection, snapshot));
-    } catch (error) {
-      // @types/sharedb types this event with ShareDB's own error class (numeric code); ours is TandemError.
-      process.nextTick(() => this.emit('error', toStorageError(error) as never));
-    }
+    saveMilestone(this, collection, snapshot, callback, () =>
+      this.saveMilestoneSnapshotSync(collection, snapshot),
+    );
   }
 
   private find(
