@@ -280,7 +280,8 @@ export async function serverPathCells(
   const rebaseCpu: number[] = [];
   const rebases = () =>
     Number(
-      (server.tandem.metrics().extensions?.comments as { backgroundRebases?: number }).backgroundRebases,
+      (server.tandem.metrics().extensions?.comments as { backgroundRebases?: number } | undefined)
+        ?.backgroundRebases,
     );
   try {
     await owner.online();
