@@ -140,6 +140,30 @@ describe('threads', () => {
     expect((await again.list()).map((t) => t.id).sort()).toEqual([t1.id, t2.id].sort());
   });
 
+  it('anchors follow undo and a history revert like any other op', async () => {
+    const olga = as('olga');
+    const doc = await newDoc(olga, 'revert', 'hello world');
+    const view = threadsOf(doc);
+    await view.list();
+    await view.add({ anchor: { path: ['body'], start: 6, end: 11 }, body: 'which world?' });
+    const before = doc.version as number;
+    await doc.submit(['body', { es: [5, ' big'] }]);
+    expect(view.threads[0].anchor).toEqual({ path: ['body'], start: 10, end: 15 });
+    await doc.undo();
+    await until(() => doc.pendingCount === 0, 5_000, 'the undo acknowledged');
+    expect(view.threads[0].anchor).toEqual({ path: ['body'], start: 6, end: 11 });
+    await doc.submit(['body', { es: [0, 'oh '] }]);
+    await olga.history('notes', 'revert').revert(before);
+    await until(() => doc.data?.body === 'hello world', 5_000, 'the revert at the client');
+    expect(view.threads[0].anchor).toEqual({ path: ['body'], start: 6, end: 11 });
+    const listed = await olga.call({ t: 'call', ext: 'comments', method: 'list', args: ['notes', 'revert'] });
+    expect((listed as { threads: { anchor: unknown }[] }).threads[0].anchor).toEqual({
+      path: ['body'],
+      start: 6,
+      end: 11,
+    });
+  });
+
   it('roles: a viewer cannot comment or react; a commenter cannot edit; only authors (or owners) edit and delete', async () => {
     const olga = as('olga');
     const doc = await newDoc(olga, 'roles', 'some text');
