@@ -19,27 +19,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { createClient } from 'redis';
-import ShareDB from 'sharedb';
 import type { Logger } from '../logger';
+import { FencedPubSub } from '../sharedb/pubsub-base';
 import type { SubscriptionStream } from '../sharedb/subscription-stream';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
 type Callback = (error: unknown) => void;
 type SubscribeCallback = (error: unknown, stream?: SubscriptionStream) => void;
-
-/** ShareDB's PubSub base class as a subclass sees it (its published types call these private). */
-interface PubSubBase {
-  prefix?: string;
-  streams: Record<string, Record<string, SubscriptionStream> | undefined>;
-  streamsCount: number;
-  close(callback?: Callback): void;
-  emit(event: string, ...args: unknown[]): boolean;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  _emit(channel: string, data: unknown): void;
-  _createStream(channel: string): SubscriptionStream;
-}
-const PubSub = ShareDB.PubSub as unknown as new (options: { prefix?: string }) => PubSubBase;
 
 interface ChannelState {
   /** What Redis confirmed last (as far as this connection knows). */
@@ -79,7 +66,7 @@ const RETRY_MS = 1_000;
 /** Channels per PUBSUB NUMSUB / batch (UN)SUBSCRIBE command. */
 const CHUNK = 500;
 
-export class RedisPubSub extends PubSub {
+export class RedisPubSub extends FencedPubSub {
   /** The command connection: publishes, and what else Tandem asks Redis (rate-limit leases, PING). */
   readonly commands: RedisClient;
   private readonly subscriber: RedisClient;
@@ -154,13 +141,7 @@ export class RedisPubSub extends PubSub {
     this.reconcile(name, state);
   }
 
-  _removeStream(channel: string, stream: SubscriptionStream): void {
-    const map = this.streams[channel];
-    if (map === undefined || map[stream.id as number] !== stream) return;
-    this.streamsCount--;
-    delete map[stream.id as number];
-    for (const _ in map) return;
-    delete this.streams[channel];
+  protected channelEmptied(channel: string): void {
     const state = this.channels.get(channel);
     if (state !== undefined) this.reconcile(channel, state);
   }
@@ -275,7 +256,7 @@ export class RedisPubSub extends PubSub {
       this.logger.warn('pub/sub: a message that is not JSON was ignored', { channel });
       return;
     }
-    this._emit(channel, data);
+    this.deliver(channel, data);
   };
 
   private stateOf(channel: string): ChannelState {
@@ -294,7 +275,7 @@ export class RedisPubSub extends PubSub {
    */
   private reconcile(channel: string, state: ChannelState): void {
     if (state.busy || this.closing !== undefined) return;
-    const wanted = state.waiting.length > 0 || this.streams[channel] !== undefined;
+    const wanted = state.waiting.length > 0 || this.hasStreams(channel);
     if (wanted === state.subscribed) {
       if (!wanted) this.channels.delete(channel);
       else if (state.waiting.length > 0) this.handOut(channel, state);
@@ -332,7 +313,7 @@ export class RedisPubSub extends PubSub {
   private handOut(channel: string, state: ChannelState): void {
     const waiting = state.waiting;
     state.waiting = [];
-    for (const callback of waiting) process.nextTick(callback, null, this._createStream(channel));
+    for (const callback of waiting) process.nextTick(callback, null, this.openStream(channel));
   }
 
   private connectionError(error: unknown): void {

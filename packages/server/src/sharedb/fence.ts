@@ -4,7 +4,7 @@
  * - Agent (agent.ts): `_onOp`, `_sendOps`, `_subscribeToStream` (the fan-out fast path), `_isOwnOp`
  *   (an op its client was told failed goes to it), `_reply` (error details), the maps a fresh agent is built with (slimmed); subscriptions.ts reads and cuts
  *   `subscribedDocs`, `subscribedPresences`, `subscribedQueries`.
- * - PubSub (subscription-stream.ts, ordering.ts; pubsub/redis.ts subclasses it): `_createStream`,
+ * - PubSub (subscription-stream.ts, ordering.ts; pubsub-base.ts, which pubsub/redis.ts extends): `_createStream`,
  *   `_removeStream`, `_emit`, `streams`.
  * - Backend (ordering.ts, agent.ts, republish.ts): `subscribe`, `subscribeBulk`, the
  *   `submitRequestEnd` event (a submit request's `op`, `ops`, `index`, `suppressPublish`) and its
