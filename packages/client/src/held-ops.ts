@@ -7,8 +7,8 @@
  * so the server commits it once even if the failed attempt did reach the database. A reconnect
  * meanwhile resends it anyway (ShareDB's own path), and the timer then stands down.
  */
-import { ErrorCode } from '@tandem/protocol';
-import { type BackoffOptions, backoffDelay } from './socket';
+import { backoffDelay, ErrorCode } from '@tandem/protocol';
+import type { BackoffOptions } from './socket';
 
 /** The ShareDB client Doc internals a resend uses (`_sendOp` resends the op in flight). */
 interface ResendableDoc {
@@ -50,7 +50,7 @@ export class HeldOps {
     if (attempt === 0) this.onHeld(reply);
     const retryAfterMs = (reply.ed as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
     const delay = Math.max(
-      backoffDelay(this.backoff, attempt),
+      backoffDelay(attempt, this.backoff.minDelayMs, this.backoff.maxDelayMs),
       typeof retryAfterMs === 'number' ? retryAfterMs : 0,
     );
     const sent = op.retries;

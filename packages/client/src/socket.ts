@@ -5,7 +5,7 @@
  * src/seq, so it commits once) and resubscribes. We own backoff, tokens, the codec, batch frames
  * and Tandem's own messages, which never reach ShareDB.
  */
-import { type Codec, isTandemMessage, type TandemMessage } from '@tandem/protocol';
+import { backoffDelay, type Codec, isTandemMessage, type TandemMessage } from '@tandem/protocol';
 import type { ShareDbSocket } from './sharedb';
 
 /**
@@ -36,16 +36,6 @@ export interface BackoffOptions {
   minDelayMs?: number;
   /** Ceiling for the delay. @default 10_000 */
   maxDelayMs?: number;
-}
-
-/**
- * The wait before retry number `attempt` (0-based): doubling from `minDelayMs` up to `maxDelayMs`,
- * with full jitter on the upper half, which spreads a thundering herd (a server restart, a store
- * coming back) without ever retrying sooner than half the ceiling.
- */
-export function backoffDelay({ minDelayMs, maxDelayMs }: Required<BackoffOptions>, attempt: number): number {
-  const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
 export interface SocketHooks {
@@ -145,7 +135,7 @@ export class ReconnectingSocket implements ShareDbSocket {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.timer !== undefined) return;
-    const delay = backoffDelay(this.backoff, this.attempt++);
+    const delay = backoffDelay(this.attempt++, this.backoff.minDelayMs, this.backoff.maxDelayMs);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.open();

@@ -3,7 +3,7 @@
  * server process sharing the store sees them, with ShareDB's versioning deciding races.
  */
 import { type Doc, type JSONOp, replace, type as tandemType } from '@tandem/ot';
-import { ErrorCode, TandemError } from '@tandem/protocol';
+import { ErrorCode, fromShareDbError, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
 import type { TandemAgent } from './agent';
 
@@ -27,7 +27,8 @@ export interface StoredDoc {
 
 type Callback<T> = (error: unknown, value: T) => void;
 
-interface RawSnapshot {
+/** A snapshot as the store keeps it (`type` null: the document does not exist). */
+export interface RawSnapshot {
   v: number;
   type: string | null;
   data: unknown;
@@ -37,11 +38,101 @@ interface RawSnapshot {
 export interface StoredOp {
   v: number;
   op?: JSONOp;
-  create?: { type: string; data: unknown };
+  create?: { type: string; data?: unknown };
   del?: boolean;
+  /** Metadata, when read with `{ metadata: true }`. */
+  m?: Record<string, unknown>;
+  src?: string;
+  seq?: number;
 }
 
-/** One backend, one trusted agent: read and write documents. */
+/**
+ * ShareDB's callback API as promises: the one place Tandem's packages read its store and submit
+ * through its backend (@tandem/history adds only the milestone store). Store failures are
+ * STORAGE_UNAVAILABLE, missing ops NOT_FOUND (`reason: 'compacted'`), submit errors go through the
+ * one ShareDB error map.
+ */
+export interface ShareDbCalls {
+  snapshot(collection: string, id: string): Promise<RawSnapshot>;
+  /** Several documents of one collection in one store read, in the order of `ids`. */
+  snapshots(collection: string, ids: readonly string[]): Promise<RawSnapshot[]>;
+  /** Ops `[from, to)` (`to` null: to the end) as the store returns them. */
+  ops(
+    collection: string,
+    id: string,
+    from: number,
+    to: number | null,
+    options?: { metadata?: boolean },
+  ): Promise<StoredOp[]>;
+  query(collection: string, query: Record<string, unknown>): Promise<RawSnapshot[]>;
+  /** A server-side connection: its agent goes through every middleware like a socket's. */
+  connect(): { agent: TandemAgent; close(): void };
+  /** Submit a raw ShareDB op message (`{v?, op}` / `{v, create}`) as `agent`; the committed version. */
+  submit(agent: object, collection: string, id: string, raw: object): Promise<number>;
+}
+
+interface DbLike {
+  getSnapshot(c: string, id: string, f: null, o: null, cb: Callback<RawSnapshot>): void;
+  getSnapshotBulk(c: string, ids: readonly string[], f: null, o: null, cb: Callback<Record<string, RawSnapshot>>): void;
+  getOps(c: string, id: string, from: number, to: number | null, o: object, cb: Callback<StoredOp[]>): void;
+  query(c: string, q: object, f: null, o: null, cb: Callback<RawSnapshot[]>): void;
+}
+
+interface BackendLike {
+  db: DbLike;
+  connect(): { agent: TandemAgent | null; close(): void };
+  submit(
+    agent: object,
+    collection: string,
+    id: string,
+    op: object,
+    options: object,
+    cb: (error: unknown, ops?: unknown[], request?: { op: { v: number } }) => void,
+  ): void;
+}
+
+/** MemoryDB's answer when the requested ops are not all stored (compacted away). */
+const compacted = (cause?: unknown) =>
+  new TandemError(ErrorCode.NOT_FOUND, 'ops are not stored (compacted?)', { reason: 'compacted' }, { cause });
+
+const storeError = (error: unknown) =>
+  error instanceof Error && error.message === 'Missing ops'
+    ? compacted(error)
+    : TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE);
+
+export function shareDbCalls(sharedb: ShareDB): ShareDbCalls {
+  const backend = sharedb as unknown as BackendLike;
+  const read = <T>(call: (db: DbLike, cb: Callback<T>) => void) =>
+    new Promise<T>((resolve, reject) => {
+      call(backend.db, (error, value) => (error ? reject(storeError(error)) : resolve(value)));
+    });
+  return {
+    snapshot: (collection, id) => read((db, cb) => db.getSnapshot(collection, id, null, null, cb)),
+    snapshots: (collection, ids) =>
+      ids.length === 0
+        ? Promise.resolve([])
+        : read<Record<string, RawSnapshot>>((db, cb) =>
+            db.getSnapshotBulk(collection, ids, null, null, cb),
+          ).then((found) => ids.map((id) => found[id] ?? { v: 0, type: null, data: undefined })),
+    ops: (collection, id, from, to, options = {}) =>
+      read((db, cb) => db.getOps(collection, id, from, to, options, cb)),
+    query: (collection, query) => read((db, cb) => db.query(collection, query, null, null, cb)),
+    connect() {
+      const connection = backend.connect();
+      if (connection.agent === null)
+        throw new TandemError(ErrorCode.INTERNAL, 'ShareDB gave a connection without an agent');
+      return connection as { agent: TandemAgent; close(): void };
+    },
+    submit: (agent, collection, id, raw) =>
+      new Promise((resolve, reject) => {
+        backend.submit(agent, collection, id, raw, {}, (error, _ops, request) =>
+          error ? reject(fromShareDbError(error)) : resolve(request?.op.v ?? 0),
+        );
+      }),
+  };
+}
+
+/** One backend, one trusted agent: read and write Tandem's records and read any document. */
 export interface DocIO {
   read(collection: string, id: string): Promise<StoredDoc>;
   /** Several documents of one collection in one store read, in the order of `ids`. */
@@ -83,103 +174,42 @@ export function isRaceLost(error: unknown): boolean {
   return code === ErrorCode.ALREADY_EXISTS || code === 'ERR_DOC_ALREADY_CREATED';
 }
 
+const stored = (s: RawSnapshot): StoredDoc => ({ v: s.v, data: s.type === null ? undefined : (s.data as Doc) });
+
 export function createDocIO(backend: ShareDB): DocIO {
-  const connection = backend.connect() as unknown as { agent: object; close(): void };
+  const calls = shareDbCalls(backend);
+  const connection = calls.connect();
   const agent = connection.agent;
   internalAgents.add(agent);
 
-  const read = (collection: string, id: string) =>
-    new Promise<StoredDoc>((resolve, reject) => {
-      const db = backend.db as unknown as {
-        getSnapshot(c: string, id: string, f: null, o: null, cb: Callback<RawSnapshot>): void;
-      };
-      db.getSnapshot(collection, id, null, null, (error, snapshot) => {
-        if (error) return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
-        resolve({ v: snapshot.v, data: snapshot.type === null ? undefined : (snapshot.data as Doc) });
-      });
-    });
-
-  const db = backend.db as unknown as {
-    getSnapshotBulk(
-      c: string,
-      ids: readonly string[],
-      f: null,
-      o: null,
-      cb: Callback<Record<string, RawSnapshot>>,
-    ): void;
-    getOps(c: string, id: string, from: number, to: number, o: object, cb: Callback<StoredOp[]>): void;
-  };
-
-  const submit = (by: object, collection: string, id: string, raw: object) =>
-    new Promise<void>((resolve, reject) => {
-      const submitRaw = backend.submit as unknown as (
-        agent: object,
-        c: string,
-        id: string,
-        op: object,
-        options: object,
-        cb: (error: unknown) => void,
-      ) => void;
-      submitRaw.call(backend, by, collection, id, raw, {}, (error) => (error ? reject(error) : resolve()));
-    });
+  const read = (collection: string, id: string) => calls.snapshot(collection, id).then(stored);
 
   return {
     read,
-    readMany: (collection, ids) =>
-      new Promise((resolve, reject) => {
-        if (ids.length === 0) return resolve([]);
-        db.getSnapshotBulk(collection, ids, null, null, (error, snapshots) => {
-          if (error) return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
-          resolve(
-            ids.map((id) => {
-              const s = snapshots[id];
-              return { v: s?.v ?? 0, data: s === undefined || s.type === null ? undefined : (s.data as Doc) };
-            }),
-          );
-        });
-      }),
-    ops: (collection, id, from, to) =>
-      new Promise((resolve, reject) => {
-        if (to <= from) return resolve([]);
-        db.getOps(collection, id, from, to, {}, (error, ops) => {
-          // MemoryDB's answer when ops are missing; other stores return fewer (checked below).
-          if (error && (error as Error).message !== 'Missing ops')
-            return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
-          if (error || ops.length !== to - from || ops.some((op, i) => op.v !== from + i))
-            return reject(
-              new TandemError(ErrorCode.NOT_FOUND, 'ops are not stored (compacted?)', {
-                reason: 'compacted',
-              }),
-            );
-          resolve(ops);
-        });
-      }),
+    readMany: (collection, ids) => calls.snapshots(collection, ids).then((all) => all.map(stored)),
+    async ops(collection, id, from, to) {
+      if (to <= from) return [];
+      const ops = await calls.ops(collection, id, from, to);
+      // Stores other than MemoryDB return fewer ops instead of failing.
+      if (ops.length !== to - from || ops.some((op, i) => op.v !== from + i)) throw compacted();
+      return ops;
+    },
     create: (collection, id, data) =>
-      submit(agent, collection, id, { create: { type: tandemType.uri, data } }).catch((error: unknown) => {
-        throw TandemError.from(error);
-      }),
+      calls.submit(agent, collection, id, { create: { type: tandemType.uri, data } }).then(() => undefined),
     query: (collection, query) =>
-      new Promise((resolve, reject) => {
-        const db = backend.db as unknown as {
-          query(c: string, q: object, f: null, o: null, cb: Callback<RawSnapshot[]>): void;
-        };
-        db.query(collection, query, null, null, (error, snapshots) => {
-          if (error) return reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE));
-          resolve(snapshots.filter((s) => s.type !== null).map((s) => s.data as Doc));
-        });
-      }),
+      calls.query(collection, query).then((all) => all.filter((s) => s.type !== null).map((s) => s.data as Doc)),
     async update(collection, id, next) {
       for (let attempt = 1; ; attempt++) {
         const current = await read(collection, id);
         const step = next(current);
         try {
           if (step.create !== undefined) {
-            await submit(agent, collection, id, {
+            await calls.submit(agent, collection, id, {
               v: current.v,
               create: { type: tandemType.uri, data: step.create },
             });
           } else if (step.op !== undefined && step.op !== null) {
-            await submit(agent, collection, id, { v: current.v, op: step.op });
+            await calls.submit(agent, collection, id, { v: current.v, op: step.op });
           }
           return step.result;
         } catch (error) {
@@ -189,13 +219,10 @@ export function createDocIO(backend: ShareDB): DocIO {
       }
     },
     async submitAs(principal, collection, id, op) {
-      const own = backend.connect() as unknown as {
-        agent: TandemAgent;
-        close(): void;
-      };
+      const own = calls.connect();
       own.agent.custom.principal = principal;
       try {
-        await submit(own.agent, collection, id, { op });
+        await calls.submit(own.agent, collection, id, { op });
       } finally {
         own.close();
       }

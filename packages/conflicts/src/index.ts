@@ -1,6 +1,6 @@
 export type { AgentCustom, TandemAgent } from './agent';
-export type { DocIO, StoredDoc, StoredOp } from './backend-io';
-export { createDocIO, docKey } from './backend-io';
+export type { DocIO, RawSnapshot, ShareDbCalls, StoredDoc, StoredOp } from './backend-io';
+export { createDocIO, docKey, shareDbCalls } from './backend-io';
 export type { Classification, Collision, ConcurrentOp } from './classify';
 export { classify } from './classify';
 export type { ConflictsHandle, ConflictsLogger, ConflictsOptions, ResolveRequest } from './install';

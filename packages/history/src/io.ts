@@ -1,11 +1,12 @@
 /**
- * The I/O edge: promise wrappers over ShareDB's callback DB, milestone DB and server-side
- * connections. Everything else in the package is computed from what these return.
+ * The I/O edge: the store, submits and server-side connections through ShareDB's calls as promises
+ * (@tandem/conflicts' `shareDbCalls`, their one definition), plus the milestone store only history
+ * uses. Everything else in the package is computed from what these return.
  */
 
-import type { TandemAgent } from '@tandem/conflicts';
+import { type ShareDbCalls, shareDbCalls } from '@tandem/conflicts';
 import { type JSONOp, registerTandemType, type TypeRegistry, type } from '@tandem/ot';
-import { ErrorCode, fromShareDbError, TandemError } from '@tandem/protocol';
+import { ErrorCode, TandemError } from '@tandem/protocol';
 import ShareDB from 'sharedb';
 import type { ServerStamp, ServerStamps } from './authorship';
 import type { Actor, StoredOp, Submitted, VersionedSnapshot } from './types';
@@ -13,21 +14,6 @@ import type { Actor, StoredOp, Submitted, VersionedSnapshot } from './types';
 type Callback<T> = (error: unknown, value?: T) => void;
 
 interface DBLike {
-  getOps(
-    collection: string,
-    id: string,
-    from: number | null,
-    to: number | null,
-    options: object,
-    cb: Callback<StoredOp[]>,
-  ): void;
-  getSnapshot(
-    collection: string,
-    id: string,
-    fields: null,
-    options: object | null,
-    cb: Callback<VersionedSnapshot>,
-  ): void;
   /** Optional capability (see compaction.ts). */
   deleteOpsBefore?: (collection: string, id: string, before: number) => Promise<number>;
 }
@@ -43,43 +29,13 @@ interface MilestoneLike {
   saveMilestoneSnapshot(collection: string, snapshot: object, cb: Callback<void>): void;
 }
 
-type AgentLike = TandemAgent;
-
-interface SubmitRequestLike {
-  op: { v: number };
-}
-
-interface BackendLike {
-  connect(): { agent: AgentLike | null; close(): void };
-  submit(
-    agent: AgentLike,
-    collection: string,
-    id: string,
-    op: object,
-    options: object | null,
-    cb: (error: unknown, ops?: unknown[], request?: SubmitRequestLike) => void,
-  ): void;
-}
-
-/** Turn a node-style call into a promise; ShareDB errors become TandemErrors with a fitting code. */
-function call<T>(fn: (cb: Callback<T>) => void): Promise<T> {
+/** A milestone store call as a promise; its failures are the store's. */
+function milestoneCall<T>(fn: (cb: Callback<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => {
-    fn((error, value) => (error ? reject(toTandemError(error)) : resolve(value as T)));
-  });
-}
-
-/** ShareDB's errors through the one map (@tandem/protocol); versions beyond the current one are refused before asking. */
-function toTandemError(error: unknown): TandemError {
-  // MemoryDB's answer when the requested ops are not all stored (compacted away).
-  if (error instanceof Error && error.message === 'Missing ops') {
-    return new TandemError(
-      ErrorCode.NOT_FOUND,
-      'ops are not stored (compacted?)',
-      { reason: 'compacted' },
-      { cause: error },
+    fn((error, value) =>
+      error ? reject(TandemError.from(error, ErrorCode.STORAGE_UNAVAILABLE)) : resolve(value as T),
     );
-  }
-  return fromShareDbError(error);
+  });
 }
 
 /** Register Tandem's json1 type once, if the host has not (the server does it too). */
@@ -88,6 +44,7 @@ function ensureType(): void {
 }
 
 export class HistoryIO {
+  private readonly calls: ShareDbCalls;
   private readonly db: DBLike;
   private readonly milestones: MilestoneLike;
 
@@ -102,32 +59,29 @@ export class HistoryIO {
     readonly stamps: ServerStamps = new WeakMap(),
   ) {
     ensureType();
+    this.calls = shareDbCalls(backend);
     this.db = backend.db as unknown as DBLike;
     this.milestones = backend.milestoneDb as unknown as MilestoneLike;
   }
 
   /** Ops `[from, to)` with their metadata; `to` null = to the end. */
   getOps(collection: string, id: string, from: number, to: number | null): Promise<StoredOp[]> {
-    return call((cb) => this.db.getOps(collection, id, from, to, { metadata: true }, cb));
+    return this.calls.ops(collection, id, from, to, { metadata: true }) as Promise<StoredOp[]>;
   }
 
   getSnapshot(collection: string, id: string): Promise<VersionedSnapshot> {
-    return call<VersionedSnapshot>((cb) => this.db.getSnapshot(collection, id, null, null, cb)).then((s) => ({
-      v: s.v,
-      type: s.type,
-      data: s.data,
-    }));
+    return this.calls.snapshot(collection, id).then((s) => ({ v: s.v, type: s.type, data: s.data }));
   }
 
   /** The latest milestone at or before `version`, if any. */
   milestoneAt(collection: string, id: string, version: number): Promise<VersionedSnapshot | undefined> {
-    return call((cb) => this.milestones.getMilestoneSnapshot(collection, id, version, cb));
+    return milestoneCall((cb) => this.milestones.getMilestoneSnapshot(collection, id, version, cb));
   }
 
   saveMilestone(collection: string, id: string, snapshot: VersionedSnapshot, ts: number): Promise<void> {
     // Milestone DBs index by `m.mtime` for time queries, like the snapshots ShareDB saves itself.
     const stored = { id, v: snapshot.v, type: snapshot.type, data: snapshot.data, m: { mtime: ts } };
-    return call((cb) => this.milestones.saveMilestoneSnapshot(collection, stored, cb));
+    return milestoneCall((cb) => this.milestones.saveMilestoneSnapshot(collection, stored, cb));
   }
 
   deleteOpsBefore(): DBLike['deleteOpsBefore'] {
@@ -150,11 +104,8 @@ export class HistoryIO {
     op: object,
     stamp: ServerStamp | undefined,
   ): Promise<Submitted> {
-    const backend = this.backend as unknown as BackendLike;
-    const connection = backend.connect();
+    const connection = this.calls.connect();
     const agent = connection.agent;
-    if (agent === null)
-      throw new TandemError(ErrorCode.INTERNAL, 'ShareDB gave a connection without an agent');
     if (actor !== undefined) {
       agent.custom.principal = actor.principal ?? { id: actor.id, name: actor.name ?? actor.id };
       if (actor.sessionId !== undefined) agent.custom.sessionId = actor.sessionId;
@@ -164,13 +115,10 @@ export class HistoryIO {
       this.trust(agent);
     }
     if (stamp !== undefined) this.stamps.set(agent, stamp);
-    return new Promise<Submitted>((resolve, reject) => {
-      backend.submit(agent, collection, id, op, null, (error, _ops, request) => {
-        connection.close();
-        if (error) reject(toTandemError(error));
-        else resolve({ version: request?.op.v ?? 0 });
-      });
-    });
+    return this.calls
+      .submit(agent, collection, id, op)
+      .then((version) => ({ version }))
+      .finally(() => connection.close());
   }
 
   /** Submit `op`, built against the document at `version`. */

@@ -1,3 +1,4 @@
+export { backoffDelay } from './backoff';
 export { clientIdAlias } from './client-ids';
 export type { Codec, Frame, MsgpackImplementation } from './codec';
 export {

@@ -16,6 +16,7 @@
  * everything after a channel may have missed messages (`catchUp`). Ops a stream already has are
  * dropped. Per subscription this costs one number; in order, no map is touched.
  */
+import { backoffDelay } from '@tandem/protocol';
 import type { Logger } from '../logger';
 import type { SubscriptionStream } from '../sharedb/subscription-stream';
 
@@ -230,7 +231,7 @@ export class OrderedDelivery {
         doc.reading = false;
         doc.catchUp ||= catchUp;
         this.counts.fillErrors++;
-        const wait = Math.min(MAX_RETRY_MS, this.gapMs * 2 ** ++doc.failures);
+        const wait = backoffDelay(++doc.failures, this.gapMs, MAX_RETRY_MS);
         this.logger.warn('could not read missing ops; retrying', {
           collection: doc.collection,
           id: doc.id,

@@ -10,6 +10,7 @@
  * The queue is in memory: events pending when a process dies are lost (documented in the README).
  */
 import { randomUUID } from 'node:crypto';
+import { backoffDelay } from '@tandem/protocol';
 import type { Logger } from '../../logger';
 import type { WebhookEvent, WebhookEventType } from './events';
 import type { ResolvedWebhooks, WebhookCounts } from './options';
@@ -208,10 +209,10 @@ export class Webhooks {
       this.release(delivery);
     } else if (outcome.retry && delivery.attempt < this.options.maxAttempts && !this.closing) {
       this.counts.retried++;
-      const base = Math.min(this.options.maxBackoffMs, this.options.backoffMs * 2 ** (delivery.attempt - 1));
+      const { backoffMs, maxBackoffMs } = this.options;
       const delay = Math.min(
-        this.options.maxBackoffMs,
-        Math.max(base / 2 + Math.random() * (base / 2), outcome.retryAfterMs ?? 0),
+        maxBackoffMs,
+        Math.max(backoffDelay(delivery.attempt - 1, backoffMs, maxBackoffMs), outcome.retryAfterMs ?? 0),
       );
       const timer = setTimeout(() => {
         this.backingOff.delete(delivery);
