@@ -73,7 +73,13 @@ export interface ShareDbCalls {
 
 interface DbLike {
   getSnapshot(c: string, id: string, f: null, o: null, cb: Callback<RawSnapshot>): void;
-  getSnapshotBulk(c: string, ids: readonly string[], f: null, o: null, cb: Callback<Record<string, RawSnapshot>>): void;
+  getSnapshotBulk(
+    c: string,
+    ids: readonly string[],
+    f: null,
+    o: null,
+    cb: Callback<Record<string, RawSnapshot>>,
+  ): void;
   getOps(c: string, id: string, from: number, to: number | null, o: object, cb: Callback<StoredOp[]>): void;
   query(c: string, q: object, f: null, o: null, cb: Callback<RawSnapshot[]>): void;
 }
@@ -174,7 +180,10 @@ export function isRaceLost(error: unknown): boolean {
   return code === ErrorCode.ALREADY_EXISTS || code === 'ERR_DOC_ALREADY_CREATED';
 }
 
-const stored = (s: RawSnapshot): StoredDoc => ({ v: s.v, data: s.type === null ? undefined : (s.data as Doc) });
+const stored = (s: RawSnapshot): StoredDoc => ({
+  v: s.v,
+  data: s.type === null ? undefined : (s.data as Doc),
+});
 
 export function createDocIO(backend: ShareDB): DocIO {
   const calls = shareDbCalls(backend);
@@ -197,7 +206,9 @@ export function createDocIO(backend: ShareDB): DocIO {
     create: (collection, id, data) =>
       calls.submit(agent, collection, id, { create: { type: tandemType.uri, data } }).then(() => undefined),
     query: (collection, query) =>
-      calls.query(collection, query).then((all) => all.filter((s) => s.type !== null).map((s) => s.data as Doc)),
+      calls
+        .query(collection, query)
+        .then((all) => all.filter((s) => s.type !== null).map((s) => s.data as Doc)),
     async update(collection, id, next) {
       for (let attempt = 1; ; attempt++) {
         const current = await read(collection, id);
