@@ -4,7 +4,7 @@ import type { TandemClient } from '@tandem/client';
 import { ErrorCode, type TandemError } from '@tandem/protocol';
 import { createTokens } from '@tandem/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, until, upgrade, withToken } from './helpers';
+import { client, countingSockets, until, upgrade, withToken } from './helpers';
 import { type ServerProcess, serverProcesses } from './server-processes';
 
 const servers = serverProcesses('secure');
@@ -64,8 +64,13 @@ describe('two server processes + Redis', () => {
       expect(again.body).toMatchObject({ code: ErrorCode.SESSION_ENDED, details: { reason: 'revoked' } });
     }
     // A client retrying with that token never gets in (each attempt is refused at the upgrade).
-    const retry = connectAs(two.url, token);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sockets = countingSockets();
+    const retry = client(two.url, { token, WebSocket: sockets.WebSocket as never });
+    clients.push(retry);
+    const statuses: string[] = [];
+    retry.on('status', (status) => statuses.push(status));
+    await until(() => sockets.opened >= 3, 5_000, 'three attempts');
+    expect(statuses).not.toContain('online');
     expect(retry.status).not.toBe('online');
     expect(bystander.status).toBe('online');
     await bystander.doc('revoke', 'other').create({ ok: true });

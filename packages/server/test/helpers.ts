@@ -24,6 +24,18 @@ export function client(
   });
 }
 
+/** A WebSocket class that counts the sockets a client opens (each connect or reconnect attempt). */
+export function countingSockets() {
+  const counter = { opened: 0, WebSocket: WebSocket as unknown as typeof WebSocket };
+  counter.WebSocket = class extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      counter.opened++;
+    }
+  } as typeof WebSocket;
+  return counter;
+}
+
 /** Open a raw socket and collect decoded JSON frames. */
 export async function rawSocket(url: string, protocol?: string) {
   const ws = new WebSocket(url, protocol === undefined ? [] : [protocol]);

@@ -30,12 +30,22 @@ describe('presence', () => {
     await docB.subscribe();
     const presenceB = docB.presence;
     presenceB.on('change', () => {});
-    // Wait a heartbeat so the server has measured a's round trip.
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    // The client claims to be someone else: the server overrides it.
-    await docA.presence.update({ path: ['text'], offset: 6, user: { id: 'mallory' } } as never);
-    await until(() => presenceB.peers().length === 1, 5_000, 'peer visible');
+    // The client claims to be someone else: the server overrides it. The server stamps the round
+    // trip its heartbeat measured for a's socket: once one was measured, send until b sees it.
+    await until(() => server.tandem.metrics().rttMs !== undefined, 5_000, 'a heartbeat round trip');
+    for (let sent = 0; typeof presenceB.peers()[0]?.rtt !== 'number'; sent++) {
+      expect(sent).toBeLessThan(50);
+      const seen = new Promise<void>((resolve) => {
+        const off = presenceB.on('change', () => {
+          off();
+          resolve();
+        });
+      });
+      await docA.presence.update({ path: ['text'], offset: 6, user: { id: 'mallory' } } as never);
+      await seen;
+    }
     const [peer] = presenceB.peers();
+    expect(presenceB.peers()).toHaveLength(1);
     expect(peer.user).toEqual({ id: 'a', name: 'User a', colour: '#123456' });
     expect(peer.offset).toBe(6);
     expect(typeof peer.rtt).toBe('number');

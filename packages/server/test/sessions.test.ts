@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { ConnectionStatus, TandemClient } from '@tandem/client';
 import { ErrorCode, type TandemError } from '@tandem/protocol';
 import { type AttachedTandem, attach, createTokens, type TandemOptions, tokenAuth } from '@tandem/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, until, upgrade, withToken } from './helpers';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { client, countingSockets, until, upgrade, withToken } from './helpers';
 import { REDIS_URL } from './redis-url';
 
 const tokens = createTokens({ keys: [{ kid: 'k', secret: 'sessions-test-secret-0123456789abcdef' }] });
@@ -20,8 +20,11 @@ function watch(c: TandemClient) {
   return { statuses, errors };
 }
 
-/** A short pause to observe that something does NOT happen (the client's reconnect delay is 20–200 ms). */
-const settle = (ms = 400) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Until the wall clock has moved on, so a timestamp taken now differs from one taken before. */
+async function clockTick(): Promise<void> {
+  const before = Date.now();
+  await until(() => Date.now() > before, 1_000, 'the clock to move');
+}
 
 let server: AttachedTandem;
 beforeAll(async () => {
@@ -35,7 +38,8 @@ describe('sessions', () => {
   it('pending → active, listed by user and state; revoke(sessionId) ends the socket for good with a reason', async () => {
     const token = await tokens.issue({ sub: 'alice', sid: 's-alice-1' });
     const other = await tokens.issue({ sub: 'bob', sid: 's-bob-1' });
-    const a = client(server.url(), { token });
+    const sockets = countingSockets();
+    const a = client(server.url(), { token, WebSocket: sockets.WebSocket as never });
     const b = client(server.url(), { token: other });
     const seen = watch(a);
     try {
@@ -49,16 +53,27 @@ describe('sessions', () => {
       ]);
       const before = server.tandem.metrics().connectionsTotal;
 
-      const revoked = await sessions.revoke('s-alice-1', 'signed out elsewhere');
-      expect(revoked).toMatchObject([{ id: 's-alice-1', state: 'revoked', reason: 'signed out elsewhere' }]);
-      await until(() => a.status === 'ended', 5_000, 'ended');
-      expect(seen.errors.map((e) => [e.code, e.details?.reason])).toContainEqual([
-        ErrorCode.SESSION_ENDED,
-        'signed out elsewhere',
-      ]);
-      expect(a.endedBy?.code).toBe(ErrorCode.SESSION_ENDED);
-      // No reconnect after a revocation; the other user is untouched.
-      await settle();
+      // Fake timers from here: any reconnect the client scheduled would be one of them.
+      const opened = sockets.opened;
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const revoked = await sessions.revoke('s-alice-1', 'signed out elsewhere');
+        expect(revoked).toMatchObject([
+          { id: 's-alice-1', state: 'revoked', reason: 'signed out elsewhere' },
+        ]);
+        await vi.waitFor(() => expect(a.status).toBe('ended'), { timeout: 5_000 });
+        expect(seen.errors.map((e) => [e.code, e.details?.reason])).toContainEqual([
+          ErrorCode.SESSION_ENDED,
+          'signed out elsewhere',
+        ]);
+        expect(a.endedBy?.code).toBe(ErrorCode.SESSION_ENDED);
+        // No reconnect after a revocation: past the longest backoff (200 ms) many times over, no
+        // socket was opened; the other user is untouched.
+        await vi.advanceTimersByTimeAsync(10_000);
+        expect(sockets.opened).toBe(opened);
+      } finally {
+        vi.useRealTimers();
+      }
       expect(server.tandem.metrics().connectionsTotal).toBe(before);
       expect(a.status).toBe('ended');
       expect(b.status).toBe('online');
@@ -118,7 +133,7 @@ describe('sessions', () => {
 
       await s.online();
       const first = (await sliding.tandem.sessions.get('s-erin'))?.expiresAt ?? 0;
-      await settle(20);
+      await clockTick();
       s.reconnect();
       await until(() => s.status !== 'online');
       await s.online();
