@@ -42,7 +42,8 @@ async function serverText(id: string): Promise<string> {
 
 describe('offline queue', () => {
   it('edits made offline survive a client restart and are committed exactly once', async () => {
-    const store = memoryStore();
+    const saved = new Map<string, string>();
+    const store = memoryStore(saved);
     const first = client(server.url(), { offlineStore: store });
     const doc = first.doc<{ text: string }>('offline', 'a');
     await doc.create({ text: 'base' });
@@ -55,7 +56,8 @@ describe('offline queue', () => {
     void text.insert(4, ' one').catch(() => {});
     void text.insert(8, ' two').catch(() => {});
     expect(first.unsyncedCount).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // let the queue persist
+    // Both offline edits are in the store before the "page" goes away.
+    await until(() => [...saved.values()].some((queued) => queued.includes(' two')), 2_000, 'queue saved');
     await first.close(); // the "page" goes away with ops unsent
 
     reachable = true;
