@@ -2,24 +2,18 @@
  * Real Chromium pages for browser tests (the CodeMirror binding's and the React hooks'): one HTTP
  * server serves a page whose module is bundled by esbuild from a test fixture, and carries the
  * Tandem endpoint on the same port. Workspace packages are bundled from src/ (the `source`
- * condition), so no build is needed and a stale dist/ cannot pass. Debian's Chromium through
- * playwright-core; never a browser download.
+ * condition), so no build is needed and a stale dist/ cannot pass. The browser is the system
+ * Chromium of test/chromium.ts.
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { type AttachedTandem, attach, type TandemOptions } from '@tandem/server';
 import * as esbuild from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { haveChromium, launchChromium } from '../../../test/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-/** Whether the browser tests can run; when not, say why (the caller skips with this). */
-export function haveChromium(test: string): boolean {
-  const have = existsSync(CHROMIUM);
-  if (!have) console.log(`${test} skipped: ${CHROMIUM} is not installed (see scripts/ensure-chromium.sh)`);
-  return have;
-}
+export { haveChromium };
 
 /**
  * Node built-ins ShareDB's client requires, swapped for the client package's own browser shims as
@@ -93,19 +87,7 @@ export async function pageServer(
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const wsUrl = tandem.url();
   const httpUrl = wsUrl.replace(/^ws/, 'http').replace(/\/tandem$/, '/');
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser: Browser = await launchChromium();
   return {
     tandem,
     wsUrl,
