@@ -74,7 +74,8 @@ function badCall(reason: string): TandemError {
 
 export class Extensions {
   private readonly byName = new Map<string, Extension>();
-  private readonly views = new WeakMap<Connection, Map<string, ExtensionConnection>>();
+  /** Each extension's views of sockets (no map per socket: idle sockets are many). */
+  private readonly views = new Map<string, WeakMap<Connection, ExtensionConnection>>();
   /** Events may arrive (from other processes) before an extension finished installing. */
   private readonly installed = new Set<string>();
 
@@ -240,15 +241,15 @@ export class Extensions {
   }
 
   private view(connection: Connection, ext: string): ExtensionConnection {
-    let views = this.views.get(connection);
+    let views = this.views.get(ext);
     if (views === undefined) {
-      views = new Map();
-      this.views.set(connection, views);
+      views = new WeakMap();
+      this.views.set(ext, views);
     }
-    let view = views.get(ext);
+    let view = views.get(connection);
     if (view === undefined) {
       view = new ConnectionView(connection, ext);
-      views.set(ext, view);
+      views.set(connection, view);
     }
     return view;
   }
