@@ -166,6 +166,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     hooks,
     webhooks,
     audit,
+    rateLimits: resolved.rateLimits,
     redis: () => pubsub?.redis?.commands,
     reportConflict: (r) => reportConflict(r),
   });

@@ -10,7 +10,7 @@ import { installTimings, type Metrics } from '../metrics';
 import type { HookRunner } from '../run-hook';
 import type { Audit } from '../security/audit';
 import { installMiddleware } from '../security/middleware';
-import { type RedisCounter, rateLimitsExtension } from '../security/rate-limit';
+import { type RedisCounter, type ResolvedRateLimits, rateLimitsExtension } from '../security/rate-limit';
 import { type Sessions, sessionsExtension } from '../security/sessions';
 import type { Extension } from './extension';
 import { installPlugins, type Plugins } from './plugins';
@@ -22,6 +22,7 @@ export interface BuiltInServer {
   hooks: HookRunner;
   webhooks: Webhooks | undefined;
   audit: Audit;
+  rateLimits: ResolvedRateLimits | undefined;
   /** The Redis pub/sub's command client, once the backend exists (rate limits share buckets on it). */
   redis(): RedisCounter | undefined;
   /** Where @tandem/conflicts' records go (tandem.ts: onConflict, webhooks, the authors' sockets). */
@@ -83,7 +84,7 @@ export function builtInExtensions(server: BuiltInServer): BuiltIns {
     sessions,
     // 7. Rate limits (no middleware): each served socket's throttle is the first gate its messages
     //    meet (the host's gates come after), so what a flood costs is bounded before any work.
-    rateLimitsExtension(server.redis),
+    rateLimitsExtension(server.rateLimits, server.redis),
   ];
   return { list, plugins: installed, sessions: () => sessions.handle() };
 }

@@ -155,21 +155,23 @@ export class Extensions {
    */
   gates(connection: Connection): MessageGate[] | undefined {
     if (this.gating.length === 0) return undefined;
-    const gates: MessageGate[] = [];
+    /** Last first. */
+    const made: MessageGate[] = [];
     let next = (message: ClientMessage) => connection.pass(message);
     try {
       for (let i = this.gating.length - 1; i >= 0; i--) {
         const extension = this.gating[i];
         const gate = extension.gate?.(this.view(connection, extension.name), next);
         if (gate === undefined) continue;
-        gates.unshift(gate);
-        next = (message) => gate.push(message);
+        made.push(gate);
+        if (i > 0) next = (message) => gate.push(message);
       }
     } catch (error) {
-      this.stop(gates);
+      this.stop(made);
       throw error;
     }
-    return gates.length === 0 ? undefined : gates;
+    // Kept for the socket's life: an exact-size copy, not the growable array.
+    return made.length === 0 ? undefined : made.reverse().slice();
   }
 
   /** The socket closed: its gates let go of what they hold. */
