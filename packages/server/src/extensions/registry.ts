@@ -61,9 +61,9 @@ class ConnectionView implements ExtensionConnection {
   }
 }
 
-/** Served: authenticated, admitted and given its ShareDB agent; and not closed. */
+/** Served: authenticated, admitted and given its ShareDB agent; and not closed or closing. */
 function isServed(connection: Connection): boolean {
-  return connection.principal !== undefined && connection.agent !== undefined && !connection.isClosed;
+  return connection.principal !== undefined && connection.agent !== undefined && !connection.isEnding;
 }
 
 const MAX_NAME_CHARS = 64;
