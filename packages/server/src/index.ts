@@ -1,10 +1,12 @@
 export type {
   Caller,
   CallHandler,
+  ClientMessage,
   Extension,
   ExtensionBackend,
   ExtensionConnection,
   ExtensionContext,
+  MessageGate,
 } from './extensions/extension';
 export type { AccessScope } from './extensions/live-access';
 export { refreshAccess } from './extensions/live-access';

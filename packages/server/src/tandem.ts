@@ -24,14 +24,7 @@ import { createAccessCheck } from './security/access';
 import { Audit } from './security/audit';
 import { checkOrigin } from './security/origin';
 import { anonymousPrincipal, userInfo } from './security/principal';
-import {
-  Admission,
-  RedisUserBuckets,
-  Throttle,
-  type UserBucketPool,
-  UserBuckets,
-} from './security/rate-limit';
-import { createSessionManager, ended, type SessionManager, type Sessions } from './security/sessions';
+import type { Sessions } from './security/sessions';
 import { refused } from './security/tokens';
 import { carryErrorDetails, installFastOpDelivery } from './sharedb/agent';
 import { type Backend, createBackend, readProbe } from './sharedb/backend';
@@ -147,12 +140,6 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   let storage: Storage | undefined;
   /** Redis pub/sub (with `options.redis`) and ordered delivery, once the backend exists. */
   let pubsub: Pick<Backend, 'redis' | 'delivery'> | undefined;
-  /** Per-user buckets: shared over Redis when configured (set once the backend exists), else per process. */
-  let userBuckets: UserBucketPool | undefined =
-    resolved.rateLimits === undefined ? undefined : new UserBuckets(resolved.rateLimits.user);
-  /** The process-wide ops budget (`rateLimits.process`), fair across users. */
-  const admission =
-    resolved.rateLimits?.process === undefined ? undefined : new Admission(resolved.rateLimits.process);
 
   /** Hand a report to this process's connections of the authors involved (from any process). */
   const deliverReport = (report: ConflictReport): void => {
@@ -174,24 +161,20 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     return open.size;
   };
 
-  /** Close this process's sockets of ended sessions (a session id, a connection id, or a user). */
-  const endSessions = (ids: readonly string[], reason: string, userId: string | undefined): void => {
-    const wanted = new Set(ids);
-    for (const connection of connections) {
-      const sessionId = connection.session?.id ?? connection.id;
-      if (wanted.has(sessionId) || wanted.has(connection.id) || connection.principal?.id === userId) {
-        connection.fail(ended(reason, sessionId), CloseCode.policy);
-      }
-    }
-  };
-
-  const builtIns = builtInExtensions({ metrics, hooks, webhooks, reportConflict: (r) => reportConflict(r) });
-  const extensions = new Extensions([...builtIns.list, ...resolved.extensions], resolved.logger);
+  const builtIns = builtInExtensions({
+    metrics,
+    hooks,
+    webhooks,
+    audit,
+    rateLimits: resolved.rateLimits,
+    redis: () => pubsub?.redis?.commands,
+    reportConflict: (r) => reportConflict(r),
+  });
+  const extensions = new Extensions(builtIns.list, resolved.extensions, resolved.logger);
 
   const deliverEvent = (message: EventsMessage): void => {
     if (message.t === 'conflict') deliverReport(message.report);
-    else if (message.t === 'ext') extensions.event(message.ext, message.data);
-    else endSessions(message.sessionIds, message.reason, message.userId);
+    else extensions.event(message.ext, message.data);
   };
 
   const reportConflict = (record: ConflictRecord): void => {
@@ -209,7 +192,6 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     backend: ShareDB;
     plugins: Plugins;
     events: EventsChannel;
-    sessions: SessionManager;
     records: DocIO;
   }> = resolveStorage(resolved.storage).then(async (opened) => {
     storage = opened;
@@ -220,15 +202,6 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       const created = await createBackend(opened, resolved.redis, resolved.logger);
       backend = created.sharedb;
       pubsub = created;
-      if (resolved.rateLimits !== undefined && resolved.redis !== undefined && created.redis !== undefined) {
-        userBuckets = new RedisUserBuckets(
-          created.redis.commands,
-          resolved.redis.prefix,
-          resolved.rateLimits.user,
-          (error) =>
-            resolved.logger.warn('rate limit lease failed; using a local share', { error: String(error) }),
-        );
-      }
       const channel = await openEventsChannel(backend, deliverEvent, resolved.logger);
       events = channel;
       // Tandem's records in reserved collections, for extensions (trusted by conflicts' guard).
@@ -244,14 +217,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
         publish: (ext, data) => channel.publish({ t: 'ext', ext, data }),
         connections: () => connections,
       });
-      const plugins = builtIns.plugins();
-      const sessions = createSessionManager(
-        backend,
-        plugins.conflicts.trustAgent,
-        resolved.sessions,
-        (sessionIds, reason, userId) => channel.publish({ t: 'session-ended', sessionIds, reason, userId }),
-      );
-      return { backend, plugins, events: channel, sessions, records };
+      return { backend, plugins: builtIns.plugins(), events: channel, records };
     } catch (error) {
       // A failed start leaves nothing open: node-redis would retry its connections forever and keep
       // the process alive. close() then finds nothing left to close.
@@ -267,7 +233,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       throw error;
     }
   });
-  const sessionsPromise = readyPromise.then((r) => r.sessions);
+  /** The host's `tandem.sessions`: its methods wait for `ready`. */
+  const sessionsPromise = readyPromise.then(() => builtIns.sessions());
   sessionsPromise.catch(() => {});
   const backendPromise = readyPromise.then((r) => r.backend);
   const pluginsPromise = readyPromise.then((r) => r.plugins);
@@ -286,29 +253,10 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       );
   };
 
-  const throttled = new WeakMap<Connection, string>();
-
   const env: ConnectionEnvironment = {
     onError: (connection, error) => audit.error(error, who(connection)),
-    throttleFor(connection) {
-      const limits = resolved.rateLimits;
-      if (limits === undefined || userBuckets === undefined) return undefined;
-      const userId = connection.principal?.id;
-      if (userId !== undefined) throttled.set(connection, userId);
-      return new Throttle(
-        limits,
-        {
-          deliver: (message) => connection.pass(message),
-          limited: (error) => connection.reportError(error),
-          violated: (error) => connection.fail(error, CloseCode.policy),
-          pause: () => connection.socket.pause?.(),
-          resume: () => connection.socket.resume?.(),
-        },
-        userId === undefined ? undefined : userBuckets.acquire(userId, Date.now()),
-        Date.now(),
-        admission && { admission, flow: userId === undefined ? admission.flow() : admission.acquire(userId) },
-      );
-    },
+    gatesFor: (connection) => extensions.gates(connection),
+    stopGates: (gates) => extensions.stop(gates),
     options: resolved,
     metrics,
     scheduler: new FlushScheduler(),
@@ -316,15 +264,11 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       hooks,
       createPluginCalls(pluginsPromise, createAccessCheck(hooks)),
       extensions,
-      (connection, principal) => admit(connection, principal),
     ),
     onClosed(connection, code) {
       connections.delete(connection);
       closeWaiters.get(connection)?.();
       closeWaiters.delete(connection);
-      const throttledUser = throttled.get(connection);
-      if (throttledUser !== undefined) userBuckets?.release(throttledUser);
-      if (throttledUser !== undefined) admission?.release(throttledUser);
       metrics.connections--;
       if (connection.principal !== undefined) {
         // Locks belong to the socket's session: a closed tab must not keep others out for a TTL.
@@ -335,30 +279,20 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     },
   };
 
-  /** Sessions and tokens that ran out while their socket was open end here. */
-  const checkExpiry = (connection: Connection, now: number): void => {
-    const session = connection.session;
-    if (session !== undefined && session.expiresAt <= now) {
-      connection.session = undefined;
-      sessionsPromise
-        .then((sessions) => sessions.expire(session.id))
-        .catch((error: unknown) =>
-          resolved.logger.warn('could not expire a session', { error: String(error) }),
-        );
-      connection.fail(ended('expired', session.id), CloseCode.policy);
-      return;
-    }
-    const tokenExpiresAt = connection.principal?.expiresAt;
-    if (typeof tokenExpiresAt === 'number' && tokenExpiresAt <= now) {
-      // The client reconnects with a fresh token (getToken); a refresh before expiry avoids this.
-      connection.fail(refused('expired', 'token expired'), CloseCode.policy);
-    }
-  };
-
+  /**
+   * Every beat: extensions' checks on served sockets (the sessions extension ends expired
+   * sessions), then tokens that ran out without a refresh (authentication is the core's, not an
+   * extension's), then the ping.
+   */
   const heartbeat = setInterval(() => {
     const now = Date.now();
     for (const connection of connections) {
-      checkExpiry(connection, now);
+      if (connection.agent !== undefined && !connection.isEnding) extensions.heartbeat(connection, now);
+      const tokenExpiresAt = connection.principal?.expiresAt;
+      if (typeof tokenExpiresAt === 'number' && tokenExpiresAt <= now && !connection.isEnding) {
+        // The client reconnects with a fresh token (getToken); a refresh before expiry avoids this.
+        connection.fail(refused('expired', 'token expired'), CloseCode.policy);
+      }
       connection.heartbeat(now);
     }
   }, resolved.heartbeatMs);
@@ -381,20 +315,11 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     if (typeof principal?.id !== 'string' || principal.id === '') {
       throw new TandemError(ErrorCode.UNAUTHORIZED, 'authenticate returned no principal id');
     }
-    // An ended session is refused at the upgrade, before a socket exists.
-    if (typeof principal.sessionId === 'string') {
-      const record = await (await sessionsPromise).get(principal.sessionId);
-      if (record !== undefined && (record.state === 'revoked' || record.state === 'expired'))
-        throw ended(record.reason ?? record.state, record.id);
-    }
+    // Extensions may refuse it before a socket exists (the sessions extension: an ended session).
+    // They may read their stores, so this waits until the server is ready.
+    await readyPromise;
+    await extensions.authenticated(principal, request);
     return principal;
-  };
-
-  /** Admit a principal's stored session (if it names one) for this connection. */
-  const admit = async (connection: Connection, principal: Principal): Promise<void> => {
-    if (typeof principal.sessionId !== 'string') return;
-    const record = await (await sessionsPromise).admit(principal, principal.sessionId);
-    connection.session = { id: record.id, expiresAt: record.expiresAt };
   };
 
   async function serve(
@@ -404,7 +329,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
   ) {
     const principal = given ?? (request === undefined ? anonymousPrincipal() : await authenticate(request));
     const backend = await backendPromise;
-    await admit(connection, principal);
+    await extensions.admit(connection, principal);
     if (connection.isClosed) return;
     connection.setPrincipal(principal);
     connection.sendTandem({
@@ -420,14 +345,6 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     connection.agent = agent as never;
     installFastOpDelivery(agent as never);
     connection.start();
-    if (connection.session !== undefined) {
-      const id = connection.session.id;
-      sessionsPromise
-        .then((sessions) => sessions.activate(id))
-        .catch((error: unknown) =>
-          resolved.logger.warn('could not activate a session', { error: String(error) }),
-        );
-    }
     extensions.connected(connection);
     hooks.notify('onConnect', {
       principal,
@@ -510,21 +427,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     sessions: {
       get: (id) => sessionsPromise.then((s) => s.get(id)),
       list: (filter) => sessionsPromise.then((s) => s.list(filter)),
-      revoke: async (target, reason) => {
-        const revoked = await (await sessionsPromise).revoke(target, reason);
-        for (const record of revoked) {
-          audit.record('session_revoked', ended(record.reason ?? 'revoked', record.id), {
-            userId: record.userId,
-          });
-          webhooks?.emit('session.revoked', {
-            sessionId: record.id,
-            userId: record.userId,
-            reason: record.reason,
-            revokedAt: record.endedAt,
-          });
-        }
-        return revoked;
-      },
+      revoke: (target, reason) => sessionsPromise.then((s) => s.revoke(target, reason)),
     },
     reportConflict,
     async close() {
@@ -543,7 +446,6 @@ export function createTandem(options: TandemOptions = {}): Tandem {
           }),
       );
       await Promise.all(closed);
-      admission?.stop();
       const ready = await readyPromise.catch(() => undefined);
       if (ready !== undefined) {
         // Conflicts' records in flight are stored and reported before pub/sub goes.

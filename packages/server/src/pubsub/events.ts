@@ -1,6 +1,6 @@
 /**
- * Tandem's cross-process events: conflict reports and ended sessions must reach connections on
- * every server process. They travel on a reserved pub/sub channel of ShareDB's own pub/sub
+ * Tandem's cross-process events: conflict reports and extensions' own data (ended sessions, pushes)
+ * must reach connections on every server process. They travel on a reserved pub/sub channel of ShareDB's own pub/sub
  * (in-process, or Redis with `options.redis`), so scale-out needs nothing beyond what ops use.
  */
 import { type ConflictReport, ErrorCode, TandemError } from '@tandem/protocol';
@@ -16,18 +16,12 @@ export const EVENTS_CHANNEL = '_tandem_events';
 
 export type EventsMessage =
   | { t: 'conflict'; report: ConflictReport }
-  /**
-   * Sessions revoked or expired (or every session of `userId`): their sockets are closed on
-   * whichever process holds them.
-   */
-  | { t: 'session-ended'; sessionIds: string[]; userId?: string; reason: string }
   /** An extension's own data, for its instances on every process (`ExtensionContext.publish`). */
   | { t: 'ext'; ext: string; data: unknown };
 
 function isEventsMessage(data: unknown): data is EventsMessage {
-  const m = data as Partial<{ t: unknown; report: unknown; sessionIds: unknown; reason: unknown }> | null;
+  const m = data as Partial<{ t: unknown; report: unknown }> | null;
   if (m?.t === 'conflict') return typeof m.report === 'object' && m.report !== null;
-  if (m?.t === 'session-ended') return Array.isArray(m.sessionIds) && typeof m.reason === 'string';
   if (m?.t === 'ext') return typeof (m as { ext?: unknown }).ext === 'string';
   return false;
 }

@@ -185,7 +185,7 @@ export function createTokens(options: TokensOptions): Tokens {
 export interface TokenPrincipal extends Principal {
   roles: string[];
   grants: Record<string, DocumentRole>;
-  /** The session the token belongs to (see security/sessions.ts). */
+  /** The session the token belongs to (see security/sessions/). */
   sessionId: string;
   /** Token expiry in ms since the epoch: the client refreshes before it. */
   expiresAt: number;

@@ -17,10 +17,11 @@ import {
   TandemError,
   type TandemMessage,
 } from '@tandem/protocol';
+import type { MessageGate } from '../extensions/extension';
 import type { Principal, RequestInfo } from '../hooks';
 import { type Metrics, observeFanout } from '../metrics';
 import type { ResolvedOptions } from '../options';
-import { type Throttle, TokenBucket } from '../security/rate-limit';
+import { TokenBucket } from '../security/rate-limit';
 import { ERROR_DETAILS_FIELD } from '../sharedb/agent';
 import { fastListeners } from '../sharedb/fast-map';
 import type { FlushScheduler } from './flush-scheduler';
@@ -130,16 +131,19 @@ export interface ConnectionEnvironment {
   onClosed(connection: Connection, code: number): void;
   /** Every typed error this socket is sent (security events are audited from here). */
   onError(connection: Connection, error: TandemError): void;
-  /** This socket's rate limiter, once its principal is known (undefined: unlimited). */
-  throttleFor(connection: Connection): Throttle | undefined;
+  /**
+   * This socket's message gates (extensions' `gate`: rate limits, …), first to last, once it is
+   * served (undefined: none, and messages go straight on).
+   */
+  gatesFor(connection: Connection): MessageGate[] | undefined;
+  /** The socket closed: its gates let go of what they hold. */
+  stopGates(gates: readonly MessageGate[]): void;
 }
 
 export class Connection implements SocketListener {
   readonly stream: AgentStream = new AgentStream(this);
   /** Heartbeat round-trip time in ms; undefined until the first pong. */
   rtt: number | undefined;
-  /** The stored session this socket belongs to (principals with a `sessionId` only). */
-  session: { id: string; expiresAt: number } | undefined;
   /** The ShareDB agent serving this socket, once started. */
   agent: { custom: Record<string, unknown> } | undefined;
   private outbox: Frame[] = [];
@@ -147,8 +151,12 @@ export class Connection implements SocketListener {
   private started = false;
   /** Messages that arrived before `start` (undefined once started). */
   private early: Record<string, unknown>[] | undefined = [];
-  private throttle: Throttle | undefined;
+  /** The first gate, and all of them (`answered` and `stop` reach each). */
+  private gate: MessageGate | undefined;
+  private gates: MessageGate[] | undefined;
   private closed = false;
+  /** close() was called (the socket may not have closed yet). */
+  private ending = false;
   private awaitingPong = false;
   private pingSentAt = 0;
   /** When each presence channel last asked this client for its presence (see presenceRequestDue). */
@@ -184,6 +192,11 @@ export class Connection implements SocketListener {
     return this.closed;
   }
 
+  /** Closed, or closing: told why and sent its close frame. */
+  get isEnding(): boolean {
+    return this.ending || this.closed;
+  }
+
   /** Whether the peer speaks Tandem (negotiated a Tandem subprotocol) and so understands our namespace. */
   get isTandemClient(): boolean {
     return this.codec.subprotocol !== '';
@@ -191,20 +204,23 @@ export class Connection implements SocketListener {
 
   /** Begin feeding ShareDB: replays messages that arrived while authentication or storage was pending. */
   start(): void {
+    const gates = this.env.gatesFor(this);
+    this.gates = gates;
+    this.gate = gates?.[0];
     this.started = true;
-    this.throttle = this.env.throttleFor(this);
     const early = this.early ?? [];
     this.early = undefined;
     for (const message of early) this.forward(message);
   }
 
-  /** Through the rate limiter (which may hold it, in order), then to ShareDB or Tandem's handler. */
+  /** Through the gates (which may hold it, in order), then to ShareDB or Tandem's handler. */
   private forward(message: Record<string, unknown>): void {
-    if (this.throttle !== undefined) this.throttle.push(message);
+    const gate = this.gate;
+    if (gate !== undefined) gate.push(message);
     else this.pass(message);
   }
 
-  /** Hand a message past the limiter. */
+  /** Hand a message past the gates. */
   pass(message: Record<string, unknown>): void {
     if (this.closed) return;
     try {
@@ -313,9 +329,18 @@ export class Connection implements SocketListener {
   /** A message from this socket's ShareDB agent. */
   deliver(message: Record<string, unknown>): void {
     if (this.closed) return;
-    if (message.a === 'op') this.throttle?.replied(message);
-    else if (message.a === 'pr' && message.error === undefined && !this.presenceRequestDue(message)) return;
+    if (message.a === 'op') {
+      if (this.gates !== undefined) this.answered(this.gates, message);
+    } else if (message.a === 'pr' && message.error === undefined && !this.presenceRequestDue(message)) return;
     this.sendShareDb(message);
+  }
+
+  private answered(gates: readonly MessageGate[], message: Record<string, unknown>): void {
+    try {
+      for (let i = 0; i < gates.length; i++) gates[i].answered?.(message);
+    } catch (error) {
+      this.internalError(error, 'in a message gate');
+    }
   }
 
   /** A published op for this socket's subscriptions (the fast path, see sharedb/agent.ts). */
@@ -552,6 +577,7 @@ export class Connection implements SocketListener {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.ending = true;
     this.flush();
     this.socket.close(code, reason);
     // A peer that neither reads nor answers the close handshake must not hold memory forever.
@@ -576,7 +602,7 @@ export class Connection implements SocketListener {
   socketClosed(code: number): void {
     if (this.closed) return;
     this.closed = true;
-    this.throttle?.stop();
+    if (this.gates !== undefined) this.env.stopGates(this.gates);
     this.outbox.length = 0;
     this.stream.emit('close');
     this.env.onClosed(this, code);

@@ -3,21 +3,12 @@ import { ErrorCode, TANDEM_ACTION, TandemError, type TandemMessage } from '@tand
 import { recheckAgent } from '../extensions/live-access';
 import type { PluginCalls } from '../extensions/plugin-calls';
 import type { Extensions } from '../extensions/registry';
-import type { Principal } from '../hooks';
 import type { HookRunner } from '../run-hook';
 import { userInfo } from '../security/principal';
 import { CloseCode, type Connection } from './connection';
 
-/**
- * @param admit checks (and, for sliding sessions, extends) the session a refreshed principal names;
- *   rejects with SESSION_ENDED when it ended
- */
-export function createTandemMessageHandler(
-  hooks: HookRunner,
-  calls: PluginCalls,
-  extensions: Extensions,
-  admit: (connection: Connection, principal: Principal) => Promise<void>,
-) {
+/** A refreshed principal is admitted by the extensions (`admit`: sessions) before it replaces the old one. */
+export function createTandemMessageHandler(hooks: HookRunner, calls: PluginCalls, extensions: Extensions) {
   const answer = (connection: Connection, rid: number, result: Promise<unknown>) => {
     result.then(
       (value) => connection.sendTandem({ a: TANDEM_ACTION, t: 'result', rid, value }),
@@ -48,7 +39,7 @@ export function createTandemMessageHandler(
             if (connection.principal !== undefined && principal.id !== connection.principal.id) {
               throw new TandemError(ErrorCode.UNAUTHORIZED, 'token belongs to another user');
             }
-            await admit(connection, principal);
+            await extensions.admit(connection, principal);
             connection.setPrincipal(principal);
             // Grants may have shrunk: subscriptions already open are asked again.
             if (connection.agent !== undefined) await recheckAgent(connection.agent as never);

@@ -44,7 +44,7 @@ export class Throttle {
   private readonly actions: Record<ActionBucket, TokenBucket>;
   private readonly queue: Record<string, unknown>[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private stopped = false;
+  protected stopped = false;
   /** One notice per episode: set when throttling starts, cleared when the queue empties. */
   private noticeSent = false;
   /** Throttled episodes of this socket (each got one notice). */

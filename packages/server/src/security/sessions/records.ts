@@ -2,13 +2,13 @@
  * Sessions: pending → active → expired | revoked, stored in the reserved `_tandem_sessions`
  * collection so every process sharing the store sees the same records. A session spans the sockets
  * (and reconnects) of one sign-in: its id is the principal's `sessionId` (tokens carry it as `sid`),
- * or the connection id when the host's principal has none. Ending a session is announced on the
- * events channel, and each process closes its own sockets of that session.
+ * or the connection id when the host's principal has none. Ending a session is announced to every
+ * process, and each closes its own sockets of that session (the sessions extension, extension.ts).
  */
 import { compose, type Doc, insert, type JSONOp, set, type as tandemType } from '@tandem/ot';
 import { ErrorCode, TandemError } from '@tandem/protocol';
 import type ShareDB from 'sharedb';
-import type { Principal } from '../hooks';
+import type { Principal } from '../../hooks';
 
 export const SESSIONS_COLLECTION = '_tandem_sessions';
 
