@@ -322,4 +322,30 @@ describe('connection hooks: authenticated, admit, gate, heartbeat', () => {
     await expect(frank.call({ t: 'call', ext: 'guard', method: 'echo', args: ['ok'] })).resolves.toBe('ok');
     await frank.close();
   });
+
+  it('a gate that throws on a message the rate limiter released later (from its timer) costs only its socket', async () => {
+    // One call per 200 ms: the second call is held by the built-in throttle and passed on to the
+    // host's gate from the throttle's drain timer, outside any socket handler.
+    const limited = await attach(
+      { port: 0 },
+      {
+        storage: 'memory:',
+        hooks: { authenticate: ({ token }) => ({ id: String(token) }) },
+        rateLimits: { calls: { rate: 5, burst: 1 } },
+        extensions: [guard],
+      },
+    );
+    try {
+      const boom = await raw(limited.url(), 'held-boom');
+      boom.call('echo', 1);
+      boom.call('boom', 2);
+      expect(await boom.closed).toBe(1011);
+      expect(boom.frames).toContainEqual(expect.objectContaining({ t: 'result', rid: 1 }));
+      const other = client(limited.url(), { token: 'other' });
+      await expect(other.call({ t: 'call', ext: 'guard', method: 'echo', args: ['ok'] })).resolves.toBe('ok');
+      await other.close();
+    } finally {
+      await limited.close();
+    }
+  });
 });

@@ -164,7 +164,16 @@ export class Extensions {
         const gate = extension.gate?.(this.view(connection, extension.name), next);
         if (gate === undefined) continue;
         made.push(gate);
-        if (i > 0) next = (message) => gate.push(message);
+        // A gate may pass messages on from its own timers (the throttle's drain), outside any
+        // socket handler: a later gate that throws there must cost this socket, not the process.
+        if (i > 0)
+          next = (message) => {
+            try {
+              gate.push(message);
+            } catch (error) {
+              connection.internalError(error, 'in a message gate');
+            }
+          };
       }
     } catch (error) {
       this.stop(made);

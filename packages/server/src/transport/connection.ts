@@ -509,7 +509,8 @@ export class Connection implements SocketListener {
   }
 
   /** Something Tandem did not expect while serving this socket: logged, and this socket (only) ends. */
-  private internalError(error: unknown, doing: string): void {
+  /** A bug while serving this socket (ours or an extension's): logged with an id, the socket closed with 1011. */
+  internalError(error: unknown, doing: string): void {
     const errorId = randomUUID();
     this.env.options.logger.error(`internal error ${doing}`, {
       connection: this.id,
