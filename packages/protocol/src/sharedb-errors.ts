@@ -4,7 +4,7 @@
  * turns the errors ShareDB's client raises locally (e.g. `create()` on a document that exists) into
  * the same TandemErrors. ShareDB's message is kept and its code stays in `details.sharedbCode`.
  */
-import { ErrorCode, TandemError } from './errors';
+import { ErrorCode, isTandemError, TandemError } from './errors';
 
 const SHAREDB_CODES: Readonly<Record<string, ErrorCode>> = {
   // The request itself is malformed or asks for something this server does not offer.
@@ -57,7 +57,8 @@ function shareDbCode(error: unknown): string | undefined {
 
 /** A TandemError for anything ShareDB produced: its code mapped (INTERNAL if unknown), its message kept. */
 export function fromShareDbError(error: unknown): TandemError {
-  if (error instanceof TandemError) return error;
+  // Ours already, from this copy of the module or another (ESM and CJS builds side by side).
+  if (isTandemError(error)) return TandemError.from(error);
   const code = shareDbCode(error);
   const raw = error as { message?: unknown } | null | undefined;
   const message = typeof raw?.message === 'string' ? raw.message : String(error);

@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { ErrorCode, err, isTandemError, isWireError, ok, TandemError, unwrap } from '@tandem/protocol';
+import {
+  ErrorCode,
+  err,
+  fromShareDbError,
+  isTandemError,
+  isWireError,
+  ok,
+  TandemError,
+  unwrap,
+} from '@tandem/protocol';
 import { describe, expect, it } from 'vitest';
 
 describe('TandemError', () => {
@@ -58,6 +67,8 @@ describe('TandemError', () => {
     const wrapped = TandemError.from(foreign, ErrorCode.INTERNAL);
     expect(wrapped).toBeInstanceOf(TandemError);
     expect(wrapped.toJSON()).toEqual({ code: ErrorCode.LOCKED, message: 'locked', details: { path: ['a'] } });
+    // The ShareDB error map (a middleware's refusal travels through ShareDB) keeps it too.
+    expect(fromShareDbError(foreign).toJSON()).toEqual(wrapped.toJSON());
   });
 
   it('unwraps results', () => {
