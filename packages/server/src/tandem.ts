@@ -316,8 +316,11 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       throw new TandemError(ErrorCode.UNAUTHORIZED, 'authenticate returned no principal id');
     }
     // Extensions may refuse it before a socket exists (the sessions extension: an ended session).
-    // They may read their stores, so this waits until the server is ready.
-    await readyPromise;
+    // They may read their stores, so this waits until the server is ready; a start that failed is
+    // the server's fault, never the caller's, and its cause (logged at start) stays here.
+    await readyPromise.catch(() => {
+      throw new TandemError(ErrorCode.STORAGE_UNAVAILABLE, 'the server is not ready');
+    });
     await extensions.authenticated(principal, request);
     return principal;
   };

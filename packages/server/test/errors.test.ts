@@ -43,6 +43,23 @@ describe('bad input', () => {
     }
   });
 
+  it('a store that failed to open answers authentication with a generic STORAGE_UNAVAILABLE, not its cause', async () => {
+    const broken = createTandem({
+      storage: 'postgres://secret-name@127.0.0.1:1/test',
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      hooks: { authenticate: () => ({ id: 'ann' }) },
+    });
+    await expect(broken.ready).rejects.toBeDefined();
+    const request = { url: '/tandem?token=t', headers: {}, socket: {} } as never;
+    const refused = await broken.authenticate(request).catch((error: unknown) => error as TandemError);
+    expect(refused).toMatchObject({
+      code: ErrorCode.STORAGE_UNAVAILABLE,
+      message: 'the server is not ready',
+    });
+    expect(JSON.stringify((refused as TandemError).toJSON())).not.toContain('secret-name');
+    await broken.close();
+  });
+
   it('answers an unauthenticated upgrade with HTTP 401 before a socket opens', async () => {
     const ws = new WebSocket(server.url());
     const status = await new Promise<number>((resolve) => {
