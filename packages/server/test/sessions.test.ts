@@ -147,6 +147,55 @@ describe('sessions', () => {
   });
 });
 
+describe('a revocation racing a connect', () => {
+  it('a socket admitted before its session was revoked but served after is closed with SESSION_ENDED', async () => {
+    // A host extension whose admit (after the sessions extension's) waits until we let it go.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let admitting!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      admitting = resolve;
+    });
+    const racing = await attach(
+      { port: 0 },
+      {
+        storage: 'memory:',
+        ...auth,
+        extensions: [
+          {
+            name: 'slow-admit',
+            async admit() {
+              admitting();
+              await held;
+            },
+          },
+        ],
+      },
+    );
+    const c = client(racing.url(), { token: await tokens.issue({ sub: 'jon', sid: 's-jon' }) });
+    const seen = watch(c);
+    try {
+      await reached;
+      // The session is recorded (admitted), its socket not served yet: revoke it now.
+      expect(await racing.tandem.sessions.revoke('s-jon', 'revoked mid-connect')).toMatchObject([
+        { id: 's-jon', state: 'revoked' },
+      ]);
+      release();
+      await until(() => c.status === 'ended', 5_000, 'ended');
+      expect(c.endedBy).toMatchObject({
+        code: ErrorCode.SESSION_ENDED,
+        details: { reason: 'revoked mid-connect' },
+      });
+      expect(seen.statuses).not.toContain('online');
+    } finally {
+      await c.close();
+      await racing.close();
+    }
+  });
+});
+
 describe('token lifetime on a live socket', () => {
   it('getToken is called before expiry and the socket stays; a fixed token is closed at expiry', async () => {
     const fast = await attach({ port: 0 }, { storage: 'memory:', ...auth, heartbeatMs: 100 });

@@ -9,6 +9,9 @@ import type { Extension, ExtensionConnection, ExtensionContext } from '../../ext
 import type { Audit } from '../audit';
 import { createSessionManager, ended, type SessionManager, type Sessions } from './records';
 
+/** How many ended sessions `connected` remembers (a revocation racing a connect is milliseconds). */
+const MAX_ENDED_LATELY = 10_000;
+
 /** What a socket's session is, as far as the heartbeat needs it. */
 interface LiveSession {
   id: string;
@@ -44,6 +47,12 @@ export function sessionsExtension(server: SessionsServer): SessionsExtension {
   let manager: SessionManager | undefined;
   /** The session each admitted socket belongs to (principals with a `sessionId` only). */
   const live = new WeakMap<ExtensionConnection, LiveSession>();
+  /**
+   * Sessions ended on any process lately, with why: a socket admitted before the end but served
+   * after it (another extension's `admit` still running) is not among the served sockets `end`
+   * closes, so `connected` checks here. Bounded: the oldest are forgotten first.
+   */
+  const endedLately = new Map<string, string>();
 
   const records = (): SessionManager => {
     if (manager === undefined) throw new Error('sessions are not installed yet');
@@ -55,6 +64,14 @@ export function sessionsExtension(server: SessionsServer): SessionsExtension {
   /** Close this process's sockets of ended sessions (a session id, a connection id, or a user). */
   const end = ({ sessionIds, reason, userId }: EndedSessions): void => {
     const wanted = new Set(sessionIds);
+    for (const id of sessionIds) {
+      endedLately.delete(id);
+      endedLately.set(id, reason);
+    }
+    for (const id of endedLately.keys()) {
+      if (endedLately.size <= MAX_ENDED_LATELY) break;
+      endedLately.delete(id);
+    }
     for (const connection of context?.connections() ?? []) {
       const sessionId = live.get(connection)?.id ?? connection.connectionId;
       if (wanted.has(sessionId) || wanted.has(connection.connectionId) || connection.principal.id === userId)
@@ -112,7 +129,14 @@ export function sessionsExtension(server: SessionsServer): SessionsExtension {
     },
     connected(connection) {
       const session = live.get(connection);
-      if (session !== undefined) records().activate(session.id).catch(warn('activate'));
+      if (session === undefined) return;
+      const endedWhy = endedLately.get(session.id);
+      if (endedWhy !== undefined) {
+        live.delete(connection);
+        connection.fail(ended(endedWhy, session.id));
+        return;
+      }
+      records().activate(session.id).catch(warn('activate'));
     },
     heartbeat(connection, now) {
       const session = live.get(connection);
