@@ -134,6 +134,8 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     remoteAddress: connection.request?.remoteAddress,
   });
   const connections = new Set<Connection>();
+  /** Sockets fully served: `connected` and `onConnect` ran for them, so `disconnected` and `onDisconnect` will. */
+  const served = new WeakSet<Connection>();
   /** `close()` waiting for these sockets to close. */
   const closeWaiters = new Map<Connection, () => void>();
   let closing = false;
@@ -273,7 +275,10 @@ export function createTandem(options: TandemOptions = {}): Tandem {
       if (connection.principal !== undefined) {
         // Locks belong to the socket's session: a closed tab must not keep others out for a TTL.
         releaseLocks(connection);
-        if (connection.agent !== undefined) extensions.disconnected(connection, code);
+      }
+      // Only what was announced connected is announced gone (serving can fail half-way).
+      if (served.delete(connection) && connection.principal !== undefined) {
+        extensions.disconnected(connection, code);
         hooks.notify('onDisconnect', { principal: connection.principal, connectionId: connection.id, code });
       }
     },
@@ -348,6 +353,7 @@ export function createTandem(options: TandemOptions = {}): Tandem {
     connection.agent = agent as never;
     installFastOpDelivery(agent as never);
     connection.start();
+    served.add(connection);
     extensions.connected(connection);
     hooks.notify('onConnect', {
       principal,

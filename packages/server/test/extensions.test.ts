@@ -207,6 +207,8 @@ const guard: Extension = {
       },
     };
   },
+  connected: (connection) => void hooked.push(`connected:${connection.principal.id}`),
+  disconnected: (connection) => void hooked.push(`disconnected:${connection.principal.id}`),
   heartbeat(connection) {
     if (connection.principal.id === 'short-lived')
       connection.fail(new TandemError(ErrorCode.SESSION_ENDED, 'ended by the heartbeat', { reason: 'test' }));
@@ -317,6 +319,10 @@ describe('connection hooks: authenticated, admit, gate, heartbeat', () => {
     expect(await boom.closed).toBe(1011);
     // The gate maker that threw had the gates made before it stopped (none leak).
     expect(hooked).toContain('one:gate-throws:stop');
+    // A socket that was never announced connected is not announced gone; a served one is.
+    expect(hooked.filter((h) => h.endsWith(':gate-throws') && /^(dis)?connected/.test(h))).toEqual([]);
+    await until(() => hooked.includes('disconnected:boom'), 5_000, 'boom announced gone');
+    expect(hooked).toContain('connected:boom');
     // Everyone else is served as before.
     const frank = client(server.url(), { token: 'frank' });
     await expect(frank.call({ t: 'call', ext: 'guard', method: 'echo', args: ['ok'] })).resolves.toBe('ok');
