@@ -191,10 +191,10 @@ describe('ordered delivery (each doc subscription gets ops in version order, onc
     failNextReads(2);
     delivery.emit(CHANNEL, op(3));
     await vi.advanceTimersByTimeAsync(50); // first read fails
-    await vi.advanceTimersByTimeAsync(100); // retry after 100 ms fails
+    await vi.advanceTimersByTimeAsync(100); // the retry (50–100 ms later, jittered) fails
     expect(reads).toHaveLength(2);
     expect(delivery.counts.fillErrors).toBe(2);
-    await vi.advanceTimersByTimeAsync(200); // then 200 ms
+    await vi.advanceTimersByTimeAsync(200); // then one 100–200 ms later succeeds
     expect(reads).toHaveLength(3);
     expect(s.got).toEqual([1, 2, 3]);
     s.stream.destroy();
