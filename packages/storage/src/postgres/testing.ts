@@ -14,7 +14,16 @@ import { PostgresMilestoneDB } from './milestone-db';
 export const TEST_POSTGRES_URL =
   process.env.PG_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** Why the test PostgreSQL cannot be used (unreachable, `pg` not installed), or undefined when it can. */
+/** Whether a missing PostgreSQL fails the run instead of skipping: in CI (`CI` set), where it must run. */
+const postgresRequired = (): boolean => {
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+};
+
+/**
+ * Why the test PostgreSQL cannot be used (unreachable, `pg` not installed), or undefined when it can.
+ * In CI it throws instead: PostgreSQL runs there, and its suites must not quietly skip.
+ */
 export async function testPostgresUnavailable(url = TEST_POSTGRES_URL): Promise<string | undefined> {
   let client: { connect(): Promise<unknown>; end(): Promise<void> } | undefined;
   try {
@@ -23,7 +32,10 @@ export async function testPostgresUnavailable(url = TEST_POSTGRES_URL): Promise<
     await client.connect();
     return undefined;
   } catch (error) {
-    return `PostgreSQL tests skipped: cannot reach ${url.replace(/\/\/[^@/]*@/, '//***@')} (${(error as Error).message}); set PG_URL to a reachable server`;
+    const where = `${url.replace(/\/\/[^@/]*@/, '//***@')} (${(error as Error).message})`;
+    if (postgresRequired())
+      throw new Error(`PostgreSQL is required when CI is set, and ${where} cannot be reached`);
+    return `PostgreSQL tests skipped: cannot reach ${where}; set PG_URL to a reachable server`;
   } finally {
     await client?.end().catch(() => undefined);
   }
