@@ -14,14 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { docKey } from '@tandem/conflicts';
 import type { Path } from '@tandem/ot';
-import type {
-  CommentBody,
-  CommentData,
-  NotificationData,
-  OpAuthor,
-  Reaction,
-  ThreadData,
-} from '@tandem/protocol';
+import type { CommentData, NotificationData, OpAuthor, Reaction, ThreadData } from '@tandem/protocol';
 import type { DocRef } from './input';
 
 export const INDEX_COLLECTION = '_tandem_comment_index';
@@ -56,13 +49,8 @@ export interface ThreadIndex {
   threads: Record<string, { a: StoredAnchor }>;
 }
 
-export interface StoredComment {
-  id: string;
-  author: OpAuthor;
-  createdAt: number;
-  editedAt?: number;
-  deleted?: { by: string; at: number };
-  body: CommentBody;
+/** A comment as the wire's CommentData, except that reactions keep when each was made. */
+export interface StoredComment extends Omit<CommentData, 'reactions'> {
   /** Who reacted and when, in order (a list, not a map: user ids are not safe object keys). */
   reactions: Partial<Record<Reaction, { u: string; at: number }[]>>;
 }
