@@ -70,10 +70,24 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   const clients: SimClient[] = [];
   const viewers: Viewer[] = [];
   const connectStart = now();
-  await openAll(config.clients, async (i) => {
-    if (i < typists) clients.push(await driver.open(i, onAck));
-    else viewers.push(await openViewer(i));
-  });
+  if (typists === config.clients) {
+    await openAll(config.clients, async (i) => {
+      clients.push(await driver.open(i, onAck));
+    });
+  } else {
+    // Typists join spread evenly through the room (typist j after the viewers of the j slices
+    // before it), so that they are a fair sample of receivers: servers fan an op out in join order
+    // (or some order of their own), and typists who all joined first would be served first.
+    const viewersEach = (config.clients - typists) / typists;
+    for (let j = 0, opened = 0; j < typists; j++) {
+      clients.push(await driver.open(j, onAck));
+      const upTo = Math.round((j + 1) * viewersEach);
+      await openAll(upTo - opened, async (i) => {
+        viewers.push(await openViewer(typists + opened + i));
+      });
+      opened = upTo;
+    }
+  }
   const connectMs = now() - connectStart;
   // Waits for the orchestrator: a suite may start more load (flood: the attackers) first.
   await phase('connected', true);
@@ -126,6 +140,15 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   for (const viewer of viewers) viewer.close();
 
   const latencies = stats.latencies;
+  if (stats.breakdown !== undefined) {
+    const parts = Object.entries(stats.breakdown).map(
+      ([name, values]) =>
+        `${name} p50 ${percentile(values, 50).toFixed(2)} p90 ${percentile(values, 90).toFixed(2)} p99 ${percentile(values, 99).toFixed(2)}`,
+    );
+    process.stderr.write(
+      `[breakdown ${config.system}] total p50 ${percentile(latencies, 50).toFixed(2)} p99 ${percentile(latencies, 99).toFixed(2)} | ${parts.join(' | ')}\n`,
+    );
+  }
   const perSec = (n: number) => (n * 1000) / windowMs;
   return {
     kind: 'load',

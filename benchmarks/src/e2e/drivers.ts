@@ -48,13 +48,17 @@ const charOf = (rand: number) => CHARS[Math.floor(rand * 1e6) % CHARS.length];
 /** A ws client that counts the bytes and frames it receives. */
 type WebSocketClass = new (...args: ConstructorParameters<typeof WebSocket>) => WebSocket;
 
+/** When the frame being handled arrived (client libraries handle a frame synchronously in its event). */
+let frameArrivedAt = 0;
+
 function countingWebSocket(stats: LoadStats): WebSocketClass {
   return class CountingWebSocket extends WebSocket {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
       this.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
-        stats.frame(bytes, now());
+        frameArrivedAt = now();
+        stats.frame(bytes, frameArrivedAt);
       });
       this.on('error', () => {});
     }
@@ -142,6 +146,8 @@ const promisify = (fn: (cb: (error?: unknown) => void) => void) =>
  * 500 clients), and a string per receipt was ~5 % of the clients process — the instrument's own cost.
  */
 const stampsById = new Map<string, Map<number, number[]>>();
+/** When each op was handed to its socket (E2E_BREAKDOWN only). */
+const sentAtBySeq = new Map<string, number>();
 
 async function shareDbClient(
   connection: ShareDbConnection,
@@ -165,6 +171,7 @@ async function shareDbClient(
         stampsById.set(src, bySeq);
       }
       bySeq.set(message.seq, typedSinceSend);
+      if (stats.breakdown !== undefined) sentAtBySeq.set(`${src}:${message.seq}`, now());
       typedSinceSend = [];
     }
   });
@@ -180,6 +187,10 @@ async function shareDbClient(
     if (stamps === undefined) return;
     const t = now();
     for (const sentAt of stamps) stats.deliver(sentAt, t);
+    if (stats.breakdown !== undefined) {
+      const handedOver = sentAtBySeq.get(`${data.src}:${data.seq}`) ?? Number.NaN;
+      for (const typedAt of stamps) stats.part(typedAt, handedOver, frameArrivedAt, t);
+    }
   });
   const doc = connection.get(config.collection, config.docId);
   await promisify((cb) => doc.subscribe(cb));

@@ -49,6 +49,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** E2E_WRITE_TRACE: the server reports where an op's time goes between its sockets (./write-trace.mjs). */
+const tracingWrites = process.env.E2E_WRITE_TRACE !== undefined;
+
 /** Start one of the scripts next to this file as a child (killed with the orchestrator). */
 export function start(script: string, args: string[], core: number, nodeFlags: string[]): ChildProcess {
   const profile = process.env.E2E_PROF === script ? ['--cpu-prof', '--cpu-prof-dir=/tmp/e2e-prof'] : [];
@@ -194,7 +197,8 @@ async function startServer(
   args: string[],
   core: number,
 ): Promise<{ server: ServerProcess; url: string }> {
-  const child = start('server.ts', [serverOf(system), ...args], core, ['--expose-gc']);
+  const trace = tracingWrites ? ['--import', `${here}write-trace.mjs`] : [];
+  const child = start('server.ts', [serverOf(system), ...args], core, ['--expose-gc', ...trace]);
   const ready = new Promise<string>((resolve) => {
     child.on('message', (message: ServerMessage) => {
       if (message.type === 'ready') resolve(message.url);
@@ -299,8 +303,8 @@ async function withChildren<T>(
     ]);
   } finally {
     limit.cancel();
-    if (process.env.E2E_PROF !== undefined) {
-      // A profiled child writes its profile on a clean exit: disconnecting makes it exit.
+    if (process.env.E2E_PROF !== undefined || tracingWrites) {
+      // A profiled or traced child reports on a clean exit: disconnecting makes it exit.
       for (const child of children) if (child.connected) child.disconnect();
       await new Promise((resolve) => setTimeout(resolve, 3_000));
     }

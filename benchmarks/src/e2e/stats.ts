@@ -42,6 +42,23 @@ export class LoadStats {
     }
   }
 
+  /**
+   * Optional latency breakdown (E2E_BREAKDOWN=1), per delivery inside the window: keystroke → the
+   * client library handing the op to its socket, → the frame's arrival at the receiver's socket
+   * (network and server), → the receiver's library reporting the op.
+   */
+  readonly breakdown =
+    process.env.E2E_BREAKDOWN === undefined
+      ? undefined
+      : { send: [] as number[], transit: [] as number[], client: [] as number[] };
+
+  part(typedAt: number, sentAt: number, arrivedAt: number, receivedAt: number): void {
+    if (this.breakdown === undefined || !this.inWindow(typedAt)) return;
+    this.breakdown.send.push(sentAt - typedAt);
+    this.breakdown.transit.push(arrivedAt - sentAt);
+    this.breakdown.client.push(receivedAt - arrivedAt);
+  }
+
   frame(bytes: number, now: number): void {
     if (!this.inWindow(now)) return;
     this.frames++;

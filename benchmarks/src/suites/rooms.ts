@@ -12,7 +12,11 @@
  *
  * Cells: closed loop (each typist types its next character when the previous one is acknowledged)
  * and open loop (200 keystrokes/s offered over the typists). Latency is keystroke → receipt at the
- * other typists (one clients process, one clock). Environment: see `usage` below.
+ * other typists (one clients process, one clock). The typists join spread evenly through the room,
+ * so they are a fair sample of its receivers: a server writes an op to a room one socket after
+ * another, in join order or an order of its own, and typists who all joined first were written
+ * first by Hocuspocus and raw ShareDB and (joining more slowly) late by Tandem, which made light-load
+ * latency a measure of join order. Environment: see `usage` below.
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -70,7 +74,11 @@ Environment (comma lists):
   ROOMS_RUNS      runs per cell (default 3; --quick 1)
   ROOMS_TYPISTS   typists in the room shape (default 10)
   ROOMS_RATE      open-loop keystrokes/s offered (default 200)
-  ROOMS_WARMUP_MS, ROOMS_MEASURE_MS, ROOMS_DRAIN_MS  (default 1000, 4000, 5000; --quick 300, 1000, 3000)`;
+  ROOMS_WARMUP_MS, ROOMS_MEASURE_MS, ROOMS_DRAIN_MS  (default 1000, 4000, 5000; --quick 300, 1000, 3000)
+Diagnostics (not for recorded runs: they cost the processes they measure):
+  E2E_BREAKDOWN=1    clients (ShareDB-protocol typists): keystroke → handed to the socket → frame arrived → op reported
+  E2E_WRITE_TRACE=1  server: read → first write, → each other typist, → last write; typists' place in the fan-out
+  E2E_PROF=server.ts CPU profile of the server into /tmp/e2e-prof`;
 
 const list = (value: string | undefined) =>
   value
