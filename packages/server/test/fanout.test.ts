@@ -7,7 +7,7 @@ import { until } from './helpers';
 type Message = { a: string; v?: number; src?: string; op?: unknown; seq?: number; error?: unknown };
 
 /** An in-memory socket speaking tandem.json.v1 that decodes what the server sends it. */
-function memorySocket() {
+function memorySocket(onMessage_?: (message: Message) => void) {
   const received: Message[] = [];
   let onMessage: (frame: string | Uint8Array) => void = () => {};
   const socket: TandemSocket = {
@@ -15,7 +15,10 @@ function memorySocket() {
     bufferedAmount: 0,
     send: (frame) => {
       const decoded = JSON.parse(String(frame)) as Message | Message[];
-      received.push(...(Array.isArray(decoded) ? decoded : [decoded]));
+      for (const message of Array.isArray(decoded) ? decoded : [decoded]) {
+        received.push(message);
+        onMessage_?.(message);
+      }
     },
     close: () => {},
     terminate: () => {},
@@ -81,6 +84,46 @@ describe('fan-out under a burst of concurrent submits', () => {
         if (m.v === version) version++;
       }
     }
+    await tandem.close();
+  });
+
+  it("writes a submit's ack before the room the op goes to: its author sends nothing more until then", async () => {
+    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
+    await tandem.ready;
+    const backend = await tandem.backend();
+    const doc = backend.connect().get(ROOM.c, 'ack-first');
+    await new Promise<void>((resolve, reject) =>
+      doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
+    );
+    // The order in which sockets are written, across the room.
+    const writes: { socket: number; message: Message }[] = [];
+    const sockets = Array.from({ length: 40 }, (_, i) =>
+      memorySocket((message) => writes.push({ socket: i, message })),
+    );
+    for (const s of sockets) {
+      tandem.handleConnection(s.socket);
+      s.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
+      s.send({ a: 's', c: ROOM.c, d: 'ack-first' });
+      await until(() => s.received.some((m) => m.a === 's'), 5_000, 'subscribed');
+    }
+    // The first and the last socket to join type in the same turn. The first one's op reaches the
+    // room, the last one's socket included, in join order, where the last one's ack then waits
+    // unless acks go first.
+    const [early, late] = [0, sockets.length - 1];
+    writes.length = 0;
+    sockets[early].send({ a: 'op', c: ROOM.c, d: 'ack-first', v: 1, seq: 1, op: ['text', { es: [1, 'x'] }] });
+    sockets[late].send({ a: 'op', c: ROOM.c, d: 'ack-first', v: 1, seq: 1, op: ['text', { es: [2, 'y'] }] });
+    const isAck = (w: { message: Message }) => w.message.a === 'op' && w.message.op === undefined;
+    await until(() => writes.filter(isAck).length === 2, 5_000, 'both acked');
+    await until(
+      () => sockets.every((s) => s.received.filter((m) => m.op !== undefined).length >= 1),
+      5_000,
+      'fanned out',
+    );
+    const ackOfLate = writes.findIndex((w) => w.socket === late && isAck(w));
+    const firstToOthers = writes.findIndex((w) => w.socket !== early && w.socket !== late);
+    expect(ackOfLate).toBeGreaterThanOrEqual(0);
+    expect(ackOfLate).toBeLessThan(firstToOthers);
     await tandem.close();
   });
 

@@ -331,6 +331,11 @@ export class Connection implements SocketListener {
     if (this.closed) return;
     if (message.a === 'op') {
       if (this.gates !== undefined) this.answered(this.gates, message);
+      // A submit's reply (an ack, or a refusal): its client sends nothing more until it arrives.
+      if (!('op' in message) && message.create === undefined && message.del === undefined) {
+        this.sendShareDb(message, true);
+        return;
+      }
     } else if (message.a === 'pr' && message.error === undefined && !this.presenceRequestDue(message)) return;
     this.sendShareDb(message);
   }
@@ -384,7 +389,8 @@ export class Connection implements SocketListener {
     return false;
   }
 
-  private sendShareDb(message: Record<string, unknown>): void {
+  /** `awaited`: the client waits for this reply, so this socket is written before the room (see FlushScheduler.markFirst). */
+  private sendShareDb(message: Record<string, unknown>, awaited = false): void {
     let frame: Frame;
     try {
       const agent = this.agent as { src?: string | null; clientId?: string } | undefined;
@@ -394,7 +400,7 @@ export class Connection implements SocketListener {
       this.internalError(error, 'encoding a reply');
       return;
     }
-    this.enqueue(frame);
+    this.enqueue(frame, awaited);
   }
 
   /** One of Tandem's own messages. Plain ShareDB clients only get errors (they log and ignore them). */
@@ -520,9 +526,12 @@ export class Connection implements SocketListener {
     this.fail(new TandemError(ErrorCode.INTERNAL, 'internal error', { errorId }), CloseCode.internalError);
   }
 
-  private enqueue(frame: Frame): void {
+  private enqueue(frame: Frame, awaited = false): void {
     this.outbox.push(frame);
-    if (!this.marked) {
+    if (awaited) {
+      this.marked = true;
+      this.env.scheduler.markFirst(this);
+    } else if (!this.marked) {
       this.marked = true;
       this.env.scheduler.mark(this);
     }

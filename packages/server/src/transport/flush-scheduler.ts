@@ -25,6 +25,9 @@ export class FlushScheduler {
   readonly batches = new BatchCache();
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
+  /** Sockets owed a reply their client waits on before it sends more: written before the rest. */
+  private first: Flushable[] = [];
+  private spareFirst: Flushable[] = [];
   private scheduled = false;
   /** When the oldest unflushed frame was queued (performance.now()). */
   private since = 0;
@@ -41,6 +44,13 @@ export class FlushScheduler {
 
   private flushDirty(): void {
     const started = performance.now();
+    const first = this.first;
+    if (first.length > 0) {
+      this.first = this.spareFirst;
+      for (let i = 0; i < first.length; i++) first[i].flush();
+      first.length = 0;
+      this.spareFirst = first;
+    }
     const batch = this.dirty;
     this.dirty = this.spare;
     for (let i = 0; i < batch.length; i++) batch[i].flush();
@@ -51,8 +61,24 @@ export class FlushScheduler {
   }
 
   mark(target: Flushable): void {
-    if (this.dirty.length === 0) this.since = performance.now();
+    if (this.dirty.length === 0 && this.first.length === 0) this.since = performance.now();
     this.dirty.push(target);
+    this.schedule();
+  }
+
+  /**
+   * Like `mark`, but the target is written before every socket merely marked. For a submit's ack:
+   * a ShareDB client sends its next op only once the last one is acknowledged, so an ack written
+   * after the whole room (a millisecond per hundred sockets) holds its author back by that much. A
+   * target also marked the usual way is flushed here and finds nothing owed when its turn comes.
+   */
+  markFirst(target: Flushable): void {
+    if (this.dirty.length === 0 && this.first.length === 0) this.since = performance.now();
+    this.first.push(target);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(this.run);
@@ -66,6 +92,11 @@ export class FlushScheduler {
     if (++this.queuedSinceCheck < 64) return;
     this.queuedSinceCheck = 0;
     const waited = performance.now() - this.since;
-    if (this.dirty.length > 0 && waited > this.maxDelayMs && waited > 2 * this.lastFlushMs) this.flushDirty();
+    if (
+      (this.dirty.length > 0 || this.first.length > 0) &&
+      waited > this.maxDelayMs &&
+      waited > 2 * this.lastFlushMs
+    )
+      this.flushDirty();
   }
 }
