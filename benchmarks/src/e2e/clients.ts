@@ -70,9 +70,10 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   const clients: SimClient[] = [];
   const viewers: Viewer[] = [];
   const connectStart = now();
-  if (typists === config.clients) {
+  if (typists === config.clients || typists === 0) {
     await openAll(config.clients, async (i) => {
-      clients.push(await driver.open(i, onAck));
+      if (i < typists) clients.push(await driver.open(i, onAck));
+      else viewers.push(await openViewer(i));
     });
   } else {
     // Typists join spread evenly through the room (typist j after the viewers of the j slices

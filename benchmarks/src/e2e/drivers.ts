@@ -48,7 +48,11 @@ const charOf = (rand: number) => CHARS[Math.floor(rand * 1e6) % CHARS.length];
 /** A ws client that counts the bytes and frames it receives. */
 type WebSocketClass = new (...args: ConstructorParameters<typeof WebSocket>) => WebSocket;
 
-/** When the frame being handled arrived (client libraries handle a frame synchronously in its event). */
+/**
+ * When the last frame arrived, at any socket (E2E_BREAKDOWN). Right for an op reported inside its
+ * own socket's message event, as ShareDB's and Tandem's clients do; a client that deferred it
+ * would be charged the wrong arrival.
+ */
 let frameArrivedAt = 0;
 
 function countingWebSocket(stats: LoadStats): WebSocketClass {

@@ -2,16 +2,19 @@
  * Diagnostic preload for the server under test (`E2E_WRITE_TRACE=1`; the harness adds it with
  * `--import` and lets the server exit cleanly): where an op's time goes inside the server, seen from
  * its sockets. Every read from a client socket and every write to one is stamped (net.Socket, so it
- * sees every system alike, whatever WebSocket library it uses). An op is a read from one of the
- * room's typists (the ten sockets that sent most), and its fan-out is the writes until the next such
- * read: meant for open-loop cells, where ops rarely overlap. At exit it prints, over the middle 60 %
- * of the run: read → first write, read → write to each other typist, read → last write, and where the
- * typists' writes fall in the fan-out (its median position, 0 = first, 1 = last).
+ * sees every system alike, whatever WebSocket library it uses; `ws` makes two socket writes per
+ * frame, header and payload, which it corks into one syscall). An op is a read from one of the
+ * room's typists (the ROOMS_TYPISTS sockets that sent most), and its fan-out is the writes until the
+ * next such read: meant for open-loop cells, where ops rarely overlap. At exit it prints, over the
+ * middle 60 % of what was stamped (the first 1.5 M reads and writes): read → first write, read →
+ * write to each other typist, read → last write, and where the typists' writes fall in the fan-out
+ * (their median position, 0 = first, 1 = last).
  */
 import net from 'node:net';
 
 const INDEX = Symbol('joinIndex');
 const LIMIT = 3_000_000;
+const TYPISTS = Number(process.env.ROOMS_TYPISTS ?? 10);
 let joined = 0;
 /** [time, socket index] per write; [time, socket index] per read. */
 const writes = [];
@@ -46,7 +49,7 @@ function summary() {
   const typists = new Set(
     [...sent]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 10)
+      .slice(0, TYPISTS)
       .map(([index]) => index),
   );
   const events = [];
@@ -87,7 +90,7 @@ function summary() {
     `${fanouts.length} fan-outs of ~${percentile(
       fanouts.map((o) => o.writes.length),
       50,
-    )} writes`,
+    )} socket writes`,
     `read → first write ${both(firstWrite)}`,
     `→ other typists ${both(toTypists)}`,
     `→ last write ${both(lastWrite)}`,

@@ -120,10 +120,49 @@ describe('fan-out under a burst of concurrent submits', () => {
       5_000,
       'fanned out',
     );
+    // The early op committed first (v1), so the room was queued for it before the late ack.
+    expect(writes.find((w) => w.socket === early && isAck(w))?.message.v).toBe(1);
     const ackOfLate = writes.findIndex((w) => w.socket === late && isAck(w));
     const firstToOthers = writes.findIndex((w) => w.socket !== early && w.socket !== late);
     expect(ackOfLate).toBeGreaterThanOrEqual(0);
     expect(ackOfLate).toBeLessThan(firstToOthers);
+    // Nothing is written twice: every other socket got each op once.
+    for (const [i, s] of sockets.entries()) {
+      if (i === early || i === late) continue;
+      expect(s.received.filter((m) => m.a === 'op').map((m) => m.v)).toEqual([1, 2]);
+    }
+
+    // A refusal is a reply its client waits on too. The late op (from the future: refused) is sent
+    // while the early one commits, so that its refusal is queued after the room was.
+    writes.length = 0;
+    let sent = false;
+    backend.use('afterWrite', (context: { op?: { v?: number } }, next: () => void) => {
+      if (!sent && context.op?.v === 3) {
+        sent = true;
+        sockets[late].send({
+          a: 'op',
+          c: ROOM.c,
+          d: 'ack-first',
+          v: 99,
+          seq: 2,
+          op: ['text', { es: [1, 'w'] }],
+        });
+      }
+      next();
+    });
+    sockets[early].send({ a: 'op', c: ROOM.c, d: 'ack-first', v: 3, seq: 2, op: ['text', { es: [1, 'z'] }] });
+    const refused = (w: { socket: number; message: Message }) =>
+      w.socket === late && w.message.error !== undefined;
+    await until(() => writes.some(refused), 5_000, 'late op refused');
+    await until(
+      () =>
+        writes.filter((w) => w.message.v === 3 && w.message.op !== undefined).length === sockets.length - 1,
+      5_000,
+      'fanned out',
+    );
+    expect(writes.findIndex(refused)).toBeLessThan(
+      writes.findIndex((w) => w.socket !== early && w.socket !== late),
+    );
     await tandem.close();
   });
 

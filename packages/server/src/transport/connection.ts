@@ -95,6 +95,20 @@ function refusalOf(
   return reply;
 }
 
+/**
+ * A submit's reply: its ack (no op of its own) or its refusal (ShareDB and the transport send the
+ * request back with `error`). A ShareDB client sends nothing more until it arrives, so the socket
+ * is written before the rest of the room (FlushScheduler.markFirst). Ops for subscribers always
+ * carry `op`, `create` or `del`.
+ */
+function isSubmitReply(message: Record<string, unknown>): boolean {
+  return (
+    message.a === 'op' &&
+    (message.error !== undefined ||
+      (!('op' in message) && message.create === undefined && message.del === undefined))
+  );
+}
+
 /** WebSocket close codes used by Tandem (docs/protocol.md). */
 export const CloseCode = {
   normal: 1000,
@@ -331,11 +345,6 @@ export class Connection implements SocketListener {
     if (this.closed) return;
     if (message.a === 'op') {
       if (this.gates !== undefined) this.answered(this.gates, message);
-      // A submit's reply (an ack, or a refusal): its client sends nothing more until it arrives.
-      if (!('op' in message) && message.create === undefined && message.del === undefined) {
-        this.sendShareDb(message, true);
-        return;
-      }
     } else if (message.a === 'pr' && message.error === undefined && !this.presenceRequestDue(message)) return;
     this.sendShareDb(message);
   }
@@ -389,8 +398,7 @@ export class Connection implements SocketListener {
     return false;
   }
 
-  /** `awaited`: the client waits for this reply, so this socket is written before the room (see FlushScheduler.markFirst). */
-  private sendShareDb(message: Record<string, unknown>, awaited = false): void {
+  private sendShareDb(message: Record<string, unknown>): void {
     let frame: Frame;
     try {
       const agent = this.agent as { src?: string | null; clientId?: string } | undefined;
@@ -400,7 +408,7 @@ export class Connection implements SocketListener {
       this.internalError(error, 'encoding a reply');
       return;
     }
-    this.enqueue(frame, awaited);
+    this.enqueue(frame, isSubmitReply(message));
   }
 
   /** One of Tandem's own messages. Plain ShareDB clients only get errors (they log and ignore them). */
@@ -526,6 +534,7 @@ export class Connection implements SocketListener {
     this.fail(new TandemError(ErrorCode.INTERNAL, 'internal error', { errorId }), CloseCode.internalError);
   }
 
+  /** `awaited`: a reply the client waits on before it sends more (see isSubmitReply). */
   private enqueue(frame: Frame, awaited = false): void {
     this.outbox.push(frame);
     if (awaited) {

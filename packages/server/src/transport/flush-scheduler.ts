@@ -73,8 +73,10 @@ export class FlushScheduler {
    * target also marked the usual way is flushed here and finds nothing owed when its turn comes.
    */
   markFirst(target: Flushable): void {
-    if (this.dirty.length === 0 && this.first.length === 0) this.since = performance.now();
-    this.first.push(target);
+    const first = this.first;
+    if (this.dirty.length === 0 && first.length === 0) this.since = performance.now();
+    // Several replies to one socket in a turn (a burst of submits) need it listed once.
+    if (first[first.length - 1] !== target) first.push(target);
     this.schedule();
   }
 
