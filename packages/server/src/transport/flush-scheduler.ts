@@ -21,13 +21,42 @@ export interface Flushable {
  * frames queued for longer than `maxDelayMs` (and than twice the last flush, which for hundreds of
  * sockets is itself milliseconds of writes) are flushed from inside the chain.
  */
+/**
+ * Targets owed a flush, double-buffered: what is marked while they are flushed goes into the other
+ * list, for the next flush.
+ */
+class FlushList {
+  private items: Flushable[] = [];
+  private spare: Flushable[] = [];
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  push(target: Flushable): void {
+    this.items.push(target);
+  }
+
+  /** Whether `target` was the last one pushed (a run of marks for one socket lists it once). */
+  endsWith(target: Flushable): boolean {
+    return this.items[this.items.length - 1] === target;
+  }
+
+  flushAll(): void {
+    const items = this.items;
+    if (items.length === 0) return;
+    this.items = this.spare;
+    for (let i = 0; i < items.length; i++) items[i].flush();
+    items.length = 0;
+    this.spare = items;
+  }
+}
+
 export class FlushScheduler {
   readonly batches = new BatchCache();
-  private dirty: Flushable[] = [];
-  private spare: Flushable[] = [];
+  private readonly dirty = new FlushList();
   /** Sockets owed a reply their client waits on before it sends more: written before the rest. */
-  private first: Flushable[] = [];
-  private spareFirst: Flushable[] = [];
+  private readonly first = new FlushList();
   private scheduled = false;
   /** When the oldest unflushed frame was queued (performance.now()). */
   private since = 0;
@@ -42,26 +71,20 @@ export class FlushScheduler {
     this.flushDirty();
   };
 
+  private get owed(): boolean {
+    return this.dirty.length > 0 || this.first.length > 0;
+  }
+
   private flushDirty(): void {
     const started = performance.now();
-    const first = this.first;
-    if (first.length > 0) {
-      this.first = this.spareFirst;
-      for (let i = 0; i < first.length; i++) first[i].flush();
-      first.length = 0;
-      this.spareFirst = first;
-    }
-    const batch = this.dirty;
-    this.dirty = this.spare;
-    for (let i = 0; i < batch.length; i++) batch[i].flush();
-    batch.length = 0;
+    this.first.flushAll();
+    this.dirty.flushAll();
     this.batches.clear();
-    this.spare = batch;
     this.lastFlushMs = performance.now() - started;
   }
 
   mark(target: Flushable): void {
-    if (this.dirty.length === 0 && this.first.length === 0) this.since = performance.now();
+    if (!this.owed) this.since = performance.now();
     this.dirty.push(target);
     this.schedule();
   }
@@ -73,10 +96,9 @@ export class FlushScheduler {
    * target also marked the usual way is flushed here and finds nothing owed when its turn comes.
    */
   markFirst(target: Flushable): void {
-    const first = this.first;
-    if (this.dirty.length === 0 && first.length === 0) this.since = performance.now();
+    if (!this.owed) this.since = performance.now();
     // Several replies to one socket in a turn (a burst of submits) need it listed once.
-    if (first[first.length - 1] !== target) first.push(target);
+    if (!this.first.endsWith(target)) this.first.push(target);
     this.schedule();
   }
 
@@ -94,11 +116,6 @@ export class FlushScheduler {
     if (++this.queuedSinceCheck < 64) return;
     this.queuedSinceCheck = 0;
     const waited = performance.now() - this.since;
-    if (
-      (this.dirty.length > 0 || this.first.length > 0) &&
-      waited > this.maxDelayMs &&
-      waited > 2 * this.lastFlushMs
-    )
-      this.flushDirty();
+    if (this.owed && waited > this.maxDelayMs && waited > 2 * this.lastFlushMs) this.flushDirty();
   }
 }
