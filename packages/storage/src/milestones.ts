@@ -119,10 +119,9 @@ export abstract class SqlMilestoneDB extends ShareDB.MilestoneDB {
     version: number | null,
     callback?: NodeCallback<StoredSnapshot | undefined>,
   ): void {
-    respondAsync(callback, async () => {
-      if (!isVersionOrNull(version)) throw invalidArgument('Invalid version');
-      return this.find(collection, id, 'atOrBeforeVersion', version ?? Number.MAX_SAFE_INTEGER);
-    });
+    this.answer(callback, version, 'version', () =>
+      this.find(collection, id, 'atOrBeforeVersion', version ?? Number.MAX_SAFE_INTEGER),
+    );
   }
 
   /** The latest milestone saved at or before `timestamp` (null: the earliest milestone). */
@@ -132,12 +131,11 @@ export abstract class SqlMilestoneDB extends ShareDB.MilestoneDB {
     timestamp: number | null,
     callback?: NodeCallback<StoredSnapshot | undefined>,
   ): void {
-    respondAsync(callback, async () => {
-      if (!isVersionOrNull(timestamp)) throw invalidArgument('Invalid timestamp');
-      return timestamp === null
+    this.answer(callback, timestamp, 'timestamp', () =>
+      timestamp === null
         ? this.find(collection, id, 'first', 0)
-        : this.find(collection, id, 'atOrBeforeTime', timestamp);
-    });
+        : this.find(collection, id, 'atOrBeforeTime', timestamp),
+    );
   }
 
   /** The earliest milestone saved at or after `timestamp` (null: the latest milestone). */
@@ -147,11 +145,23 @@ export abstract class SqlMilestoneDB extends ShareDB.MilestoneDB {
     timestamp: number | null,
     callback?: NodeCallback<StoredSnapshot | undefined>,
   ): void {
-    respondAsync(callback, async () => {
-      if (!isVersionOrNull(timestamp)) throw invalidArgument('Invalid timestamp');
-      return timestamp === null
+    this.answer(callback, timestamp, 'timestamp', () =>
+      timestamp === null
         ? this.find(collection, id, 'atOrBeforeVersion', Number.MAX_SAFE_INTEGER)
-        : this.find(collection, id, 'atOrAfterTime', timestamp);
+        : this.find(collection, id, 'atOrAfterTime', timestamp),
+    );
+  }
+
+  /** ShareDB's argument check on the version or time asked for, then the lookup, to `callback`. */
+  private answer(
+    callback: NodeCallback<StoredSnapshot | undefined> | undefined,
+    bound: unknown,
+    what: 'version' | 'timestamp',
+    lookup: () => StoredSnapshot | undefined | Promise<StoredSnapshot | undefined>,
+  ): void {
+    respondAsync(callback, async () => {
+      if (!isVersionOrNull(bound)) throw invalidArgument(`Invalid ${what}`);
+      return lookup();
     });
   }
 }
