@@ -150,8 +150,8 @@ const promisify = (fn: (cb: (error?: unknown) => void) => void) =>
  * 500 clients), and a string per receipt was ~5 % of the clients process — the instrument's own cost.
  */
 const stampsById = new Map<string, Map<number, number[]>>();
-/** When each op was handed to its socket (E2E_BREAKDOWN only). */
-const sentAtBySeq = new Map<string, number>();
+/** When each op's keystrokes (its stamps array above) were handed to its socket (E2E_BREAKDOWN only). */
+const sentAtOf = new WeakMap<number[], number>();
 
 async function shareDbClient(
   connection: ShareDbConnection,
@@ -175,7 +175,7 @@ async function shareDbClient(
         stampsById.set(src, bySeq);
       }
       bySeq.set(message.seq, typedSinceSend);
-      if (stats.breakdown !== undefined) sentAtBySeq.set(`${src}:${message.seq}`, now());
+      if (stats.breakdown !== undefined) sentAtOf.set(typedSinceSend, now());
       typedSinceSend = [];
     }
   });
@@ -192,7 +192,7 @@ async function shareDbClient(
     const t = now();
     for (const sentAt of stamps) stats.deliver(sentAt, t);
     if (stats.breakdown !== undefined) {
-      const handedOver = sentAtBySeq.get(`${data.src}:${data.seq}`) ?? Number.NaN;
+      const handedOver = sentAtOf.get(stamps) ?? Number.NaN;
       for (const typedAt of stamps) stats.part(typedAt, handedOver, frameArrivedAt, t);
     }
   });

@@ -49,7 +49,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** E2E_WRITE_TRACE: the server reports where an op's time goes between its sockets (./write-trace.mjs). */
+/** E2E_WRITE_TRACE: the server reports where an op's time goes between its sockets (./write-trace.ts). */
 const tracingWrites = process.env.E2E_WRITE_TRACE !== undefined;
 
 /** Start one of the scripts next to this file as a child (killed with the orchestrator). */
@@ -197,8 +197,7 @@ async function startServer(
   args: string[],
   core: number,
 ): Promise<{ server: ServerProcess; url: string }> {
-  const trace = tracingWrites ? ['--import', `${here}write-trace.mjs`] : [];
-  const child = start('server.ts', [serverOf(system), ...args], core, ['--expose-gc', ...trace]);
+  const child = start('server.ts', [serverOf(system), ...args], core, ['--expose-gc']);
   const ready = new Promise<string>((resolve) => {
     child.on('message', (message: ServerMessage) => {
       if (message.type === 'ready') resolve(message.url);

@@ -133,6 +133,8 @@ async function main(): Promise<void> {
   const name = process.argv[2] as keyof typeof starters;
   const start = starters[name];
   if (start === undefined) throw new Error(`unknown server ${name}`);
+  if (process.env.E2E_WRITE_TRACE !== undefined)
+    (await import('./write-trace')).traceWrites(name, Number(process.env.ROOMS_TYPISTS ?? 10));
   const url = await start();
   process.on('message', async (request: ServerRequest) => {
     if (request.type !== 'snapshot') return;
