@@ -54,8 +54,13 @@ function summary(reads: readonly number[], writes: readonly number[], typistCoun
     } else if (op !== undefined) op.writes.push([t - op.at, who]);
   }
   // A fan-out writes to most of the room; shorter runs of writes are replies (acks, presence).
-  const widest = ops.reduce((n, o) => Math.max(n, o.writes.length), 0);
-  const fanouts = ops.filter((o) => o.writes.length > 0 && o.writes.length >= widest / 2);
+  // Judged against the usual run, not the widest: two ops written in one flush make one run twice
+  // as long, which would hide every single fan-out.
+  const usual = percentile(
+    ops.filter((o) => o.writes.length > 0).map((o) => o.writes.length),
+    90,
+  );
+  const fanouts = ops.filter((o) => o.writes.length > 0 && o.writes.length >= usual / 2);
   const toTypists: number[] = [];
   const positions: number[] = [];
   for (const o of fanouts)
