@@ -11,7 +11,7 @@ import { ErrorCode, selectSubprotocol, TandemError } from '@tandem/protocol';
 import { WebSocketServer } from 'ws';
 import type { TandemOptions } from '../options';
 import { createTandem, type Tandem } from '../tandem';
-import { fromWs } from '../transport/socket';
+import { fromUpgradedWs } from '../transport/socket';
 
 /**
  * An Express or Connect app. `attach` finds the server that serves it either way: `app.listen`
@@ -144,7 +144,7 @@ export async function attach(target: AttachTarget, options: TandemOptions = {}):
       (principal) =>
         wss.handleUpgrade(request, socket, head, (ws) => {
           socket.off('error', destroyOnError);
-          tandem.handleConnection(fromWs(ws), request, { principal });
+          tandem.handleConnection(fromUpgradedWs(ws, socket), request, { principal });
         }),
       (error: unknown) => {
         const wire = TandemError.from(error, ErrorCode.UNAUTHORIZED);

@@ -2,8 +2,10 @@
  * The small socket interface the core depends on (not `ws` itself), so a host can feed Tandem from
  * any WebSocket implementation. `fromWs` adapts a `ws` WebSocket.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { fastListeners } from '../sharedb/fast-map';
+import { wireFrame } from './ws-frames';
 
 /** What a socket reports to (Tandem's connection): an object with methods, not closures per socket. */
 export interface SocketListener {
@@ -30,6 +32,9 @@ export interface TandemSocket {
   /** Report this socket's frames, close and pongs to `listener` (called once). */
   listen(listener: SocketListener): void;
 }
+
+/** WebSocket.OPEN */
+const OPEN = 1;
 
 /** ws reports protocol violations as 'error' and then closes; the close is what Tandem acts on. */
 function ignore(): void {}
@@ -61,7 +66,10 @@ function onWsPong(this: WebSocket): void {
  * a literal costs every socket ten closures and their context (idle memory per connection).
  */
 class WsSocket implements TandemSocket {
-  constructor(private readonly ws: WebSocket) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly raw?: Duplex,
+  ) {
     fastListeners(ws);
     // Without an 'error' listener a protocol violation (e.g. a frame over maxPayload) would crash
     // the process; ws closes the socket (1009, 1002, …) after reporting it.
@@ -74,7 +82,8 @@ class WsSocket implements TandemSocket {
     return this.ws.bufferedAmount;
   }
   send(frame: string | Uint8Array): void {
-    this.ws.send(frame);
+    if (this.raw !== undefined && this.ws.readyState === OPEN) this.raw.write(wireFrame(frame));
+    else this.ws.send(frame);
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
@@ -102,4 +111,12 @@ class WsSocket implements TandemSocket {
 
 export function fromWs(ws: WebSocket): TandemSocket {
   return new WsSocket(ws);
+}
+
+/**
+ * A ws WebSocket with the socket it was upgraded on, which ws writes to as it is: without extensions
+ * (no permessage-deflate) frames can be written there directly, framed once per fan-out (ws-frames.ts).
+ */
+export function fromUpgradedWs(ws: WebSocket, socket: Duplex): TandemSocket {
+  return new WsSocket(ws, ws.extensions === '' ? socket : undefined);
 }

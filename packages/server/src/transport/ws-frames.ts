@@ -1,0 +1,49 @@
+/**
+ * Server-to-client WebSocket frames built once and written to every socket as they are.
+ *
+ * A fan-out hands the same frame to a whole room. `ws.send` frames it again for every socket: a new
+ * header, a cork, two writes and an uncork, about a fifth of the time a 100-socket fan-out takes
+ * (the rest is the syscalls). So the last frame sent is kept framed (RFC 6455: FIN, text or binary
+ * opcode, unmasked, 7/16/64-bit length), and each socket of the room gets those bytes in one write.
+ */
+import type { Frame } from '@tandem/protocol';
+
+let lastFrame: Frame | undefined;
+let lastWire: Buffer | undefined;
+
+function header(wire: Buffer, opcode: number, length: number): number {
+  wire[0] = 0x80 | opcode;
+  if (length < 126) {
+    wire[1] = length;
+    return 2;
+  }
+  if (length < 65_536) {
+    wire[1] = 126;
+    wire.writeUInt16BE(length, 2);
+    return 4;
+  }
+  wire[1] = 127;
+  wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+  wire.writeUInt32BE(length >>> 0, 6);
+  return 10;
+}
+
+const headerSize = (length: number) => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
+
+/** `frame` as one unmasked WebSocket message: text for a string, binary for bytes (as `ws.send`). */
+export function wireFrame(frame: Frame): Buffer {
+  // Strings compare by value: a frame equal to the last one has the same wire bytes.
+  if (frame === lastFrame && lastWire !== undefined) return lastWire;
+  let wire: Buffer;
+  if (typeof frame === 'string') {
+    const length = Buffer.byteLength(frame);
+    wire = Buffer.allocUnsafe(headerSize(length) + length);
+    wire.write(frame, header(wire, 0x1, length), 'utf8');
+  } else {
+    wire = Buffer.allocUnsafe(headerSize(frame.byteLength) + frame.byteLength);
+    wire.set(frame, header(wire, 0x2, frame.byteLength));
+  }
+  lastFrame = frame;
+  lastWire = wire;
+  return wire;
+}
