@@ -112,7 +112,7 @@ describe('frames written to the upgraded socket', () => {
         for (const f of frames) for (const p of room) p.server.send(f);
         for (const p of room) {
           await until(() => p.received.length === frames.length, 5_000, 'all frames');
-          frames.forEach((f, i) => expect(same(f, p.received[i])).toBe(true));
+          expect(frames.every((f, i) => same(f, p.received[i]))).toBe(true);
         }
       }),
       { numRuns: 60 },
