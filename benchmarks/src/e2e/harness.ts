@@ -197,7 +197,10 @@ async function startServer(
   args: string[],
   core: number,
 ): Promise<{ server: ServerProcess; url: string }> {
-  const child = start('server.ts', [serverOf(system), ...args], core, ['--expose-gc']);
+  const child = start('server.ts', [serverOf(system), ...args], core, [
+    '--expose-gc',
+    ...(process.env.E2E_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ]);
   const ready = new Promise<string>((resolve) => {
     child.on('message', (message: ServerMessage) => {
       if (message.type === 'ready') resolve(message.url);

@@ -77,8 +77,10 @@ Environment (comma lists):
   ROOMS_WARMUP_MS, ROOMS_MEASURE_MS, ROOMS_DRAIN_MS  (default 1000, 4000, 5000; --quick 300, 1000, 3000)
 Diagnostics (not for recorded runs: they cost the processes they measure):
   E2E_BREAKDOWN=1    clients (ShareDB-protocol typists): keystroke → handed to the socket → frame arrived → op reported
-  E2E_WRITE_TRACE=1  server: read → first write, → each other typist, → last write; typists' place in the fan-out
-  E2E_PROF=server.ts CPU profile of the server into /tmp/e2e-prof`;
+  E2E_WRITE_TRACE=1  server: read → first write, → each other typist, → last write; typists' place in the fan-out;
+                     slow ops (GC pause? off the core?), helper threads' CPU, ShareDB stages
+  E2E_PROF=server.ts CPU profile of the server into /tmp/e2e-prof
+  E2E_SERVER_FLAGS   extra node flags for the server, e.g. "--single-threaded-gc" or "--cpu-prof-interval=100"`;
 
 const list = (value: string | undefined) =>
   value
