@@ -114,9 +114,12 @@ export function fromWs(ws: WebSocket): TandemSocket {
 }
 
 /**
- * A ws WebSocket with the socket it was upgraded on, which ws writes to as it is: without extensions
- * (no permessage-deflate) frames can be written there directly, framed once per fan-out (ws-frames.ts).
+ * A ws WebSocket with the socket it was upgraded on. Without extensions (no permessage-deflate) ws's
+ * sender never queues: it writes each frame to that socket at once, so frames can be written there
+ * directly, framed once per fan-out (ws-frames.ts), in the same order. Only when ws holds that very
+ * socket (`_socket`, checked rather than assumed: a later ws could wrap it); else ws.send.
  */
 export function fromUpgradedWs(ws: WebSocket, socket: Duplex): TandemSocket {
-  return new WsSocket(ws, ws.extensions === '' ? socket : undefined);
+  const direct = ws.extensions === '' && (ws as unknown as { _socket?: unknown })._socket === socket;
+  return new WsSocket(ws, direct ? socket : undefined);
 }

@@ -5,8 +5,15 @@
  * header, a cork, two writes and an uncork, about a fifth of the time a 100-socket fan-out takes
  * (the rest is the syscalls). So the last frame sent is kept framed (RFC 6455: FIN, text or binary
  * opcode, unmasked, 7/16/64-bit length), and each socket of the room gets those bytes in one write.
+ *
+ * A byte frame is recognised by identity, so frames must never change once sent (the codecs and the
+ * shared-frame caches in frames.ts hand out fresh, never-reused arrays). Only frames up to
+ * MEMO_BYTES are kept: a large one (a snapshot) is rarely sent twice in a row and would stay in
+ * memory twice until the next send.
  */
 import type { Frame } from '@tandem/protocol';
+
+const MEMO_BYTES = 64 * 1024;
 
 let lastFrame: Frame | undefined;
 let lastWire: Buffer | undefined;
@@ -43,7 +50,9 @@ export function wireFrame(frame: Frame): Buffer {
     wire = Buffer.allocUnsafe(headerSize(frame.byteLength) + frame.byteLength);
     wire.set(frame, header(wire, 0x2, frame.byteLength));
   }
-  lastFrame = frame;
-  lastWire = wire;
+  if (wire.byteLength <= MEMO_BYTES) {
+    lastFrame = frame;
+    lastWire = wire;
+  }
   return wire;
 }
