@@ -108,5 +108,7 @@ describe('rooms suite', () => {
     expect(summary.complete).toBe(2);
     expect(summary.incomplete).toEqual(['viewers 1/2 complete (short)']);
     expect(summary.errors).toEqual(['boom']);
+    // Run order kept, a failed run a hole: systems are paired by run.
+    expect(summary.p99ByRun).toEqual([3, 1, undefined, 2]);
   });
 });

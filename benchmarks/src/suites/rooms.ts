@@ -157,6 +157,8 @@ export function spread(values: readonly number[]): Spread {
 
 export interface Summary {
   runs: LoadCellResult[];
+  /** Each run's p99 in run order (undefined: the run failed), to pair systems measured in the same run. */
+  p99ByRun: (number | undefined)[];
   errors: string[];
   committed: Spread;
   p50: Spread;
@@ -197,6 +199,7 @@ export function summarize(runs: readonly (LoadCellResult | { error: string })[])
   }
   return {
     runs: ok,
+    p99ByRun: runs.map((r) => ('error' in r ? undefined : r.p99)),
     errors: runs.filter((r): r is { error: string } => 'error' in r).map((r) => r.error),
     committed: of((r) => r.committedPerSec),
     p50: of((r) => r.p50),
@@ -388,10 +391,17 @@ function printTargets(
       const s = get(room(100, 'open'), system);
       const p99 = median(s, 'p99');
       const bar = median(hp, 'p99');
+      // Systems alternate within a run, so a run's pair shares the machine's state at that time.
+      const pairs = (s?.p99ByRun ?? []).flatMap((x, i) => {
+        const y = hp?.p99ByRun[i];
+        return x === undefined || y === undefined ? [] : [x < y];
+      });
+      const lower =
+        pairs.length === 0 ? '' : `; lower in ${pairs.filter(Boolean).length} of ${pairs.length} runs`;
       rows.push([
         `100 clients / ${plan.typists} typing, ${plan.rate} ops/s: p99 ≤ 10 ms and < Hocuspocus`,
         SYSTEM_LABELS[system],
-        `${p99 === undefined ? '—' : msOf(p99)} (Hocuspocus ${bar === undefined ? '—' : msOf(bar)})`,
+        `${p99 === undefined ? '—' : msOf(p99)} (Hocuspocus ${bar === undefined ? '—' : msOf(bar)})${lower}`,
         verdict(p99 === undefined ? undefined : p99 <= 10 && (bar === undefined || p99 < bar), s, hp),
       ]);
     }
