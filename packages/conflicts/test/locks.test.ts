@@ -136,3 +136,49 @@ describe('locks', () => {
     expect(() => installConflicts(new ShareDB())).not.toThrow();
   });
 });
+
+describe('the lock read at submit', () => {
+  /** A MemoryDB whose snapshot reads answer after `delayMs`, counting reads in flight. */
+  function slowDb(delayMs: number) {
+    const db = new ShareDB.MemoryDB() as unknown as {
+      getSnapshot(c: string, id: string, f: unknown, o: unknown, cb: (e: unknown, s?: unknown) => void): void;
+    };
+    const getSnapshot = db.getSnapshot.bind(db);
+    const stats = { inFlight: 0, most: 0, failLocks: false, slow: false };
+    db.getSnapshot = (c, id, f, o, cb) => {
+      if (!stats.slow) return getSnapshot(c, id, f, o, cb);
+      stats.inFlight++;
+      stats.most = Math.max(stats.most, stats.inFlight);
+      setTimeout(() => {
+        stats.inFlight--;
+        if (stats.failLocks && c === '_tandem_locks') return cb(new Error('store went away'));
+        getSnapshot(c, id, f, o, cb);
+      }, delayMs);
+    };
+    return { db, stats };
+  }
+
+  test("runs alongside ShareDB's snapshot read, not before it: one store round trip per submit", async () => {
+    const { db, stats } = slowDb(30);
+    const s = setup({}, db);
+    const { a } = await twoClients(s, { title: 'x' });
+    stats.slow = true;
+    await submit(a, replace(['title'], 'y', 'x'));
+    // The document's locks and its snapshot were both being read at once.
+    expect(stats.most).toBe(2);
+    expect(await serverData(s)).toEqual({ title: 'y' });
+  });
+
+  test('a lock read that fails refuses the op, and nothing is committed', async () => {
+    const { db, stats } = slowDb(5);
+    const s = setup({}, db);
+    const { a } = await twoClients(s, { title: 'x' });
+    stats.slow = true;
+    stats.failLocks = true;
+    await expect(submit(a, replace(['title'], 'y', 'x'))).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+    });
+    stats.slow = false;
+    expect(await serverData(s)).toEqual({ title: 'x' });
+  });
+});

@@ -234,10 +234,11 @@ describe.skipIf(skip)('the PostgreSQL store', () => {
         'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
         [application],
       );
-    // One call in flight, the pool's other connections idle.
-    const inFlight = db.connection.query('SELECT pg_sleep(30)');
+    // One call in flight, the pool's other connections idle. Its failure is taken at once: it can
+    // arrive before the terminating query's own answer, and must not go unhandled meanwhile.
+    const inFlight = codeOf(db.connection.query('SELECT pg_sleep(30)'));
     await vi.waitUntil(async () => (await terminate()).count > 0, { timeout: 5000, interval: 20 });
-    expect(await codeOf(inFlight)).toBe(ErrorCode.STORAGE_UNAVAILABLE);
+    expect(await inFlight).toBe(ErrorCode.STORAGE_UNAVAILABLE);
     // Service resumes with new connections, with nothing lost.
     expect(await commitNext(db, 'n', { v: 1 }, { op: [] })).toBe(true);
     expect((await snapshotOf(db, 'n')).v).toBe(2);
