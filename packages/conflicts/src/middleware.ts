@@ -151,16 +151,18 @@ export function installMiddleware(backend: ShareDB, deps: MiddlewareDeps): void 
       try {
         pending = applyStep(request, state, deps);
       } catch (error) {
-        return next(TandemError.from(error));
+        next(TandemError.from(error));
+        return;
       }
-      if (pending === undefined) return next();
-      pending.then(
-        () => next(),
-        (error: unknown) => next(TandemError.from(error)),
-      );
+      if (pending === undefined) next();
+      else
+        pending.then(
+          () => next(),
+          (error: unknown) => next(TandemError.from(error)),
+        );
     };
-    if (state.locksRead === undefined) return step();
-    state.locksRead.then(step, (error: unknown) => next(TandemError.from(error)));
+    if (state.locksRead === undefined) step();
+    else state.locksRead.then(step, (error: unknown) => next(TandemError.from(error)));
   });
 
   // commit: stamp the author on the op (unless the server did) so later transforms can name it.

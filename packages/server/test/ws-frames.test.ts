@@ -95,10 +95,10 @@ const same = (frame: string | Uint8Array, got: Received) =>
 const length = fc.constantFrom(0, 1, 125, 126, 127, 65_535, 65_536, 70_000);
 /** The same boundaries in UTF-8 bytes, not characters: 2- and 3-byte characters. */
 const multiByte = fc.constantFrom(
-  'é'.repeat(62) + 'a', // 125 bytes
+  `${'é'.repeat(62)}a`, // 125 bytes
   'é'.repeat(63), // 126
   '€'.repeat(21_845), // 65,535
-  '€'.repeat(21_845) + 'a', // 65,536
+  `${'€'.repeat(21_845)}a`, // 65,536
   '€'.repeat(21_846), // 65,538
 );
 const frame = fc.oneof(
