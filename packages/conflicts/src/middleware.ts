@@ -94,9 +94,10 @@ export function installMiddleware(backend: ShareDB, deps: MiddlewareDeps): void 
 
   // submit: ordinary clients never write reserved collections; keep the op as its author wrote it
   // and start reading the document's locks, alongside ShareDB's snapshot read rather than before it
-  // (one store round trip per submit instead of two in a row). The read was issued first, so by
-  // `apply` it has nearly always answered: waiting there, inside the snapshot-to-commit window,
-  // would make this op lose more commit races (and retry) on hot documents.
+  // (one store round trip per submit instead of two in a row). On a networked store the read,
+  // issued first, has usually answered by `apply`, whose wait sits inside the snapshot-to-commit
+  // window (a long one would make this op lose more commit races on hot documents). On MemoryDB
+  // both answer in the same tick and `apply` waits one promise step.
   use('submit', (request: SubmitRequest, next) => {
     if (isReservedCollection(request.collection)) {
       // Enforced even after close: Tandem's own data never becomes writable by clients.
