@@ -7,21 +7,6 @@ export interface Flushable {
 }
 
 /**
- * One flush per event-loop turn for all dirty connections: a single setImmediate instead of a
- * timer or closure per socket, so coalescing costs nothing per subscriber. It never waits while
- * frames are owed: whatever arrived while the last flush (or the turn's other work) ran is written
- * in the next flush, at the end of the turn. The batch grows with the load by itself, and the CPU
- * is never idle while ops are queued (pacing flushes by their own length, as an earlier version
- * did, left the server at 56–86 % CPU with ops waiting: issue #15).
- *
- * The turn itself is bounded in time. ShareDB runs a whole burst of submits (storage, transform,
- * commit, pub/sub) as one chain of nextTick callbacks and promise jobs, and Node runs no
- * setImmediate until that chain ends: waiting for the turn would hold every ack and op of the burst
- * back until the last submit of it committed (500 clients: nothing acknowledged for seconds). So
- * frames queued for longer than `maxDelayMs` (and than twice the last flush, which for hundreds of
- * sockets is itself milliseconds of writes) are flushed from inside the chain.
- */
-/**
  * Targets owed a flush, double-buffered: what is marked while they are flushed goes into the other
  * list, for the next flush.
  */
@@ -52,6 +37,21 @@ class FlushList {
   }
 }
 
+/**
+ * One flush per event-loop turn for all dirty connections: a single setImmediate instead of a
+ * timer or closure per socket, so coalescing costs nothing per subscriber. It never waits while
+ * frames are owed: whatever arrived while the last flush (or the turn's other work) ran is written
+ * in the next flush, at the end of the turn. The batch grows with the load by itself, and the CPU
+ * is never idle while ops are queued (pacing flushes by their own length, as an earlier version
+ * did, left the server at 56–86 % CPU with ops waiting: issue #15).
+ *
+ * The turn itself is bounded in time. ShareDB runs a whole burst of submits (storage, transform,
+ * commit, pub/sub) as one chain of nextTick callbacks and promise jobs, and Node runs no
+ * setImmediate until that chain ends: waiting for the turn would hold every ack and op of the burst
+ * back until the last submit of it committed (500 clients: nothing acknowledged for seconds). So
+ * frames queued for longer than `maxDelayMs` (and than twice the last flush, which for hundreds of
+ * sockets is itself milliseconds of writes) are flushed from inside the chain.
+ */
 export class FlushScheduler {
   readonly batches = new BatchCache();
   private readonly dirty = new FlushList();

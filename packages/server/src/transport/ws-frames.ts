@@ -18,38 +18,31 @@ const MEMO_BYTES = 64 * 1024;
 let lastFrame: Frame | undefined;
 let lastWire: Buffer | undefined;
 
-function header(wire: Buffer, opcode: number, length: number): number {
+/** A FIN frame of `opcode` with room for `length` payload bytes; the payload starts at `offset`. */
+function framed(opcode: number, length: number): { wire: Buffer; offset: number } {
+  const offset = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const wire = Buffer.allocUnsafe(offset + length);
   wire[0] = 0x80 | opcode;
-  if (length < 126) {
-    wire[1] = length;
-    return 2;
-  }
-  if (length < 65_536) {
+  if (offset === 2) wire[1] = length;
+  else if (offset === 4) {
     wire[1] = 126;
     wire.writeUInt16BE(length, 2);
-    return 4;
+  } else {
+    wire[1] = 127;
+    wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    wire.writeUInt32BE(length >>> 0, 6);
   }
-  wire[1] = 127;
-  wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-  wire.writeUInt32BE(length >>> 0, 6);
-  return 10;
+  return { wire, offset };
 }
-
-const headerSize = (length: number) => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
 
 /** `frame` as one unmasked WebSocket message: text for a string, binary for bytes (as `ws.send`). */
 export function wireFrame(frame: Frame): Buffer {
   // Strings compare by value: a frame equal to the last one has the same wire bytes.
   if (frame === lastFrame && lastWire !== undefined) return lastWire;
-  let wire: Buffer;
-  if (typeof frame === 'string') {
-    const length = Buffer.byteLength(frame);
-    wire = Buffer.allocUnsafe(headerSize(length) + length);
-    wire.write(frame, header(wire, 0x1, length), 'utf8');
-  } else {
-    wire = Buffer.allocUnsafe(headerSize(frame.byteLength) + frame.byteLength);
-    wire.set(frame, header(wire, 0x2, frame.byteLength));
-  }
+  const text = typeof frame === 'string';
+  const { wire, offset } = framed(text ? 0x1 : 0x2, text ? Buffer.byteLength(frame) : frame.byteLength);
+  if (text) wire.write(frame, offset, 'utf8');
+  else wire.set(frame, offset);
   if (wire.byteLength <= MEMO_BYTES) {
     lastFrame = frame;
     lastWire = wire;
