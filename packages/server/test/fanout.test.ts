@@ -31,15 +31,21 @@ function memorySocket(onMessage_?: (message: Message) => void) {
 
 const ROOM = { c: 'rooms', d: 'burst' };
 
+/** A Tandem on memory:, without limits, and one document of ROOM's collection created in it. */
+async function withDoc(id: string, text: string) {
+  const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
+  await tandem.ready;
+  const backend = await tandem.backend();
+  const doc = backend.connect().get(ROOM.c, id);
+  await new Promise<void>((resolve, reject) =>
+    doc.create({ text }, 'json1', (e) => (e ? reject(e) : resolve())),
+  );
+  return { tandem, backend, doc };
+}
+
 describe('fan-out under a burst of concurrent submits', () => {
   it('acks and ops leave while the burst is still committing, in version order before each ack', async () => {
-    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
-    await tandem.ready;
-    const backend = await tandem.backend();
-    const doc = backend.connect().get(ROOM.c, ROOM.d);
-    await new Promise<void>((resolve, reject) =>
-      doc.create({ text: '.'.repeat(200) }, 'json1', (e) => (e ? reject(e) : resolve())),
-    );
+    const { tandem, backend } = await withDoc(ROOM.d, '.'.repeat(200));
 
     // Enough sockets that committing the burst takes far longer than one flush interval.
     const count = 150;
@@ -88,13 +94,7 @@ describe('fan-out under a burst of concurrent submits', () => {
   });
 
   it("writes a submit's ack before the room the op goes to: its author sends nothing more until then", async () => {
-    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
-    await tandem.ready;
-    const backend = await tandem.backend();
-    const doc = backend.connect().get(ROOM.c, 'ack-first');
-    await new Promise<void>((resolve, reject) =>
-      doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
-    );
+    const { tandem, backend } = await withDoc('ack-first', 'abc');
     // The order in which sockets are written, across the room.
     const writes: { socket: number; message: Message }[] = [];
     const sockets = Array.from({ length: 40 }, (_, i) =>
@@ -167,13 +167,7 @@ describe('fan-out under a burst of concurrent submits', () => {
   });
 
   it('a submit reply skips the ops the subscription already delivered; a fetch reply does not', async () => {
-    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
-    await tandem.ready;
-    const backend = await tandem.backend();
-    const doc = backend.connect().get(ROOM.c, 'skip');
-    await new Promise<void>((resolve, reject) =>
-      doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
-    );
+    const { tandem, doc } = await withDoc('skip', 'abc');
     const s = memorySocket();
     tandem.handleConnection(s.socket);
     s.send({ a: 'hs', id: null, protocol: 1, protocolMinor: 1 });
@@ -206,17 +200,11 @@ describe('fan-out under a burst of concurrent submits', () => {
   });
 
   it('an op resent after its ack was lost (already committed) is acked after the ops it was transformed over', async () => {
-    const tandem = createTandem({ storage: 'memory:', rateLimits: false, heartbeatMs: 60_000 });
-    await tandem.ready;
-    const backend = await tandem.backend();
-    const doc = backend.connect().get(ROOM.c, 'resent');
+    const { tandem, doc } = await withDoc('resent', 'abc');
     const submit = (op: unknown) =>
       new Promise<void>((resolve, reject) =>
         doc.submitOp(op as never, {}, (e) => (e ? reject(e) : resolve())),
       );
-    await new Promise<void>((resolve, reject) =>
-      doc.create({ text: 'abc' }, 'json1', (e) => (e ? reject(e) : resolve())),
-    );
     await submit(['text', { es: [1, 'x'] }]); // v1, by someone else
     // The first socket's op commits at v2 (over v1); its socket goes before it reads the ack.
     const first = memorySocket();
